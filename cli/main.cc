@@ -1,0 +1,20 @@
+// zcpipe: the command-line front end. A thin layer over the library; see --help.
+#include <CLI/CLI.hpp>
+
+#include "exit_codes.h"
+#include "gc_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"zcpipe: zero-copy shared-memory pipeline for bulk CSV / JSON Lines import"};
+  app.set_version_flag("--version", "zcpipe " ZCPIPE_VERSION);
+  app.require_subcommand(1);
+  int exit_code = zcpipe::cli::kOk;
+  zcpipe::cli::AddGcCommand(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int printed = app.exit(e);  // prints help/version or the usage error
+    return printed == 0 ? zcpipe::cli::kOk : zcpipe::cli::kUsage;
+  }
+  return exit_code;
+}

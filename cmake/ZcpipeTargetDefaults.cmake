@@ -1,0 +1,15 @@
+# zcpipe_target_defaults(TARGET): warnings (as errors with ZCPIPE_WERROR) for zcpipe's own code.
+# Sanitizers apply to every target through ZCPIPE_SANITIZE (set globally so that GoogleTest's
+# and our objects agree).
+if(ZCPIPE_SANITIZE)
+  add_compile_options(-fsanitize=${ZCPIPE_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${ZCPIPE_SANITIZE})
+endif()
+
+function(zcpipe_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                           -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
+  if(ZCPIPE_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()

@@ -1,0 +1,88 @@
+// BlockPool and PoolView: fixed-size blocks carved out of one shared-memory segment.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "zcpipe/shm/error.h"
+#include "zcpipe/shm/handle.h"
+
+namespace zcpipe::shm {
+
+struct PoolOptions {
+  std::uint32_t block_size = 1u << 20;  // bytes; REQUIRES a multiple of 4096
+  std::uint32_t block_count = 64;       // REQUIRES > 0
+};
+
+// The allocating side of an arena: creates a segment of kind kBlockPool holding `block_count`
+// page-aligned blocks of `block_size` bytes, and is its only allocator. Peers in other
+// processes attach a PoolView by `name()` and resolve handles; they never allocate, and they
+// never take a lock (the free list lives in this process's private memory).
+//
+// `Allocate` hands out a Handle to a whole block (offset 0, length block_size); the holder owns
+// that block until it is given back with `Release`, which bumps the block's generation in
+// shared memory so that every copy of the old handle turns stale. Exhaustion is an error value
+// (kExhausted), never a crash or a wait.
+//
+// Thread-safety: all members are safe to call concurrently from threads of the owning
+// process (the free list is guarded by a process-private mutex; Resolve takes no lock).
+class BlockPool {
+ public:
+  // Errors: kInvalidArgument for options that break their REQUIRES, else as Segment::Create.
+  [[nodiscard]] static Result<BlockPool> Create(const PoolOptions& options);
+
+  BlockPool(BlockPool&&) noexcept;
+  BlockPool& operator=(BlockPool&&) noexcept;
+  ~BlockPool();
+
+  [[nodiscard]] Result<Handle> Allocate();
+  // REQUIRES: `handle` came from Allocate() (or Sub() of it) and was not released yet.
+  // Errors: kStaleHandle / kWrongSegment / kBlockOutOfRange (forged), kNotOwned (double release).
+  [[nodiscard]] Status Release(const Handle& handle);
+  // The bytes `handle` names, after checking segment, block, generation and bounds.
+  [[nodiscard]] Result<std::span<std::byte>> Resolve(const Handle& handle) const;
+
+  [[nodiscard]] const std::string& name() const;  // for PoolView::Attach in another process
+  [[nodiscard]] std::uint32_t segment_id() const;
+  [[nodiscard]] std::uint32_t block_size() const;
+  [[nodiscard]] std::uint32_t block_count() const;
+  [[nodiscard]] std::uint32_t blocks_in_use() const;
+  [[nodiscard]] std::uint32_t high_water() const;  // most blocks ever in use at once
+
+ private:
+  struct Impl;
+  explicit BlockPool(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A peer's read-write view of a BlockPool created by another process: resolves handles to the
+// bytes they name, in place. It cannot allocate or release.
+//
+// Thread-safety: immutable after Attach; Resolve is safe from any thread.
+class PoolView {
+ public:
+  // Errors: as Segment::Attach, plus kBadLayout if the segment is not a block pool.
+  [[nodiscard]] static Result<PoolView> Attach(std::string_view name);
+
+  PoolView(PoolView&&) noexcept;
+  PoolView& operator=(PoolView&&) noexcept;
+  ~PoolView();
+
+  // Never touches memory outside the segment, whatever the handle holds.
+  // Errors: kWrongSegment, kBlockOutOfRange, kStaleHandle, kOutOfBounds.
+  [[nodiscard]] Result<std::span<std::byte>> Resolve(const Handle& handle) const;
+  [[nodiscard]] std::uint32_t segment_id() const;
+  [[nodiscard]] std::uint32_t block_size() const;
+  [[nodiscard]] std::uint32_t block_count() const;
+
+ private:
+  struct Impl;
+  explicit PoolView(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace zcpipe::shm

@@ -1,0 +1,159 @@
+#include "zcpipe/shm/block_pool.h"
+
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "pool_layout.h"
+#include "segment_layout.h"
+#include "zcpipe/shm/segment.h"
+
+namespace zcpipe::shm {
+using detail::PoolHeader;
+using detail::PoolMap;
+
+namespace {
+
+PoolMap MapOf(const Segment& segment) {
+  const auto& header = *reinterpret_cast<const PoolHeader*>(segment.payload().data());
+  return PoolMap{segment.base(),
+                 segment.id(),
+                 header.block_size,
+                 header.block_count,
+                 reinterpret_cast<std::atomic<std::uint32_t>*>(segment.base() +
+                                                               header.generations_offset),
+                 segment.base() + header.blocks_offset};
+}
+
+// Generation after `g`, skipping 0 ("never issued") on wrap-around.
+std::uint32_t NextGeneration(std::uint32_t g) { return g == UINT32_MAX ? 1 : g + 1; }
+
+}  // namespace
+
+struct BlockPool::Impl {
+  explicit Impl(Segment s) : segment(std::move(s)), map(MapOf(segment)) {}
+
+  Segment segment;
+  PoolMap map;
+  std::mutex mutex;  // process-private: guards the fields below, never shared with a peer
+  std::vector<std::uint32_t> free_blocks;  // a stack: the most recently freed block is warm
+  std::vector<bool> allocated;
+  std::uint32_t high_water = 0;
+};
+
+BlockPool::BlockPool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BlockPool::BlockPool(BlockPool&&) noexcept = default;
+BlockPool& BlockPool::operator=(BlockPool&&) noexcept = default;
+BlockPool::~BlockPool() = default;
+
+Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
+  if (options.block_size == 0 || options.block_size % detail::kPageSize != 0 ||
+      options.block_count == 0) {
+    return Fail(Errc::kInvalidArgument);
+  }
+  constexpr std::uint64_t kPayloadOffset = sizeof(detail::SegmentHeader);
+  const auto geometry = detail::Geometry(kPayloadOffset, options.block_size, options.block_count);
+  auto segment = Segment::Create({.payload_size = geometry.total_size - kPayloadOffset,
+                                  .kind = SegmentKind::kBlockPool});
+  if (!segment) return tl::unexpected(segment.error());
+
+  std::byte* base = segment->base();
+  new (segment->payload().data()) PoolHeader{options.block_size, options.block_count,
+                                             geometry.generations_offset, geometry.blocks_offset};
+  auto* generations = reinterpret_cast<std::atomic<std::uint32_t>*>(base + geometry.generations_offset);
+  for (std::uint32_t i = 0; i < options.block_count; ++i) {
+    new (&generations[i]) std::atomic<std::uint32_t>(1);
+  }
+
+  auto impl = std::make_unique<Impl>(std::move(*segment));
+  impl->allocated.assign(options.block_count, false);
+  impl->free_blocks.reserve(options.block_count);
+  for (std::uint32_t i = options.block_count; i-- > 0;) impl->free_blocks.push_back(i);
+  return BlockPool(std::move(impl));
+}
+
+Result<Handle> BlockPool::Allocate() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->free_blocks.empty()) return Fail(Errc::kExhausted);
+  const std::uint32_t block = impl_->free_blocks.back();
+  impl_->free_blocks.pop_back();
+  impl_->allocated[block] = true;
+  const auto in_use = static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
+  impl_->high_water = std::max(impl_->high_water, in_use);
+  const std::uint32_t generation = impl_->map.generations[block].load(std::memory_order_relaxed);
+  return Handle{impl_->map.segment_id, block, generation, 0, impl_->map.block_size};
+}
+
+Status BlockPool::Release(const Handle& handle) {
+  std::lock_guard lock(impl_->mutex);
+  const auto& map = impl_->map;
+  if (handle.segment != map.segment_id) return Fail(Errc::kWrongSegment);
+  if (handle.block >= map.block_count) return Fail(Errc::kBlockOutOfRange);
+  if (!impl_->allocated[handle.block]) return Fail(Errc::kNotOwned);
+  auto& generation = map.generations[handle.block];
+  if (handle.generation != generation.load(std::memory_order_relaxed)) {
+    return Fail(Errc::kStaleHandle);
+  }
+  // From here on, every outstanding copy of the handle resolves as stale, in every process.
+  generation.store(NextGeneration(handle.generation), std::memory_order_release);
+  impl_->allocated[handle.block] = false;
+  impl_->free_blocks.push_back(handle.block);
+  return {};
+}
+
+Result<std::span<std::byte>> BlockPool::Resolve(const Handle& handle) const {
+  return impl_->map.Resolve(handle);
+}
+
+const std::string& BlockPool::name() const { return impl_->segment.name(); }
+std::uint32_t BlockPool::segment_id() const { return impl_->map.segment_id; }
+std::uint32_t BlockPool::block_size() const { return impl_->map.block_size; }
+std::uint32_t BlockPool::block_count() const { return impl_->map.block_count; }
+std::uint32_t BlockPool::blocks_in_use() const {
+  std::lock_guard lock(impl_->mutex);
+  return static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
+}
+std::uint32_t BlockPool::high_water() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->high_water;
+}
+
+struct PoolView::Impl {
+  explicit Impl(Segment s) : segment(std::move(s)), map(MapOf(segment)) {}
+
+  Segment segment;
+  PoolMap map;
+};
+
+PoolView::PoolView(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PoolView::PoolView(PoolView&&) noexcept = default;
+PoolView& PoolView::operator=(PoolView&&) noexcept = default;
+PoolView::~PoolView() = default;
+
+Result<PoolView> PoolView::Attach(std::string_view name) {
+  auto segment = Segment::Attach(name);
+  if (!segment) return tl::unexpected(segment.error());
+  if (segment->kind() != SegmentKind::kBlockPool ||
+      segment->payload().size() < sizeof(PoolHeader)) {
+    return Fail(Errc::kBadLayout);
+  }
+  // Check the header's geometry against the mapping before trusting any offset in it.
+  const auto& header = *reinterpret_cast<const PoolHeader*>(segment->payload().data());
+  const auto geometry =
+      detail::Geometry(sizeof(detail::SegmentHeader), header.block_size, header.block_count);
+  if (header.block_size == 0 || header.block_count == 0 ||
+      header.generations_offset != geometry.generations_offset ||
+      header.blocks_offset != geometry.blocks_offset || geometry.total_size != segment->size()) {
+    return Fail(Errc::kBadLayout);
+  }
+  return PoolView(std::make_unique<Impl>(std::move(*segment)));
+}
+
+Result<std::span<std::byte>> PoolView::Resolve(const Handle& handle) const {
+  return impl_->map.Resolve(handle);
+}
+std::uint32_t PoolView::segment_id() const { return impl_->map.segment_id; }
+std::uint32_t PoolView::block_size() const { return impl_->map.block_size; }
+std::uint32_t PoolView::block_count() const { return impl_->map.block_count; }
+
+}  // namespace zcpipe::shm

@@ -1,0 +1,150 @@
+#include "zcpipe/shm/segment.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include "cleanup.h"
+#include "segment_layout.h"
+#include "zcpipe/shm/process.h"
+
+namespace zcpipe::shm {
+namespace bip = boost::interprocess;
+using detail::SegmentHeader;
+
+struct Segment::Impl {
+  std::string name;
+  bip::mapped_region region;
+  bool owner = false;
+  pid_t owner_pid = 0;
+
+  SegmentHeader& header() const { return *static_cast<SegmentHeader*>(region.get_address()); }
+
+  ~Impl() {
+    // A forked child holds a copy of its parent's Segment: only the creating process removes.
+    if (owner && owner_pid == ::getpid()) {
+      bip::shared_memory_object::remove(name.c_str());
+      detail::ForgetOwnedName(name);
+    }
+  }
+};
+
+namespace {
+
+template <class T>
+bool FillRandom(T& value) {
+  return ::getrandom(&value, sizeof value, 0) == static_cast<ssize_t>(sizeof value);
+}
+
+Error FromException(const bip::interprocess_exception& e) {
+  const int native = e.get_native_error();
+  if (e.get_error_code() == bip::not_found_error) return {Errc::kSystem, ENOENT};
+  return {Errc::kSystem, native != 0 ? native : EIO};
+}
+
+}  // namespace
+
+Segment::Segment(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Segment::Segment(Segment&&) noexcept = default;
+Segment& Segment::operator=(Segment&&) noexcept = default;
+Segment::~Segment() = default;
+
+Result<Segment> Segment::Create(const Options& options) {
+  if (options.payload_size == 0) return Fail(Errc::kInvalidArgument);
+  const std::size_t total = sizeof(SegmentHeader) + options.payload_size;
+  auto impl = std::make_unique<Impl>();
+  bip::permissions owner_only(0600);
+  bip::shared_memory_object object;
+  for (int attempt = 0;; ++attempt) {  // a name collision is astronomically rare; retry anyway
+    std::uint64_t suffix = 0;
+    if (!FillRandom(suffix)) return Fail(Errc::kSystem, errno);
+    char name[64];
+    std::snprintf(name, sizeof name, "%.*s%d.%016llx", static_cast<int>(kSegmentPrefix.size()),
+                  kSegmentPrefix.data(), static_cast<int>(::getpid()),
+                  static_cast<unsigned long long>(suffix));
+    try {
+      object = bip::shared_memory_object(bip::create_only, name, bip::read_write, owner_only);
+      impl->name = name;
+      break;
+    } catch (const bip::interprocess_exception& e) {
+      if (e.get_error_code() != bip::already_exists_error || attempt == 8) {
+        return tl::unexpected(FromException(e));
+      }
+    }
+  }
+  // Registered before sizing, so that a signal from here on still removes the name.
+  if (auto registered = detail::RegisterOwnedName(impl->name); !registered) {
+    bip::shared_memory_object::remove(impl->name.c_str());
+    return tl::unexpected(registered.error());
+  }
+  impl->owner = true;
+  impl->owner_pid = ::getpid();
+  try {
+    object.truncate(static_cast<bip::offset_t>(total));
+    impl->region = bip::mapped_region(object, bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    return tl::unexpected(FromException(e));  // ~Impl removes the name
+  }
+
+  std::uint32_t id = 0;
+  while (id == 0) {
+    if (!FillRandom(id)) return Fail(Errc::kSystem, errno);
+  }
+  auto* header = new (impl->region.get_address()) SegmentHeader{};
+  header->magic = detail::kSegmentMagic;
+  header->version = detail::kSegmentVersion;
+  header->header_size = sizeof(SegmentHeader);
+  header->total_size = total;
+  header->id = id;
+  header->kind = static_cast<std::uint32_t>(options.kind);
+  header->creator = ProcessIdentity::Self().Pack();
+  // Ready from the header's point of view; callers that lay out a payload do so before they
+  // publish the name to anyone.
+  header->state.store(detail::kSegmentReady, std::memory_order_release);
+  return Segment(std::move(impl));
+}
+
+Result<Segment> Segment::Attach(std::string_view name) {
+  if (name.empty() || name.find('/') != std::string_view::npos) {
+    return Fail(Errc::kInvalidArgument);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->name = std::string(name);
+  try {
+    bip::shared_memory_object object(bip::open_only, impl->name.c_str(), bip::read_write);
+    bip::offset_t size = 0;
+    if (!object.get_size(size) || size < static_cast<bip::offset_t>(sizeof(SegmentHeader))) {
+      return Fail(Errc::kNotReady);  // created but not sized yet, or not ours
+    }
+    impl->region = bip::mapped_region(object, bip::read_write);
+  } catch (const bip::interprocess_exception& e) {
+    return tl::unexpected(FromException(e));
+  }
+  const SegmentHeader& header = impl->header();
+  if (header.magic != detail::kSegmentMagic || header.version != detail::kSegmentVersion ||
+      header.header_size != sizeof(SegmentHeader) || header.total_size != impl->region.get_size()) {
+    return Fail(header.magic == 0 ? Errc::kNotReady : Errc::kBadLayout);
+  }
+  if (header.state.load(std::memory_order_acquire) != detail::kSegmentReady) {
+    return Fail(Errc::kNotReady);
+  }
+  return Segment(std::move(impl));
+}
+
+const std::string& Segment::name() const { return impl_->name; }
+std::uint32_t Segment::id() const { return impl_->header().id; }
+SegmentKind Segment::kind() const { return static_cast<SegmentKind>(impl_->header().kind); }
+bool Segment::owner() const { return impl_->owner && impl_->owner_pid == ::getpid(); }
+std::byte* Segment::base() const { return static_cast<std::byte*>(impl_->region.get_address()); }
+std::size_t Segment::size() const { return impl_->region.get_size(); }
+std::span<std::byte> Segment::payload() const {
+  return {base() + sizeof(SegmentHeader), size() - sizeof(SegmentHeader)};
+}
+
+}  // namespace zcpipe::shm

@@ -1,0 +1,183 @@
+#include "zcpipe/shm/block_pool.h"
+
+#include <cstring>
+#include <functional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "child_process.h"
+#include "zcpipe/shm/segment.h"
+
+namespace zcpipe::shm {
+namespace {
+
+using testing::ChildProcess;
+
+BlockPool MakePool(std::uint32_t block_size = 4096, std::uint32_t block_count = 4) {
+  auto pool = BlockPool::Create({.block_size = block_size, .block_count = block_count});
+  if (!pool) throw std::runtime_error(Describe(pool.error()));
+  return std::move(*pool);
+}
+
+TEST(BlockPool, RejectsBadOptions) {
+  EXPECT_EQ(BlockPool::Create({.block_size = 0}).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(BlockPool::Create({.block_size = 4095}).error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(BlockPool::Create({.block_size = 4096, .block_count = 0}).error().code,
+            Errc::kInvalidArgument);
+}
+
+TEST(BlockPool, BlocksArePageAlignedDisjointAndWhole) {
+  BlockPool pool = MakePool(8192, 4);
+  std::set<std::byte*> starts;
+  for (int i = 0; i < 4; ++i) {
+    auto handle = pool.Allocate();
+    ASSERT_TRUE(handle);
+    EXPECT_EQ(handle->offset, 0u);
+    EXPECT_EQ(handle->length, 8192u);
+    auto bytes = pool.Resolve(*handle);
+    ASSERT_TRUE(bytes);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(bytes->data()) % 4096, 0u);
+    std::memset(bytes->data(), i, bytes->size());  // the whole block is writable
+    starts.insert(bytes->data());
+  }
+  ASSERT_EQ(starts.size(), 4u);
+  for (auto it = starts.begin(); std::next(it) != starts.end(); ++it) {
+    EXPECT_GE(*std::next(it) - *it, 8192);
+  }
+}
+
+TEST(BlockPool, ExhaustionIsAValueAndReleaseMakesRoom) {
+  BlockPool pool = MakePool(4096, 2);
+  auto a = pool.Allocate();
+  auto b = pool.Allocate();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(pool.blocks_in_use(), 2u);
+  EXPECT_EQ(pool.Allocate().error().code, Errc::kExhausted);
+  ASSERT_TRUE(pool.Release(*a));
+  auto c = pool.Allocate();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->block, a->block);
+  EXPECT_NE(c->generation, a->generation);
+  EXPECT_EQ(pool.high_water(), 2u);
+}
+
+TEST(BlockPool, StaleHandlesAreRejectedEverywhere) {
+  BlockPool pool = MakePool();
+  auto first = pool.Allocate();
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(pool.Release(*first));
+
+  EXPECT_EQ(pool.Resolve(*first).error().code, Errc::kStaleHandle);
+  EXPECT_EQ(pool.Release(*first).error().code, Errc::kNotOwned);  // double release
+
+  auto again = pool.Allocate();  // same block, next generation
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->block, first->block);
+  EXPECT_EQ(pool.Release(*first).error().code, Errc::kStaleHandle);
+  auto view = PoolView::Attach(pool.name());
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->Resolve(*first).error().code, Errc::kStaleHandle);
+  EXPECT_TRUE(view->Resolve(*again));
+}
+
+TEST(BlockPool, ForgedHandlesNeverResolve) {
+  BlockPool pool = MakePool(4096, 4);
+  auto good = pool.Allocate();
+  ASSERT_TRUE(good);
+  auto view = PoolView::Attach(pool.name());
+  ASSERT_TRUE(view);
+
+  Handle wrong_segment = *good;
+  wrong_segment.segment ^= 1;
+  Handle past_last_block = *good;
+  past_last_block.block = 4;
+  Handle huge_block = *good;
+  huge_block.block = UINT32_MAX;
+  Handle never_issued = *good;
+  never_issued.generation = 0;
+  const Handle overflowing = good->Sub(UINT32_MAX, 2);  // offset + length wraps in 32 bits
+  const Handle past_end = good->Sub(4000, 97);
+
+  const std::vector<std::function<Result<std::span<std::byte>>(const Handle&)>> resolvers = {
+      [&](const Handle& h) { return pool.Resolve(h); },
+      [&](const Handle& h) { return view->Resolve(h); }};
+  for (const auto& resolve : resolvers) {
+    EXPECT_EQ(resolve(wrong_segment).error().code, Errc::kWrongSegment);
+    EXPECT_EQ(resolve(past_last_block).error().code, Errc::kBlockOutOfRange);
+    EXPECT_EQ(resolve(huge_block).error().code, Errc::kBlockOutOfRange);
+    EXPECT_EQ(resolve(never_issued).error().code, Errc::kStaleHandle);
+    EXPECT_EQ(resolve(overflowing).error().code, Errc::kOutOfBounds);
+    EXPECT_EQ(resolve(past_end).error().code, Errc::kOutOfBounds);
+    EXPECT_TRUE(resolve(good->Sub(4000, 96)));
+  }
+  EXPECT_EQ(pool.Release(wrong_segment).error().code, Errc::kWrongSegment);
+  EXPECT_EQ(pool.Release(past_last_block).error().code, Errc::kBlockOutOfRange);
+}
+
+TEST(PoolView, RefusesASegmentThatIsNotABlockPool) {
+  auto raw = Segment::Create({.payload_size = 1 << 16});
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(PoolView::Attach(raw->name()).error().code, Errc::kBadLayout);
+}
+
+// The payload is written in place by one process and read in place by the other: the bytes
+// live at the same segment offset on both sides and nothing carries them but the mapping.
+TEST(PoolView, PayloadIsSharedInPlaceAcrossProcesses) {
+  BlockPool pool = MakePool(1 << 20, 2);
+  auto handle = pool.Allocate();
+  ASSERT_TRUE(handle);
+  auto parent_bytes = pool.Resolve(*handle);
+  ASSERT_TRUE(parent_bytes);
+  for (std::size_t i = 0; i < parent_bytes->size(); ++i) {
+    (*parent_bytes)[i] = static_cast<std::byte>(i * 7);
+  }
+
+  ChildProcess child = ChildProcess::Fork([&] {
+    auto view = PoolView::Attach(pool.name());
+    if (!view) return 1;
+    auto bytes = view->Resolve(*handle);
+    if (!bytes || bytes->size() != (1u << 20)) return 2;
+    for (std::size_t i = 0; i < bytes->size(); ++i) {
+      if ((*bytes)[i] != static_cast<std::byte>(i * 7)) return 3;  // read in place
+      (*bytes)[i] = static_cast<std::byte>(i * 13);                // write in place
+    }
+    return 0;
+  });
+  ASSERT_EQ(child.ExitCode(), 0);
+  for (std::size_t i = 0; i < parent_bytes->size(); ++i) {
+    ASSERT_EQ((*parent_bytes)[i], static_cast<std::byte>(i * 13)) << "at byte " << i;
+  }
+}
+
+TEST(BlockPool, ConcurrentAllocateAndReleaseKeepOneOwnerPerBlock) {
+  BlockPool pool = MakePool(4096, 8);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20000; ++i) {
+        auto handle = pool.Allocate();
+        if (!handle) continue;  // exhausted by the others right now
+        auto bytes = pool.Resolve(*handle);
+        if (!bytes) {
+          ++failures;
+          continue;
+        }
+        (*bytes)[0] = static_cast<std::byte>(t);
+        std::this_thread::yield();
+        if ((*bytes)[0] != static_cast<std::byte>(t)) ++failures;  // someone else wrote it
+        if (!pool.Release(*handle)) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(pool.blocks_in_use(), 0u);
+  EXPECT_LE(pool.high_water(), 4u);
+}
+
+}  // namespace
+}  // namespace zcpipe::shm

@@ -1,0 +1,195 @@
+#include "zcpipe/shm/segment.h"
+
+#include <csignal>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <gtest/gtest.h>
+
+#include "child_process.h"
+
+namespace zcpipe::shm {
+namespace {
+
+using testing::ChildProcess;
+using testing::LinePipe;
+using testing::ShmExists;
+
+Segment MakeSegment(std::size_t size = 4096) {
+  auto segment = Segment::Create({.payload_size = size, .kind = SegmentKind::kRaw});
+  if (!segment) throw std::runtime_error(Describe(segment.error()));
+  return std::move(*segment);
+}
+
+TEST(Segment, PeerSeesTheCreatorsBytesAndHeader) {
+  Segment created = MakeSegment(10000);
+  std::memcpy(created.payload().data(), "hello", 5);
+
+  auto attached = Segment::Attach(created.name());
+  ASSERT_TRUE(attached) << Describe(attached.error());
+  EXPECT_EQ(attached->id(), created.id());
+  EXPECT_NE(created.id(), 0u);
+  EXPECT_EQ(attached->kind(), SegmentKind::kRaw);
+  EXPECT_EQ(attached->size(), 128u + 10000u);
+  EXPECT_GE(attached->payload().size(), 10000u);
+  EXPECT_EQ(std::memcmp(attached->payload().data(), "hello", 5), 0);
+  EXPECT_TRUE(created.owner());
+  EXPECT_FALSE(attached->owner());
+}
+
+TEST(Segment, IsOwnerOnlyWithAnUnpredictablePrefixedName) {
+  Segment a = MakeSegment();
+  Segment b = MakeSegment();
+  const std::string expected_start = std::string(kSegmentPrefix) + std::to_string(::getpid()) + ".";
+  EXPECT_TRUE(a.name().starts_with(expected_start)) << a.name();
+  EXPECT_EQ(a.name().size(), expected_start.size() + 16);
+  EXPECT_NE(a.name(), b.name());
+
+  struct stat info {};
+  ASSERT_EQ(::stat(("/dev/shm/" + a.name()).c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+}
+
+TEST(Segment, DestroyingTheOwnerRemovesTheNameButNotPeerMappings) {
+  auto owner = std::make_unique<Segment>(MakeSegment());
+  const std::string name = owner->name();
+  auto peer = Segment::Attach(name);
+  ASSERT_TRUE(peer);
+  owner->payload()[0] = std::byte{42};
+  owner.reset();
+
+  EXPECT_FALSE(ShmExists(name));
+  EXPECT_EQ(peer->payload()[0], std::byte{42});  // the mapping outlives the name
+  auto again = Segment::Attach(name);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), (Error{Errc::kSystem, ENOENT}));
+}
+
+TEST(Segment, AttachRejectsMissingMalformedAndForeignObjects) {
+  EXPECT_EQ(Segment::Attach("zcpipe.1.0000000000000000").error(), (Error{Errc::kSystem, ENOENT}));
+  EXPECT_EQ(Segment::Attach("").error().code, Errc::kInvalidArgument);
+  EXPECT_EQ(Segment::Attach("a/b").error().code, Errc::kInvalidArgument);
+
+  namespace bip = boost::interprocess;
+  const std::string name = "zcpipe.test-foreign." + std::to_string(::getpid());
+  bip::shared_memory_object object(bip::create_only, name.c_str(), bip::read_write);
+  object.truncate(4096);
+  {
+    bip::mapped_region region(object, bip::read_write);
+    std::memset(region.get_address(), 0x5a, region.get_size());  // not our magic
+  }
+  EXPECT_EQ(Segment::Attach(name).error().code, Errc::kBadLayout);
+  bip::shared_memory_object::remove(name.c_str());
+}
+
+TEST(Segment, CreateRejectsAnEmptyPayload) {
+  EXPECT_EQ(Segment::Create({.payload_size = 0}).error().code, Errc::kInvalidArgument);
+}
+
+// The child creates a segment, announces its name, then waits to be signalled.
+ChildProcess SpawnCreator(LinePipe& pipe) {
+  return ChildProcess::Fork([&pipe]() -> int {
+    auto segment = Segment::Create({.payload_size = 4096});
+    if (!segment) return 1;
+    pipe.WriteLine(segment->name());
+    for (;;) ::pause();
+  });
+}
+
+class SegmentSignal : public ::testing::TestWithParam<int> {};
+
+TEST_P(SegmentSignal, DefaultDispositionRemovesTheSegmentAndStillKills) {
+  LinePipe pipe;
+  ChildProcess child = SpawnCreator(pipe);
+  const auto name = pipe.ReadLine();
+  ASSERT_TRUE(name);
+  ASSERT_TRUE(ShmExists(*name));
+
+  child.Kill(GetParam());
+  const auto status = child.Wait();
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(WIFSIGNALED(*status));
+  EXPECT_EQ(WTERMSIG(*status), GetParam());
+  EXPECT_FALSE(ShmExists(*name));
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, SegmentSignal, ::testing::Values(SIGINT, SIGTERM, SIGHUP));
+
+volatile sig_atomic_t g_program_saw_sigterm = 0;
+
+TEST(Segment, ProgramsOwnHandlerIsCalledAndNormalExitStillRemoves) {
+  LinePipe pipe;
+  ChildProcess child = ChildProcess::Fork([&pipe]() -> int {
+    std::signal(SIGTERM, [](int) { g_program_saw_sigterm = 1; });
+    auto* leaked = new Segment(MakeSegment());  // never destroyed: exit() must remove it
+    pipe.WriteLine(leaked->name());
+    while (g_program_saw_sigterm == 0) ::pause();
+    pipe.WriteLine(ShmExists(leaked->name()) ? "still-there" : "gone");
+    std::exit(0);
+  });
+  const auto name = pipe.ReadLine();
+  ASSERT_TRUE(name);
+  child.Kill(SIGTERM);
+  EXPECT_EQ(pipe.ReadLine(), "still-there");  // the program decides when to shut down
+  EXPECT_EQ(child.ExitCode(), 0);
+  EXPECT_FALSE(ShmExists(*name));
+}
+
+TEST(Segment, AForkedChildNeverRemovesItsParentsSegment) {
+  Segment segment = MakeSegment();
+  ChildProcess child = ChildProcess::Fork([&segment]() -> int {
+    { Segment moved = std::move(segment); }  // the child's copy is destroyed...
+    std::exit(0);                             // ...and its exit hooks run
+  });
+  EXPECT_EQ(child.ExitCode(), 0);
+  EXPECT_TRUE(ShmExists(segment.name()));
+  EXPECT_TRUE(Segment::Attach(segment.name()));
+}
+
+TEST(Sweep, RemovesSegmentsOfDeadCreatorsAndKeepsLiveOnes) {
+  Segment live = MakeSegment();
+  LinePipe pipe;
+  ChildProcess child = SpawnCreator(pipe);
+  const auto orphan = pipe.ReadLine();
+  ASSERT_TRUE(orphan);
+  child.Kill(SIGKILL);  // no handler runs: the segment is left behind
+  ASSERT_TRUE(child.Wait());
+  ASSERT_TRUE(ShmExists(*orphan));
+
+  const auto preview = Sweep(/*dry_run=*/true);
+  EXPECT_NE(std::find(preview.removed.begin(), preview.removed.end(), *orphan),
+            preview.removed.end());
+  EXPECT_EQ(std::find(preview.removed.begin(), preview.removed.end(), live.name()),
+            preview.removed.end());
+  EXPECT_GE(preview.live, 1u);
+  EXPECT_TRUE(ShmExists(*orphan));  // a dry run removes nothing
+
+  const auto report = Sweep();
+  EXPECT_NE(std::find(report.removed.begin(), report.removed.end(), *orphan), report.removed.end());
+  EXPECT_FALSE(ShmExists(*orphan));
+  EXPECT_TRUE(ShmExists(live.name()));
+}
+
+TEST(Sweep, AZombieCreatorCountsAsDead) {
+  LinePipe pipe;
+  ChildProcess child = SpawnCreator(pipe);
+  const auto orphan = pipe.ReadLine();
+  ASSERT_TRUE(orphan);
+  child.Kill(SIGKILL);
+  // Not reaped yet: the pid still exists as a zombie.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool removed = false;
+  while (!removed && std::chrono::steady_clock::now() < deadline) {
+    const auto report = Sweep();
+    removed = std::find(report.removed.begin(), report.removed.end(), *orphan) !=
+              report.removed.end();
+  }
+  EXPECT_TRUE(removed);
+  ASSERT_TRUE(child.Wait());
+}
+
+}  // namespace
+}  // namespace zcpipe::shm
