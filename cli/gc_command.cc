@@ -24,8 +24,8 @@ void AddGcCommand(CLI::App& app, int& exit_code) {
     for (const auto& name : report.failed) {
       std::cerr << "zcpipe: error: /dev/shm/" << name << ": could not remove\n";
     }
-    std::cout << report.removed.size() << (*dry_run ? " to remove, " : " removed, ")
-              << report.live << " in use by running processes\n";
+    std::cout << report.removed.size() << (*dry_run ? " to remove, " : " removed, ") << report.live
+              << " in use by running processes\n";
     exit_code = report.failed.empty() ? kOk : kInternal;
   });
 }

@@ -1,10 +1,13 @@
 // zcpipe: the command-line front end. A thin layer over the library; see --help.
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "exit_codes.h"
 #include "gc_command.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   CLI::App app{"zcpipe: zero-copy shared-memory pipeline for bulk CSV / JSON Lines import"};
   app.set_version_flag("--version", "zcpipe " ZCPIPE_VERSION);
   app.require_subcommand(1);
@@ -17,4 +20,15 @@ int main(int argc, char** argv) {
     return printed == 0 ? zcpipe::cli::kOk : zcpipe::cli::kUsage;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "zcpipe: error: internal: " << e.what() << '\n';
+    return zcpipe::cli::kInternal;
+  }
 }

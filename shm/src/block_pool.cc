@@ -16,13 +16,13 @@ namespace {
 
 PoolMap MapOf(const Segment& segment) {
   const auto& header = *reinterpret_cast<const PoolHeader*>(segment.payload().data());
-  return PoolMap{segment.base(),
-                 segment.id(),
-                 header.block_size,
-                 header.block_count,
-                 reinterpret_cast<std::atomic<std::uint32_t>*>(segment.base() +
-                                                               header.generations_offset),
-                 segment.base() + header.blocks_offset};
+  return PoolMap{
+      segment.base(),
+      segment.id(),
+      header.block_size,
+      header.block_count,
+      reinterpret_cast<std::atomic<std::uint32_t>*>(segment.base() + header.generations_offset),
+      segment.base() + header.blocks_offset};
 }
 
 // Generation after `g`, skipping 0 ("never issued") on wrap-around.
@@ -53,14 +53,15 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   }
   constexpr std::uint64_t kPayloadOffset = sizeof(detail::SegmentHeader);
   const auto geometry = detail::Geometry(kPayloadOffset, options.block_size, options.block_count);
-  auto segment = Segment::Create({.payload_size = geometry.total_size - kPayloadOffset,
-                                  .kind = SegmentKind::kBlockPool});
+  auto segment = Segment::Create(
+      {.payload_size = geometry.total_size - kPayloadOffset, .kind = SegmentKind::kBlockPool});
   if (!segment) return tl::unexpected(segment.error());
 
   std::byte* base = segment->base();
   new (segment->payload().data()) PoolHeader{options.block_size, options.block_count,
                                              geometry.generations_offset, geometry.blocks_offset};
-  auto* generations = reinterpret_cast<std::atomic<std::uint32_t>*>(base + geometry.generations_offset);
+  auto* generations =
+      reinterpret_cast<std::atomic<std::uint32_t>*>(base + geometry.generations_offset);
   for (std::uint32_t i = 0; i < options.block_count; ++i) {
     new (&generations[i]) std::atomic<std::uint32_t>(1);
   }
@@ -78,7 +79,8 @@ Result<Handle> BlockPool::Allocate() {
   const std::uint32_t block = impl_->free_blocks.back();
   impl_->free_blocks.pop_back();
   impl_->allocated[block] = true;
-  const auto in_use = static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
+  const auto in_use =
+      static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
   impl_->high_water = std::max(impl_->high_water, in_use);
   const std::uint32_t generation = impl_->map.generations[block].load(std::memory_order_relaxed);
   return Handle{impl_->map.segment_id, block, generation, 0, impl_->map.block_size};

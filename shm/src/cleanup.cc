@@ -1,13 +1,13 @@
 #include "cleanup.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <sys/mman.h>
-#include <unistd.h>
 
 namespace zcpipe::shm::detail {
 namespace {
@@ -19,7 +19,7 @@ constexpr pid_t kReserved = -1;
 
 struct Entry {
   std::atomic<pid_t> owner{0};  // 0: free; kReserved: being filled; else the creating pid
-  char path[64];                // "/name", as shm_unlink wants it
+  char path[64]{};                // "/name", as shm_unlink wants it
 };
 std::array<Entry, kMaxOwned> g_entries;
 
@@ -51,12 +51,12 @@ void OnSignal(int signal, siginfo_t* info, void* context) {
   UnlinkOwned();  // default disposition: the process is about to die of this signal
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
-  ::sigaction(signal, &fallback, nullptr);
-  ::raise(signal);  // delivered when this handler returns
+  (void)::sigaction(signal, &fallback, nullptr);
+  (void)::raise(signal);  // delivered when this handler returns
 }
 
 void InstallHooks() {
-  std::atexit(UnlinkOwned);
+  (void)std::atexit(UnlinkOwned);  // fails only past 32 hooks; signals still clean up
   for (std::size_t i = 0; i < kSignals.size(); ++i) {
     ::sigaction(kSignals[i], nullptr, &g_previous[i]);
     if ((g_previous[i].sa_flags & SA_SIGINFO) == 0 && g_previous[i].sa_handler == SIG_IGN) {

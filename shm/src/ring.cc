@@ -1,9 +1,9 @@
-#include <bit>
-#include <climits>
-#include <ctime>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <bit>
+#include <climits>
+#include <ctime>
 
 #include "zcpipe/shm/detail/ring_layout.h"
 #include "zcpipe/shm/process.h"

@@ -1,11 +1,11 @@
 #include "zcpipe/shm/segment.h"
 
+#include <sys/random.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <new>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
@@ -24,7 +24,7 @@ struct Segment::Impl {
   bool owner = false;
   pid_t owner_pid = 0;
 
-  SegmentHeader& header() const { return *static_cast<SegmentHeader*>(region.get_address()); }
+  [[nodiscard]] SegmentHeader& header() const { return *static_cast<SegmentHeader*>(region.get_address()); }
 
   ~Impl() {
     // A forked child holds a copy of its parent's Segment: only the creating process removes.
@@ -65,7 +65,7 @@ Result<Segment> Segment::Create(const Options& options) {
     std::uint64_t suffix = 0;
     if (!FillRandom(suffix)) return Fail(Errc::kSystem, errno);
     char name[64];
-    std::snprintf(name, sizeof name, "%.*s%d.%016llx", static_cast<int>(kSegmentPrefix.size()),
+    (void)std::snprintf(name, sizeof name, "%.*s%d.%016llx", static_cast<int>(kSegmentPrefix.size()),
                   kSegmentPrefix.data(), static_cast<int>(::getpid()),
                   static_cast<unsigned long long>(suffix));
     try {

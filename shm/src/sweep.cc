@@ -1,9 +1,9 @@
+#include <fcntl.h>
+#include <unistd.h>
 #include <cerrno>
 #include <charconv>
-#include <fcntl.h>
 #include <filesystem>
 #include <system_error>
-#include <unistd.h>
 
 #include <boost/interprocess/shared_memory_object.hpp>
 

@@ -231,8 +231,8 @@ TEST(Ring, SurvivesAPeerKilledAtRandomPoints) {
         if (!value || !out->Push(*value, 30s)) return 2;
       }
     });
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::microseconds(random() % 20000);
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(random() % 20000);
     bool killed = false;
     for (;;) {
       if (!killed && std::chrono::steady_clock::now() >= kill_at) {

@@ -1,13 +1,13 @@
 #include "zcpipe/shm/segment.h"
 
-#include <csignal>
-#include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <csignal>
+#include <cstring>
 
+#include <gtest/gtest.h>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
-#include <gtest/gtest.h>
 
 #include "child_process.h"
 
@@ -119,15 +119,17 @@ TEST_P(SegmentSignal, DefaultDispositionRemovesTheSegmentAndStillKills) {
 INSTANTIATE_TEST_SUITE_P(Signals, SegmentSignal, ::testing::Values(SIGINT, SIGTERM, SIGHUP));
 
 volatile sig_atomic_t g_program_saw_sigterm = 0;
+Segment* g_never_destroyed = nullptr;  // reachable from a global, so not a leak to LSan
 
 TEST(Segment, ProgramsOwnHandlerIsCalledAndNormalExitStillRemoves) {
   LinePipe pipe;
   ChildProcess child = ChildProcess::Fork([&pipe]() -> int {
     std::signal(SIGTERM, [](int) { g_program_saw_sigterm = 1; });
-    auto* leaked = new Segment(MakeSegment());  // never destroyed: exit() must remove it
-    pipe.WriteLine(leaked->name());
+    g_never_destroyed = new Segment(MakeSegment());  // exit() must remove it
+    const std::string name = g_never_destroyed->name();
+    pipe.WriteLine(name);
     while (g_program_saw_sigterm == 0) ::pause();
-    pipe.WriteLine(ShmExists(leaked->name()) ? "still-there" : "gone");
+    pipe.WriteLine(ShmExists(name) ? "still-there" : "gone");
     std::exit(0);
   });
   const auto name = pipe.ReadLine();
@@ -142,7 +144,7 @@ TEST(Segment, AForkedChildNeverRemovesItsParentsSegment) {
   Segment segment = MakeSegment();
   ChildProcess child = ChildProcess::Fork([&segment]() -> int {
     { Segment moved = std::move(segment); }  // the child's copy is destroyed...
-    std::exit(0);                             // ...and its exit hooks run
+    std::exit(0);                            // ...and its exit hooks run
   });
   EXPECT_EQ(child.ExitCode(), 0);
   EXPECT_TRUE(ShmExists(segment.name()));
@@ -184,8 +186,8 @@ TEST(Sweep, AZombieCreatorCountsAsDead) {
   bool removed = false;
   while (!removed && std::chrono::steady_clock::now() < deadline) {
     const auto report = Sweep();
-    removed = std::find(report.removed.begin(), report.removed.end(), *orphan) !=
-              report.removed.end();
+    removed =
+        std::find(report.removed.begin(), report.removed.end(), *orphan) != report.removed.end();
   }
   EXPECT_TRUE(removed);
   ASSERT_TRUE(child.Wait());

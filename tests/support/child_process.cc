@@ -1,13 +1,13 @@
 #include "child_process.h"
 
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <stdexcept>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <poll.h>
 #include <thread>
-#include <unistd.h>
 
 namespace zcpipe::testing {
 

@@ -1,11 +1,11 @@
 // Test helpers for multi-process tests: a forked child and a pipe to talk to it.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 namespace zcpipe::testing {
 

@@ -1,9 +1,9 @@
 // ProcessIdentity: a process named so that pid reuse cannot fool a liveness check.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
-#include <sys/types.h>
 
 namespace zcpipe::shm {
 
