@@ -20,6 +20,8 @@ struct PoolHeader {
   std::uint64_t generations_offset;  // std::atomic<uint32_t>[block_count]
   std::uint64_t blocks_offset;       // page-aligned; block i at blocks_offset + i * block_size
 };
+static_assert(offsetof(PoolHeader, generations_offset) == 8);
+static_assert(offsetof(PoolHeader, blocks_offset) == 16);
 static_assert(sizeof(PoolHeader) == 24);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 
@@ -40,6 +42,11 @@ constexpr PoolGeometry Geometry(std::uint64_t payload_offset, std::uint32_t bloc
   const std::uint64_t blocks = RoundUp(generations + 4ull * block_count, kPageSize);
   return {generations, blocks, blocks + std::uint64_t{block_size} * block_count};
 }
+
+// The worked example in docs/shm-layout.md: 4 blocks of 4 KiB.
+static_assert(Geometry(128, 4096, 4).generations_offset == 192);
+static_assert(Geometry(128, 4096, 4).blocks_offset == 4096);
+static_assert(Geometry(128, 4096, 4).total_size == 5 * 4096);
 
 // What both BlockPool and PoolView need to resolve a handle: a read-only description of the
 // pool plus its generation words. Never dereferences anything before the checks pass.

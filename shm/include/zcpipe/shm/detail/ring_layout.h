@@ -91,6 +91,9 @@ constexpr std::size_t SlotSize(std::size_t value_size) {
   return (kSlotValueOffset + value_size + kCacheLine - 1) / kCacheLine * kCacheLine;
 }
 
+static_assert(SlotSize(20) == kCacheLine, "a Handle slot is one cache line");
+static_assert(SlotSize(56) == kCacheLine && SlotSize(57) == 2 * kCacheLine);
+
 // Slow paths (ring.cc).
 Status FormatRing(std::span<std::byte> memory, std::uint32_t capacity, std::uint32_t value_size);
 // Validates the header and claims `producer` or `consumer` for this process, then recovers the
