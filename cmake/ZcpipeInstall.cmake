@@ -2,12 +2,13 @@
 # `find_package(zcpipe)` gives a program the zcpipe::* targets (see examples/).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS zcpipe_shm zcpipe
+install(TARGETS zcpipe_shm zcpipe_stages zcpipe
         EXPORT zcpipeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-        FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+        FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILE_SET generated DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT zcpipeTargets NAMESPACE zcpipe:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/zcpipe)
 
 configure_package_config_file(cmake/zcpipeConfig.cmake.in

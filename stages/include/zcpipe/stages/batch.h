@@ -1,0 +1,131 @@
+// Record batches: columnar FlatBuffers (record_batch.fbs) written into arena blocks and read in
+// place. ColumnBuffer assembles one column in private memory; WriteBatch builds the FlatBuffer
+// directly inside an arena block; BatchView reads one without copying.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zcpipe/stages/error.h"
+#include "zcpipe/stages/schema.h"
+
+namespace zcpipe::fb {
+struct RecordBatch;
+struct Column;
+}  // namespace zcpipe::fb
+
+namespace zcpipe::stages {
+
+// Where a batch's rows came from.
+struct BatchInfo {
+  std::uint64_t chunk_index = 0;
+  std::uint64_t first_line = 1;  // 1-based
+  std::uint64_t first_byte = 0;
+};
+
+// One column under construction, in process-private memory. Reused across chunks: Clear()
+// keeps the capacity, so a warmed-up parser allocates nothing per field or per row.
+// Thread-compatible (one thread at a time).
+class ColumnBuffer {
+ public:
+  ColumnBuffer(std::string name, ColumnType type);
+
+  // REQUIRES: the Append matches type() (int64 also for kTimestamp).
+  void AppendNull();
+  void AppendInt64(std::int64_t value);
+  void AppendFloat64(double value);
+  void AppendBool(bool value);
+  void AppendString(std::string_view value);
+  // A string built in pieces (e.g. while unescaping): any number of parts, then EndString().
+  void AppendStringPart(std::string_view part);
+  void EndString();
+  // Removes the last row (a row that turned out to be bad after some of its fields were added).
+  void PopBack();
+  void Clear();
+
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] ColumnType type() const { return type_; }
+  [[nodiscard]] std::size_t size() const { return valid_.size(); }
+  [[nodiscard]] bool has_nulls() const { return null_count_ != 0; }
+  // Bytes this column adds to a batch, padding and table overhead included (an upper bound).
+  [[nodiscard]] std::size_t EncodedSizeBound() const;
+
+ private:
+  friend StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte>, const BatchInfo&,
+                                                      std::span<const ColumnBuffer>,
+                                                      std::span<const std::uint32_t>);
+  void AppendValid(bool valid);
+
+  std::string name_;
+  ColumnType type_;
+  std::vector<std::uint8_t> valid_;  // one byte per row; packed into a bitmap when written
+  std::size_t null_count_ = 0;
+  std::vector<std::int64_t> ints_;
+  std::vector<double> floats_;
+  std::vector<std::uint8_t> bools_;
+  std::vector<std::uint32_t> offsets_{0};
+  std::vector<char> bytes_;
+};
+
+// Builds a RecordBatch FlatBuffer directly into `block` (typically an arena block) and returns
+// the bytes it occupies, a suffix of `block` (FlatBuffers builds back to front); no other
+// buffer is involved. `row_lines[i]` is row i's line minus info.first_line (may be empty).
+// REQUIRES: every column has the same number of rows, row_lines is empty or that long, and
+// block is 8-byte aligned at its end. Errors: kBatchTooLarge (nothing usable was written),
+// kInvalidArgument.
+[[nodiscard]] StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte> block,
+                                                           const BatchInfo& info,
+                                                           std::span<const ColumnBuffer> columns,
+                                                           std::span<const std::uint32_t> row_lines);
+
+// Upper bound of the bytes WriteBatch needs for these columns (to size or split chunks).
+[[nodiscard]] std::size_t BatchSizeBound(std::span<const ColumnBuffer> columns,
+                                         std::size_t row_count);
+
+// Read access to one column of a BatchView. Cheap to copy; valid while the batch bytes are.
+class ColumnView {
+ public:
+  [[nodiscard]] std::string_view name() const;
+  [[nodiscard]] ColumnType type() const;
+  [[nodiscard]] bool is_null(std::uint32_t row) const;
+  // REQUIRES: row < row_count and the accessor matches type() (int64 also for kTimestamp).
+  [[nodiscard]] std::int64_t int64(std::uint32_t row) const;
+  [[nodiscard]] double float64(std::uint32_t row) const;
+  [[nodiscard]] bool boolean(std::uint32_t row) const;
+  [[nodiscard]] std::string_view string(std::uint32_t row) const;
+
+ private:
+  friend class BatchView;
+  explicit ColumnView(const fb::Column* column) : column_(column) {}
+  const fb::Column* column_;
+};
+
+// A verified RecordBatch, read in place. Open() runs the FlatBuffers Verifier and checks what
+// it cannot (vector lengths against row_count, string offsets), so every accessor is safe for
+// any input bytes that Open accepted. Does not own the bytes. Thread-safe for reads.
+class BatchView {
+ public:
+  // Errors: kMalformedBatch, with what is wrong in the message.
+  [[nodiscard]] static StageResult<BatchView> Open(std::span<const std::byte> bytes);
+
+  [[nodiscard]] BatchInfo info() const;
+  [[nodiscard]] std::uint32_t row_count() const;
+  [[nodiscard]] std::size_t column_count() const;
+  [[nodiscard]] ColumnView column(std::size_t i) const;
+  [[nodiscard]] Schema schema() const;
+  // The 1-based input line row `row` started on.
+  [[nodiscard]] std::uint64_t row_line(std::uint32_t row) const;
+  [[nodiscard]] std::span<const std::byte> bytes() const { return bytes_; }
+
+ private:
+  BatchView(std::span<const std::byte> bytes, const fb::RecordBatch* batch)
+      : bytes_(bytes), batch_(batch) {}
+  std::span<const std::byte> bytes_;
+  const fb::RecordBatch* batch_;
+};
+
+}  // namespace zcpipe::stages

@@ -1,0 +1,160 @@
+#include "values.h"
+
+#include <charconv>
+#include <chrono>
+
+namespace zcpipe::stages::detail {
+namespace {
+
+bool EqualsIgnoreCase(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i] >= 'A' && text[i] <= 'Z' ? static_cast<char>(text[i] + 32) : text[i];
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// Reads exactly `digits` decimal digits at text[pos].
+std::optional<int> Digits(std::string_view text, std::size_t pos, std::size_t digits) {
+  if (pos + digits > text.size()) return std::nullopt;
+  int value = 0;
+  for (std::size_t i = pos; i < pos + digits; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> ParseInt64(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<double> ParseFloat64(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<bool> ParseBool(std::string_view text) {
+  for (std::string_view yes : {"true", "t", "1", "yes"}) {
+    if (EqualsIgnoreCase(text, yes)) return true;
+  }
+  for (std::string_view no : {"false", "f", "0", "no"}) {
+    if (EqualsIgnoreCase(text, no)) return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> ParseTimestamp(std::string_view text) {
+  using namespace std::chrono;
+  const auto y = Digits(text, 0, 4), m = Digits(text, 5, 2), d = Digits(text, 8, 2);
+  if (!y || !m || !d || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const year_month_day date{year{*y}, month{static_cast<unsigned>(*m)},
+                            day{static_cast<unsigned>(*d)}};
+  if (!date.ok()) return std::nullopt;
+  std::int64_t micros = duration_cast<microseconds>(sys_days(date).time_since_epoch()).count();
+  std::size_t pos = 10;
+  if (pos == text.size()) return micros;
+  if (text[pos] != 'T' && text[pos] != ' ') return std::nullopt;
+  const auto hh = Digits(text, 11, 2), mm = Digits(text, 14, 2), ss = Digits(text, 17, 2);
+  if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 ||
+      *ss > 60) {
+    return std::nullopt;
+  }
+  micros += ((*hh * 60LL + *mm) * 60LL + *ss) * 1'000'000LL;
+  pos = 19;
+  if (pos < text.size() && text[pos] == '.') {
+    std::int64_t fraction = 0;
+    int digits = 0;
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
+      if (digits < 6) fraction = fraction * 10 + (text[pos] - '0');
+    }
+    if (digits == 0) return std::nullopt;
+    for (int i = digits; i < 6; ++i) fraction *= 10;
+    micros += fraction;
+  }
+  if (pos == text.size()) return micros;  // no zone: taken as UTC
+  if (text[pos] == 'Z' && pos + 1 == text.size()) return micros;
+  if ((text[pos] == '+' || text[pos] == '-') && pos + 6 == text.size() && text[pos + 3] == ':') {
+    const auto zh = Digits(text, pos + 1, 2), zm = Digits(text, pos + 4, 2);
+    if (!zh || !zm || *zh > 23 || *zm > 59) return std::nullopt;
+    const std::int64_t offset = (*zh * 60LL + *zm) * 60'000'000LL;
+    return text[pos] == '+' ? micros - offset : micros + offset;
+  }
+  return std::nullopt;
+}
+
+std::string FormatTimestamp(std::int64_t micros) {
+  using namespace std::chrono;
+  const sys_time<microseconds> time{microseconds{micros}};
+  const auto days = floor<std::chrono::days>(time);
+  const year_month_day date{days};
+  const hh_mm_ss clock{time - days};
+  char text[40];
+  int n = std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d",
+                        static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                        static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
+                        static_cast<int>(clock.minutes().count()),
+                        static_cast<int>(clock.seconds().count()));
+  if (const auto fraction = clock.subseconds().count(); fraction != 0) {
+    n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), ".%06lld",
+                       static_cast<long long>(fraction));
+  }
+  return std::string(text, static_cast<std::size_t>(n)) + "Z";
+}
+
+bool IsValidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    std::uint32_t code = 0, min = 0;
+    if ((c & 0xE0) == 0xC0) length = 2, code = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0) length = 3, code = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0) length = 4, code = c & 0x07, min = 0x10000;
+    else return false;
+    if (i + length > n) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      code = (code << 6) | (s[i + k] & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += length;
+  }
+  return true;
+}
+
+InputErrc BadValueReason(ColumnType type) {
+  switch (type) {
+    case ColumnType::kInt64: return InputErrc::kBadInt64;
+    case ColumnType::kFloat64: return InputErrc::kBadFloat64;
+    case ColumnType::kBool: return InputErrc::kBadBool;
+    case ColumnType::kTimestamp: return InputErrc::kBadTimestamp;
+    case ColumnType::kString: return InputErrc::kInvalidUtf8;
+  }
+  return InputErrc::kTypeMismatch;
+}
+
+std::string Quote(std::string_view value) {
+  constexpr std::size_t kMax = 40;
+  std::string text = "\"";
+  text += value.substr(0, kMax);
+  text += value.size() > kMax ? "...\"" : "\"";
+  return text;
+}
+
+}  // namespace zcpipe::stages::detail

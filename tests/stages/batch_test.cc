@@ -1,0 +1,151 @@
+#include "zcpipe/stages/batch.h"
+
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace zcpipe::stages {
+namespace {
+
+// An 8-byte-aligned stand-in for an arena block.
+struct Block {
+  explicit Block(std::size_t size) : storage(size / 8) {}
+  std::span<std::byte> span() { return std::as_writable_bytes(std::span(storage)); }
+  std::vector<std::uint64_t> storage;
+};
+
+std::vector<ColumnBuffer> SampleColumns() {
+  std::vector<ColumnBuffer> columns;
+  columns.emplace_back("id", ColumnType::kInt64);
+  columns.emplace_back("amount", ColumnType::kFloat64);
+  columns.emplace_back("ok", ColumnType::kBool);
+  columns.emplace_back("name", ColumnType::kString);
+  columns.emplace_back("at", ColumnType::kTimestamp);
+  for (int row = 0; row < 3; ++row) {
+    columns[0].AppendInt64(row * 10);
+    row == 1 ? columns[1].AppendNull() : columns[1].AppendFloat64(row + 0.5);
+    columns[2].AppendBool(row % 2 == 0);
+    columns[3].AppendStringPart("na");
+    columns[3].AppendStringPart(std::string(static_cast<std::size_t>(row), 'x'));
+    columns[3].EndString();
+    columns[4].AppendInt64(1'700'000'000'000'000 + row);
+  }
+  return columns;
+}
+
+TEST(Batch, WrittenIntoABlockAndReadInPlace) {
+  Block block(1 << 16);
+  const auto columns = SampleColumns();
+  const std::vector<std::uint32_t> lines = {0, 1, 3};
+  auto bytes = WriteBatch(block.span(), {.chunk_index = 7, .first_line = 100, .first_byte = 4096},
+                          columns, lines);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  // In place: the batch is the tail of the block, not a buffer of its own.
+  EXPECT_EQ(bytes->data() + bytes->size(), block.span().data() + block.span().size());
+  EXPECT_LE(bytes->size(), BatchSizeBound(columns, 3));
+
+  auto view = BatchView::Open(*bytes);
+  ASSERT_TRUE(view) << view.error().message;
+  EXPECT_EQ(view->info().chunk_index, 7u);
+  EXPECT_EQ(view->info().first_byte, 4096u);
+  EXPECT_EQ(view->row_count(), 3u);
+  EXPECT_EQ(view->schema().ToString(),
+            "id:int64,amount:float64,ok:bool,name:string,at:timestamp");
+  EXPECT_EQ(view->row_line(2), 103u);
+  EXPECT_EQ(view->column(0).int64(2), 20);
+  EXPECT_TRUE(view->column(1).is_null(1));
+  EXPECT_FALSE(view->column(1).is_null(2));
+  EXPECT_DOUBLE_EQ(view->column(1).float64(2), 2.5);
+  EXPECT_TRUE(view->column(2).boolean(0));
+  EXPECT_FALSE(view->column(2).boolean(1));
+  EXPECT_EQ(view->column(3).string(0), "na");
+  EXPECT_EQ(view->column(3).string(2), "naxx");
+  EXPECT_FALSE(view->column(3).is_null(0));
+  EXPECT_EQ(view->column(4).int64(1), 1'700'000'000'000'001);
+}
+
+TEST(Batch, PopBackUndoesAPartialRow) {
+  ColumnBuffer strings("s", ColumnType::kString);
+  strings.AppendString("keep");
+  strings.AppendString("drop");
+  strings.PopBack();
+  strings.AppendNull();
+  strings.PopBack();
+  strings.AppendString("next");
+  Block block(4096);
+  const std::vector<ColumnBuffer> columns = {strings};
+  auto view = BatchView::Open(*WriteBatch(block.span(), {}, columns, {}));
+  ASSERT_TRUE(view);
+  ASSERT_EQ(view->row_count(), 2u);
+  EXPECT_EQ(view->column(0).string(1), "next");
+  EXPECT_FALSE(view->column(0).is_null(1));
+}
+
+TEST(Batch, TooLargeForTheBlockIsAValue) {
+  ColumnBuffer ints("n", ColumnType::kInt64);
+  for (int i = 0; i < 1000; ++i) ints.AppendInt64(i);
+  Block block(4096);
+  const std::vector<ColumnBuffer> columns = {ints};
+  auto bytes = WriteBatch(block.span(), {}, columns, {});
+  ASSERT_FALSE(bytes);
+  EXPECT_EQ(bytes.error().code, StageErrc::kBatchTooLarge);
+}
+
+TEST(Batch, MismatchedColumnLengthsAreRefused) {
+  auto columns = SampleColumns();
+  columns[2].AppendBool(true);
+  Block block(1 << 16);
+  EXPECT_EQ(WriteBatch(block.span(), {}, columns, {}).error().code, StageErrc::kInvalidArgument);
+}
+
+TEST(BatchView, RejectsEveryCorruptionItCannotSafelyRead) {
+  Block block(1 << 16);
+  const auto columns = SampleColumns();
+  auto bytes = WriteBatch(block.span(), {}, columns, {});
+  ASSERT_TRUE(bytes);
+  const std::vector<std::byte> original(bytes->begin(), bytes->end());
+  // Flip every byte in turn: Open either rejects, or yields a batch whose every accessor is
+  // in bounds (a flipped value byte is still a valid batch). ASan checks the reads.
+  int rejected = 0;
+  for (std::size_t i = 0; i < original.size(); ++i) {
+    std::memcpy(bytes->data(), original.data(), original.size());
+    (*bytes)[i] ^= std::byte{0xff};
+    auto view = BatchView::Open(*bytes);
+    if (!view) {
+      EXPECT_EQ(view.error().code, StageErrc::kMalformedBatch);
+      ++rejected;
+      continue;
+    }
+    for (std::size_t c = 0; c < view->column_count(); ++c) {
+      const auto column = view->column(c);
+      for (std::uint32_t row = 0; row < view->row_count(); ++row) {
+        if (column.is_null(row)) continue;
+        switch (column.type()) {
+          case ColumnType::kInt64:
+          case ColumnType::kTimestamp: (void)column.int64(row); break;
+          case ColumnType::kFloat64: (void)column.float64(row); break;
+          case ColumnType::kBool: (void)column.boolean(row); break;
+          case ColumnType::kString: (void)column.string(row); break;
+        }
+      }
+    }
+  }
+  EXPECT_GT(rejected, 0);
+  EXPECT_EQ(BatchView::Open(std::span(original).first(original.size() / 2)).error().code,
+            StageErrc::kMalformedBatch);
+}
+
+TEST(Schema, ParsesPrintsAndRejects) {
+  const auto schema = Schema::Parse("id:int64, amount : float64,name,at:timestamp,ok:bool");
+  EXPECT_EQ(schema.ToString(), "id:int64,amount:float64,name:string,at:timestamp,ok:bool");
+  EXPECT_EQ(schema.Find("name"), 2u);
+  EXPECT_FALSE(schema.Find("nope"));
+  EXPECT_THROW(Schema::Parse("a:int32"), std::invalid_argument);
+  EXPECT_THROW(Schema::Parse("a,a"), std::invalid_argument);
+  EXPECT_THROW(Schema::Parse(""), std::invalid_argument);
+  EXPECT_THROW(Schema::Parse("a,,b"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace zcpipe::stages
