@@ -11,12 +11,17 @@ std::string CheckColumn(const fb::Column& column, std::uint32_t rows) {
   if (column.validity() != nullptr && column.validity()->size() != (std::size_t{rows} + 7) / 8) {
     return "validity bitmap length";
   }
-  auto length_is = [rows](const auto* vector) { return vector != nullptr && vector->size() == rows; };
+  auto length_is = [rows](const auto* vector) {
+    return vector != nullptr && vector->size() == rows;
+  };
   switch (static_cast<ColumnType>(type)) {
     case ColumnType::kInt64:
-    case ColumnType::kTimestamp: return length_is(column.ints()) ? "" : "int vector length";
-    case ColumnType::kFloat64: return length_is(column.floats()) ? "" : "float vector length";
-    case ColumnType::kBool: return length_is(column.bools()) ? "" : "bool vector length";
+    case ColumnType::kTimestamp:
+      return length_is(column.ints()) ? "" : "int vector length";
+    case ColumnType::kFloat64:
+      return length_is(column.floats()) ? "" : "float vector length";
+    case ColumnType::kBool:
+      return length_is(column.bools()) ? "" : "bool vector length";
     case ColumnType::kString: {
       const auto* offsets = column.string_offsets();
       const auto* bytes = column.string_bytes();

@@ -19,10 +19,18 @@ void ColumnBuffer::AppendNull() {
   AppendValid(false);
   switch (type_) {
     case ColumnType::kInt64:
-    case ColumnType::kTimestamp: ints_.push_back(0); break;
-    case ColumnType::kFloat64: floats_.push_back(0); break;
-    case ColumnType::kBool: bools_.push_back(0); break;
-    case ColumnType::kString: offsets_.push_back(offsets_.back()); break;
+    case ColumnType::kTimestamp:
+      ints_.push_back(0);
+      break;
+    case ColumnType::kFloat64:
+      floats_.push_back(0);
+      break;
+    case ColumnType::kBool:
+      bools_.push_back(0);
+      break;
+    case ColumnType::kString:
+      offsets_.push_back(offsets_.back());
+      break;
   }
 }
 
@@ -61,9 +69,15 @@ void ColumnBuffer::PopBack() {
   valid_.pop_back();
   switch (type_) {
     case ColumnType::kInt64:
-    case ColumnType::kTimestamp: ints_.pop_back(); break;
-    case ColumnType::kFloat64: floats_.pop_back(); break;
-    case ColumnType::kBool: bools_.pop_back(); break;
+    case ColumnType::kTimestamp:
+      ints_.pop_back();
+      break;
+    case ColumnType::kFloat64:
+      floats_.pop_back();
+      break;
+    case ColumnType::kBool:
+      bools_.pop_back();
+      break;
     case ColumnType::kString:
       offsets_.pop_back();
       bytes_.resize(offsets_.back());
@@ -132,8 +146,8 @@ flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> Bitmap(
 std::size_t ColumnBuffer::EncodedSizeBound() const {
   std::size_t bound = kTableOverhead + VectorBound(name_.size() + 1);
   if (null_count_ != 0) bound += VectorBound((size() + 7) / 8);
-  bound += VectorBound(ints_.size() * 8) + VectorBound(floats_.size() * 8) +
-           VectorBound(bools_.size());
+  bound +=
+      VectorBound(ints_.size() * 8) + VectorBound(floats_.size() * 8) + VectorBound(bools_.size());
   if (type_ == ColumnType::kString) {
     bound += VectorBound(offsets_.size() * 4) + VectorBound(bytes_.size());
   }
@@ -183,9 +197,15 @@ StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte> block, const B
       flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> bytes;
       switch (column.type()) {
         case ColumnType::kInt64:
-        case ColumnType::kTimestamp: ints = Vector(builder, column.ints_); break;
-        case ColumnType::kFloat64: floats = Vector(builder, column.floats_); break;
-        case ColumnType::kBool: bools = Vector(builder, column.bools_); break;
+        case ColumnType::kTimestamp:
+          ints = Vector(builder, column.ints_);
+          break;
+        case ColumnType::kFloat64:
+          floats = Vector(builder, column.floats_);
+          break;
+        case ColumnType::kBool:
+          bools = Vector(builder, column.bools_);
+          break;
         case ColumnType::kString:
           offsets = Vector(builder, column.offsets_);
           bytes = builder.CreateVector(reinterpret_cast<const std::uint8_t*>(column.bytes_.data()),

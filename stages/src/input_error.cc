@@ -4,17 +4,28 @@ namespace zcpipe::stages {
 
 const char* Name(InputErrc reason) {
   switch (reason) {
-    case InputErrc::kUnterminatedQuote: return "unterminated quoted field";
-    case InputErrc::kStrayQuote: return "unexpected quote";
-    case InputErrc::kFieldCount: return "wrong number of fields";
-    case InputErrc::kBadInt64: return "bad int64";
-    case InputErrc::kBadFloat64: return "bad float64";
-    case InputErrc::kBadBool: return "bad bool";
-    case InputErrc::kBadTimestamp: return "bad timestamp";
-    case InputErrc::kInvalidUtf8: return "invalid UTF-8";
-    case InputErrc::kInvalidJson: return "invalid JSON";
-    case InputErrc::kTypeMismatch: return "wrong JSON type";
-    case InputErrc::kRecordTooLarge: return "record too large";
+    case InputErrc::kUnterminatedQuote:
+      return "unterminated quoted field";
+    case InputErrc::kStrayQuote:
+      return "unexpected quote";
+    case InputErrc::kFieldCount:
+      return "wrong number of fields";
+    case InputErrc::kBadInt64:
+      return "bad int64";
+    case InputErrc::kBadFloat64:
+      return "bad float64";
+    case InputErrc::kBadBool:
+      return "bad bool";
+    case InputErrc::kBadTimestamp:
+      return "bad timestamp";
+    case InputErrc::kInvalidUtf8:
+      return "invalid UTF-8";
+    case InputErrc::kInvalidJson:
+      return "invalid JSON";
+    case InputErrc::kTypeMismatch:
+      return "wrong JSON type";
+    case InputErrc::kRecordTooLarge:
+      return "record too large";
   }
   return "bad input";
 }

@@ -66,8 +66,7 @@ std::optional<std::int64_t> ParseTimestamp(std::string_view text) {
   if (pos == text.size()) return micros;
   if (text[pos] != 'T' && text[pos] != ' ') return std::nullopt;
   const auto hh = Digits(text, 11, 2), mm = Digits(text, 14, 2), ss = Digits(text, 17, 2);
-  if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 ||
-      *ss > 60) {
+  if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 || *ss > 60) {
     return std::nullopt;
   }
   micros += ((*hh * 60LL + *mm) * 60LL + *ss) * 1'000'000LL;
@@ -123,10 +122,14 @@ bool IsValidUtf8(std::string_view text) {
     }
     std::size_t length = 0;
     std::uint32_t code = 0, min = 0;
-    if ((c & 0xE0) == 0xC0) length = 2, code = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) length = 3, code = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0) length = 4, code = c & 0x07, min = 0x10000;
-    else return false;
+    if ((c & 0xE0) == 0xC0)
+      length = 2, code = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+      length = 3, code = c & 0x0F, min = 0x800;
+    else if ((c & 0xF8) == 0xF0)
+      length = 4, code = c & 0x07, min = 0x10000;
+    else
+      return false;
     if (i + length > n) return false;
     for (std::size_t k = 1; k < length; ++k) {
       if ((s[i + k] & 0xC0) != 0x80) return false;
@@ -140,11 +143,16 @@ bool IsValidUtf8(std::string_view text) {
 
 InputErrc BadValueReason(ColumnType type) {
   switch (type) {
-    case ColumnType::kInt64: return InputErrc::kBadInt64;
-    case ColumnType::kFloat64: return InputErrc::kBadFloat64;
-    case ColumnType::kBool: return InputErrc::kBadBool;
-    case ColumnType::kTimestamp: return InputErrc::kBadTimestamp;
-    case ColumnType::kString: return InputErrc::kInvalidUtf8;
+    case ColumnType::kInt64:
+      return InputErrc::kBadInt64;
+    case ColumnType::kFloat64:
+      return InputErrc::kBadFloat64;
+    case ColumnType::kBool:
+      return InputErrc::kBadBool;
+    case ColumnType::kTimestamp:
+      return InputErrc::kBadTimestamp;
+    case ColumnType::kString:
+      return InputErrc::kInvalidUtf8;
   }
   return InputErrc::kTypeMismatch;
 }

@@ -50,8 +50,7 @@ TEST(Batch, WrittenIntoABlockAndReadInPlace) {
   EXPECT_EQ(view->info().chunk_index, 7u);
   EXPECT_EQ(view->info().first_byte, 4096u);
   EXPECT_EQ(view->row_count(), 3u);
-  EXPECT_EQ(view->schema().ToString(),
-            "id:int64,amount:float64,ok:bool,name:string,at:timestamp");
+  EXPECT_EQ(view->schema().ToString(), "id:int64,amount:float64,ok:bool,name:string,at:timestamp");
   EXPECT_EQ(view->row_line(2), 103u);
   EXPECT_EQ(view->column(0).int64(2), 20);
   EXPECT_TRUE(view->column(1).is_null(1));
@@ -123,10 +122,18 @@ TEST(BatchView, RejectsEveryCorruptionItCannotSafelyRead) {
         if (column.is_null(row)) continue;
         switch (column.type()) {
           case ColumnType::kInt64:
-          case ColumnType::kTimestamp: (void)column.int64(row); break;
-          case ColumnType::kFloat64: (void)column.float64(row); break;
-          case ColumnType::kBool: (void)column.boolean(row); break;
-          case ColumnType::kString: (void)column.string(row); break;
+          case ColumnType::kTimestamp:
+            (void)column.int64(row);
+            break;
+          case ColumnType::kFloat64:
+            (void)column.float64(row);
+            break;
+          case ColumnType::kBool:
+            (void)column.boolean(row);
+            break;
+          case ColumnType::kString:
+            (void)column.string(row);
+            break;
         }
       }
     }

@@ -77,10 +77,9 @@ class ColumnBuffer {
 // REQUIRES: every column has the same number of rows, row_lines is empty or that long, and
 // block is 8-byte aligned at its end. Errors: kBatchTooLarge (nothing usable was written),
 // kInvalidArgument.
-[[nodiscard]] StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte> block,
-                                                           const BatchInfo& info,
-                                                           std::span<const ColumnBuffer> columns,
-                                                           std::span<const std::uint32_t> row_lines);
+[[nodiscard]] StageResult<std::span<std::byte>> WriteBatch(
+    std::span<std::byte> block, const BatchInfo& info, std::span<const ColumnBuffer> columns,
+    std::span<const std::uint32_t> row_lines);
 
 // Upper bound of the bytes WriteBatch needs for these columns (to size or split chunks).
 [[nodiscard]] std::size_t BatchSizeBound(std::span<const ColumnBuffer> columns,

@@ -15,10 +15,10 @@ enum class InputErrc : std::uint8_t {
   kBadFloat64,
   kBadBool,
   kBadTimestamp,
-  kInvalidUtf8,        // a string value that is not valid UTF-8
-  kInvalidJson,        // a JSON Lines row that is not a JSON object
-  kTypeMismatch,       // a JSON value of the wrong kind for its column
-  kRecordTooLarge,     // one row larger than an arena block
+  kInvalidUtf8,     // a string value that is not valid UTF-8
+  kInvalidJson,     // a JSON Lines row that is not a JSON object
+  kTypeMismatch,    // a JSON value of the wrong kind for its column
+  kRecordTooLarge,  // one row larger than an arena block
 };
 
 // A stable lowercase name, e.g. "bad int64".

@@ -19,9 +19,9 @@ struct Chunk {
 
 // The result of parsing (a prefix of) a chunk into one arena block.
 struct ParseOutput {
-  std::span<std::byte> batch;    // the RecordBatch, a suffix of the output block
-  std::uint32_t rows_out = 0;    // rows in the batch
-  InputErrors rejected;          // rows that were not, each with its reason
+  std::span<std::byte> batch;  // the RecordBatch, a suffix of the output block
+  std::uint32_t rows_out = 0;  // rows in the batch
+  InputErrors rejected;        // rows that were not, each with its reason
   // Bytes of the chunk these rows came from. Less than the chunk when the block filled up:
   // parse the rest (a Chunk starting there, same index) into another block.
   std::size_t bytes_consumed = 0;

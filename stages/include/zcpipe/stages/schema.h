@@ -10,7 +10,13 @@
 namespace zcpipe::stages {
 
 // Numbering matches zcpipe.fb.ColumnType in record_batch.fbs.
-enum class ColumnType : std::uint8_t { kInt64 = 0, kFloat64 = 1, kBool = 2, kString = 3, kTimestamp = 4 };
+enum class ColumnType : std::uint8_t {
+  kInt64 = 0,
+  kFloat64 = 1,
+  kBool = 2,
+  kString = 3,
+  kTimestamp = 4
+};
 
 // "int64", "float64", "bool", "string", "timestamp".
 const char* TypeName(ColumnType type);

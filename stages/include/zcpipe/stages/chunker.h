@@ -1,0 +1,73 @@
+// Chunker: cuts an input file into chunks of whole records, read straight into arena blocks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "zcpipe/stages/error.h"
+#include "zcpipe/stages/parse.h"
+
+namespace zcpipe::stages {
+
+struct ChunkerOptions {
+  std::size_t chunk_size = 8u << 20;  // target bytes per chunk; REQUIRES > 0
+  char quote = '"';                   // CSV: newlines inside quotes do not end records;
+                                      // 0: every newline ends one (JSON Lines)
+  char delimiter = ',';               // CSV: tells a field start, where a quote may open
+};
+
+// Reads a file sequentially and hands out chunks of about `chunk_size` bytes that end on a
+// record boundary, each read directly into the block the caller provides. The bytes of a
+// partial last record are carried over into the next chunk (a copy of less than one record).
+// A chunk knows its index, first line and byte offset.
+//
+// A record that does not fit one block (a runaway quoted field, or a giant line) is not
+// returned: it is reported through TakeRejected() (kRecordTooLarge, or kUnterminatedQuote at
+// the end of the input), input is skipped to the next line, and chunking goes on. Nothing is
+// silently dropped, and no input makes it loop or hang.
+//
+// Owns its file descriptor. Thread-compatible: one thread calls Next.
+class Chunker {
+ public:
+  // Errors: kIo (the message names the path and the reason), kInvalidArgument.
+  [[nodiscard]] static StageResult<Chunker> Open(const std::string& path,
+                                                 const ChunkerOptions& options);
+  Chunker(Chunker&& other) noexcept;
+  Chunker& operator=(Chunker&&) = delete;
+  ~Chunker();
+
+  // Fills `block` with the next chunk and describes it; nullopt at the end of the input.
+  // The chunk's bytes are a prefix of `block`. Errors: kIo.
+  [[nodiscard]] StageResult<std::optional<Chunk>> Next(std::span<std::byte> block);
+
+  // Records dropped since the last call (see the class comment).
+  [[nodiscard]] InputErrors TakeRejected();
+
+  [[nodiscard]] std::uint64_t bytes_read() const { return file_offset_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  Chunker(int fd, std::string path, const ChunkerOptions& options);
+  // Reads into out until it is full or the input ends; returns the bytes read.
+  StageResult<std::size_t> Fill(std::span<std::byte> out);
+  // Drops the record at the start of `data` up to and including its first newline.
+  StageResult<void> SkipOversizedRecord(std::span<std::byte> block, std::size_t filled,
+                                        bool in_quote);
+
+  int fd_;
+  std::string path_;
+  ChunkerOptions options_;
+  std::vector<std::byte> carry_;   // start of the next record, read but not yet handed out
+  std::uint64_t file_offset_ = 0;  // bytes read from the file
+  std::uint64_t next_index_ = 0;
+  std::uint64_t next_line_ = 1;
+  std::uint64_t next_byte_ = 0;  // input offset of carry_[0]
+  bool eof_ = false;
+  InputErrors rejected_;
+};
+
+}  // namespace zcpipe::stages

@@ -1,0 +1,174 @@
+#include "zcpipe/stages/csv.h"
+
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "csv_harness.h"
+
+namespace zcpipe::stages {
+namespace {
+
+using ::testing::ElementsAre;
+using Rows = std::vector<std::vector<std::string>>;
+using testing::ParseCsv;
+
+CsvOptions WithSchema(const std::string& schema, bool header = true) {
+  return {.delimiter = ',', .header = header, .schema = Schema::Parse(schema)};
+}
+
+TEST(Csv, Rfc4180QuotingDelimitersDoubledQuotesAndNewlines) {
+  const auto parsed = ParseCsv(
+      "id,text\n"
+      "1,plain\n"
+      "2,\"with, comma\"\n"
+      "3,\"say \"\"hi\"\"\"\n"
+      "4,\"two\nlines\"\n"
+      "5,\"\"\n"
+      "6,\n",
+      WithSchema("id:int64,text:string"));
+  EXPECT_TRUE(parsed.rejected.empty());
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "plain"},
+                               {"2", "with, comma"},
+                               {"3", "say \"hi\""},
+                               {"4", "two\nlines"},
+                               {"5", ""},
+                               {"6", "<null>"}}));
+  EXPECT_THAT(parsed.lines, ElementsAre(2, 3, 4, 5, 7, 8));  // row 4 spans lines 5-6
+}
+
+TEST(Csv, CrlfBomBlankLinesAndAMissingFinalNewline) {
+  const auto parsed = ParseCsv("\xEF\xBB\xBFid,name\r\n1,a\r\n\r\n2,\"b\r\nc\"\r\n3,d",
+                               WithSchema("id:int64,name"));
+  EXPECT_TRUE(parsed.rejected.empty());
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "a"}, {"2", "b\r\nc"}, {"3", "d"}}));
+  EXPECT_THAT(parsed.lines, ElementsAre(2, 4, 6));
+}
+
+TEST(Csv, OtherDelimitersAndNoHeader) {
+  const auto parsed =
+      ParseCsv("1;x;2.5\n2;\"y;z\";-1e3\n",
+               {.delimiter = ';', .header = false, .schema = Schema::Parse("a:int64,b,c:float64")});
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "x", "2.5"}, {"2", "y;z", "-1000"}}));
+  const auto tabs = ParseCsv("a\tb\n1\t2\n", {.delimiter = '\t', .header = true, .schema = {}});
+  EXPECT_EQ(tabs.schema.ToString(), "a:int64,b:int64");
+}
+
+TEST(Csv, ExplicitSchemaPicksColumnsByNameInItsOwnOrder) {
+  const auto parsed = ParseCsv("a,b,c\n1,2,3\n", WithSchema("c:int64,a:string"));
+  EXPECT_EQ(parsed.rows, (Rows{{"3", "1"}}));
+  EXPECT_THROW(ParseCsv("a,b\n1,2\n", WithSchema("zz:int64")), std::invalid_argument);
+}
+
+TEST(Csv, InfersTypesFromTheFirstChunk) {
+  const auto parsed = ParseCsv(
+      "i,f,b,t,s,e\n"
+      "1,1.5,true,2024-03-01T10:00:00Z,x,\n"
+      "-2,3,false,2024-03-02,7,\n");
+  EXPECT_EQ(parsed.schema.ToString(), "i:int64,f:float64,b:bool,t:timestamp,s:string,e:string");
+  EXPECT_EQ(parsed.rows[0][3], "1709287200000000");
+}
+
+// Every malformed case: the exact reason, line and byte offset, and no row lost.
+TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
+  const std::string text =
+      "id,amount,ok,at,name\n"                  // line 1, byte 0
+      "1,2.5,true,2024-01-01,ok\n"              // line 2, byte 21
+      "2,2.5,true,2024-01-01\n"                 // line 3, byte 46: field count
+      "x3,2.5,true,2024-01-01,a\n"              // line 4, byte 68: bad int
+      "4,2.5.1,true,2024-01-01,a\n"             // line 5, byte 93: bad float
+      "5,1,maybe,2024-01-01,a\n"                // line 6, byte 119: bad bool
+      "6,1,true,2024-13-01,a\n"                 // line 7, byte 142: bad timestamp
+      "7,1,true,2024-01-01,\xff\xfe\n"          // line 8, byte 164: invalid UTF-8
+      "8,1,true,2024-01-01,a\"b\n"              // line 9, byte 187: stray quote
+      "9,1,true,2024-01-01,\"a\"b\n"            // line 10, byte 211: text after quote
+      "10,1,true,2024-01-01,fine\n"             // line 11, byte 236
+      "11,1,true,2024-01-01,\"never closed\n";  // line 12, byte 262: unterminated
+  const auto parsed =
+      ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:timestamp,name"));
+  ASSERT_EQ(parsed.rejected.size(), 9u);
+  const std::vector<std::tuple<InputErrc, std::uint64_t, std::uint64_t, std::string>> expected = {
+      {InputErrc::kFieldCount, 3, 46, ""},
+      {InputErrc::kBadInt64, 4, 68, "id"},
+      {InputErrc::kBadFloat64, 5, 93, "amount"},
+      {InputErrc::kBadBool, 6, 119, "ok"},
+      {InputErrc::kBadTimestamp, 7, 142, "at"},
+      {InputErrc::kInvalidUtf8, 8, 164, "name"},
+      {InputErrc::kStrayQuote, 9, 187, "name"},
+      {InputErrc::kStrayQuote, 10, 211, "name"},
+      {InputErrc::kUnterminatedQuote, 12, 262, "name"}};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto& [reason, line, offset, column] = expected[i];
+    const auto& error = parsed.rejected[i];
+    EXPECT_EQ(error.reason, reason) << i << ": " << error.Describe();
+    EXPECT_EQ(error.line, line) << error.Describe();
+    EXPECT_EQ(error.byte_offset, offset) << error.Describe();
+    EXPECT_EQ(error.column, column) << error.Describe();
+    EXPECT_EQ(text.substr(error.byte_offset, error.raw.size()), error.raw);
+  }
+  EXPECT_EQ(parsed.rejected[1].Describe(), "line 4 (byte 68): bad int64 in column 'id': \"x3\"");
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "2.5", "true", "1704067200000000", "ok"},
+                               {"10", "1", "true", "1704067200000000", "fine"}}));
+  const std::size_t rows_in = 11;  // data records in the text
+  EXPECT_EQ(rows_in, parsed.rows.size() + parsed.rejected.size());
+}
+
+TEST(Csv, ABlockTooSmallForTheChunkSplitsItWithoutLosingRows) {
+  std::string text = "id,name\n";
+  for (int i = 0; i < 2000; ++i) text += std::to_string(i) + ",name-" + std::to_string(i) + "\n";
+  const auto whole = ParseCsv(text, {}, 1 << 20, 1 << 20);
+  const auto split = ParseCsv(text, {}, 1 << 20, 16 << 10);  // output batches of 16 KiB
+  EXPECT_EQ(whole.rows.size(), 2000u);
+  EXPECT_EQ(split.rows, whole.rows);
+  EXPECT_EQ(split.lines, whole.lines);
+}
+
+TEST(Csv, ARecordLargerThanABlockIsRejectedAndTheRestImported) {
+  std::string text = "id,name\n1,a\n2,\"" + std::string(10000, 'x') + "\"\n3,c\n";
+  const auto parsed = ParseCsv(text, WithSchema("id:int64,name"), 4096, 8192);
+  ASSERT_EQ(parsed.rejected.size(), 1u);
+  EXPECT_EQ(parsed.rejected[0].reason, InputErrc::kRecordTooLarge);
+  EXPECT_EQ(parsed.rejected[0].line, 3u);
+  EXPECT_EQ(parsed.rejected[0].byte_offset, 12u);
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "a"}, {"3", "c"}}));
+}
+
+// Random CSV parsed with random chunk sizes gives the same rows, lines and errors as one chunk.
+TEST(Csv, AnyChunkingGivesTheSameResultAsOneChunk) {
+  std::mt19937 random(2024);
+  const std::vector<std::string> pieces = {"a",    "b c", ",",    "\"", "\"\"", "\n",
+                                           "\r\n", "12",  "-3.5", "é",  " "};
+  for (int round = 0; round < 60; ++round) {
+    std::string text = "x,y,z\n";
+    const int rows = 1 + static_cast<int>(random() % 60);
+    for (int r = 0; r < rows; ++r) {
+      for (int f = 0; f < 3; ++f) {
+        if (f > 0) text += ',';
+        const bool quoted = random() % 3 == 0;
+        if (quoted) text += '"';
+        std::string field;
+        for (int k = static_cast<int>(random() % 4); k > 0; --k) {
+          std::string piece = pieces[random() % pieces.size()];
+          if (!quoted && (piece == "," || piece == "\n" || piece == "\r\n")) piece = "n";
+          if (quoted && piece == "\"") piece = "\"\"";  // unquoted: a stray quote, rejected
+          field += piece;
+        }
+        if (!quoted && field.starts_with('"')) field.insert(0, "u");  // else it opens a quote
+        text += field;
+        if (quoted) text += '"';
+      }
+      text += random() % 2 ? "\n" : "\r\n";
+    }
+    const auto options = WithSchema("x,y,z");
+    const auto whole = ParseCsv(text, options, 1 << 20);
+    const auto chunked = ParseCsv(text, options, 1 + random() % 64, 1 << 20);
+    ASSERT_EQ(chunked.rows, whole.rows) << "round " << round << "\n" << text;
+    ASSERT_EQ(chunked.lines, whole.lines) << "round " << round;
+    ASSERT_EQ(chunked.rejected.size(), whole.rejected.size()) << "round " << round;
+    EXPECT_EQ(whole.rows.size() + whole.rejected.size(), static_cast<std::size_t>(rows));
+  }
+}
+
+}  // namespace
+}  // namespace zcpipe::stages
