@@ -264,7 +264,7 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
   std::vector<Field> fields;
   std::vector<Field> values(schema_.size());  // per schema column: the field holding it
   out.bytes_consumed = chunk.bytes.size();
-  out.lines_consumed = detail::CountNewlines(text.data(), text.size());
+
 
   auto reject = [&](const Record& record, std::uint64_t record_line, InputErrc reason,
                     std::string column, std::string detail) {
@@ -334,6 +334,9 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
         return true;
       });
 
+  if (out.bytes_consumed == chunk.bytes.size()) {  // all of it: count the trailing blank lines
+    out.lines_consumed = line + detail::CountNewlines(text.data() + counted, text.size() - counted);
+  }
   auto batch =
       WriteBatch(block, {chunk.index, chunk.first_line, chunk.first_byte}, columns_, row_lines_);
   if (!batch) return tl::unexpected(batch.error());

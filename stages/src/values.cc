@@ -19,24 +19,69 @@ bool EqualsIgnoreCase(std::string_view text, std::string_view lower) {
 std::optional<int> Digits(std::string_view text, std::size_t pos, std::size_t digits) {
   if (pos + digits > text.size()) return std::nullopt;
   int value = 0;
+  bool ok = true;
   for (std::size_t i = pos; i < pos + digits; ++i) {
-    if (text[i] < '0' || text[i] > '9') return std::nullopt;
-    value = value * 10 + (text[i] - '0');
+    const auto digit = static_cast<unsigned>(text[i] - '0');
+    ok &= digit <= 9;
+    value = value * 10 + static_cast<int>(digit);
   }
-  return value;
+  return ok ? std::optional<int>(value) : std::nullopt;
 }
 
 }  // namespace
 
 std::optional<std::int64_t> ParseInt64(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  const bool negative = !text.empty() && text.front() == '-';
+  if (!text.empty() && (negative || text.front() == '+')) text.remove_prefix(1);
+  // Up to 18 digits cannot overflow: the common case, without from_chars' generality.
+  if (text.empty() || text.size() > 18) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      // from_chars saw no sign: retry the negative extreme, which has no positive twin.
+      if (negative && text == "9223372036854775808") return INT64_MIN;
+      return std::nullopt;
+    }
+    return negative ? -value : value;
+  }
   std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
+  for (const char c : text) {
+    const auto digit = static_cast<unsigned>(c - '0');
+    if (digit > 9) return std::nullopt;
+    value = value * 10 + static_cast<std::int64_t>(digit);
+  }
+  return negative ? -value : value;
 }
 
 std::optional<double> ParseFloat64(std::string_view text) {
+  // Clinger's fast path: "ddd.ddd" with at most 15 significant digits is an integer below
+  // 2^53 divided by an exact power of ten, and one IEEE division rounds that correctly.
+  static constexpr double kPowers[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  {
+    std::string_view digits = text;
+    const bool negative = !digits.empty() && digits.front() == '-';
+    if (negative) digits.remove_prefix(1);
+    std::int64_t mantissa = 0;
+    int count = 0, fraction = -1;
+    bool simple = !digits.empty() && digits.size() <= 16;
+    for (std::size_t i = 0; simple && i < digits.size(); ++i) {
+      const char c = digits[i];
+      if (c == '.' && fraction < 0 && i > 0 && i + 1 < digits.size()) {
+        fraction = 0;
+      } else if (c >= '0' && c <= '9') {
+        mantissa = mantissa * 10 + (c - '0');
+        ++count;
+        fraction += fraction >= 0 ? 1 : 0;
+      } else {
+        simple = false;
+      }
+    }
+    if (simple && count <= 15) {
+      const double value = static_cast<double>(mantissa) / kPowers[fraction < 0 ? 0 : fraction];
+      return negative ? -value : value;
+    }
+  }
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -54,14 +99,27 @@ std::optional<bool> ParseBool(std::string_view text) {
   return std::nullopt;
 }
 
+// Days from 1970-01-01 to y-m-d (proleptic Gregorian), after Howard Hinnant's
+// days_from_civil; checks that the date exists.
+std::optional<std::int64_t> DaysFromCivil(int y, int m, int d) {
+  static constexpr int kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return std::nullopt;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDaysIn[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  y -= m <= 2 ? 1 : 0;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const int yoe = y - era * 400;
+  const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return std::int64_t{era} * 146097 + doe - 719468;
+}
+
 std::optional<std::int64_t> ParseTimestamp(std::string_view text) {
-  using namespace std::chrono;
   const auto y = Digits(text, 0, 4), m = Digits(text, 5, 2), d = Digits(text, 8, 2);
   if (!y || !m || !d || text[4] != '-' || text[7] != '-') return std::nullopt;
-  const year_month_day date{year{*y}, month{static_cast<unsigned>(*m)},
-                            day{static_cast<unsigned>(*d)}};
-  if (!date.ok()) return std::nullopt;
-  std::int64_t micros = duration_cast<microseconds>(sys_days(date).time_since_epoch()).count();
+  const auto days = DaysFromCivil(*y, *m, *d);
+  if (!days) return std::nullopt;
+  std::int64_t micros = *days * 86'400'000'000LL;
   std::size_t pos = 10;
   if (pos == text.size()) return micros;
   if (text[pos] != 'T' && text[pos] != ' ') return std::nullopt;
