@@ -44,6 +44,8 @@ const char* Name(ContainerErrc code) {
       return "truncated";
     case ContainerErrc::kTrailingBytes:
       return "trailing bytes";
+    case ContainerErrc::kNotRecordBatches:
+      return "not record batches";
   }
   return "unknown error";
 }

@@ -38,6 +38,8 @@ enum class ContainerErrc : std::uint8_t {
   kDuplicatedChunk,  // an authentic chunk appears again after it was already read
   kTruncated,        // the file ends before its verified final chunk (or inside the header)
   kTrailingBytes,    // bytes follow the verified final chunk
+  // Authentic, but not what the reader expects inside.
+  kNotRecordBatches,  // a verified chunk does not hold a zcpipe record batch (export.h)
 };
 
 struct ContainerError {
