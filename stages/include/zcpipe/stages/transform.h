@@ -1,0 +1,232 @@
+// Transforms: read a record batch in place and write a new one into an arena block.
+//
+// A Transform is what a user implements (or takes from the built-ins: select, rename, cast,
+// filter, hash, mask). TransformWriter is the helper every transform writes through: it holds
+// one ColumnBuffer per output column plus the input line of every kept row, and finishes with
+// WriteBatch into the caller's block, keeping the input's BatchInfo. TransformChain applies
+// several transforms as one stage. Text specs ("amount:float64") are in transform_spec.h.
+//
+// Row accounting, per Apply call:
+//   rows_in = rows_out + rows_rejected + rows_filtered
+// rows_rejected rows are bad data (a cast that fails) and are appended to `rejected` with their
+// line numbers; rows_filtered rows were dropped on purpose by a filter and are not errors.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zcpipe/stages/batch.h"
+#include "zcpipe/stages/error.h"
+#include "zcpipe/stages/input_error.h"
+#include "zcpipe/stages/schema.h"
+
+namespace zcpipe::stages {
+
+// The result of one Transform::Apply.
+struct TransformOutput {
+  std::span<std::byte> batch;       // the RecordBatch written, inside the `out` block
+  std::uint32_t rows_out = 0;       // rows in `batch`
+  std::uint32_t rows_rejected = 0;  // rows this call appended to `rejected` (bad values)
+  std::uint32_t rows_filtered = 0;  // rows dropped by a filter: not errors, not reported
+};
+
+// A transform over record batches. Implement it for a custom transform; write the output with
+// a TransformWriter so that BatchInfo and row lines are kept.
+//
+// Contract for implementations:
+//  - OutputSchema is called at configuration, once per job, and may throw
+//    std::invalid_argument with a message naming the problem (e.g. an unknown column).
+//  - Apply reads `in` in place and writes one batch into `out` (an arena block, 8-byte aligned
+//    at its end); the returned TransformOutput::batch lies inside `out`. It keeps `in.info()`
+//    and the line of every surviving row, appends each rejected row to `rejected` (line from
+//    BatchView::row_line, an InputErrc reason), and satisfies
+//    in.row_count() == rows_out + rows_rejected + rows_filtered.
+//  - Apply reports errors as values, never by throwing (std::bad_alloc aside): kBatchTooLarge
+//    when `out` is too small, kSchemaMismatch when `in` lacks what the transform needs. On
+//    error `rejected` is left as it was and nothing in `out` is usable.
+//  - Apply must be safe to call concurrently on different batches: it is const, and any state
+//    it needs lives in the call.
+class Transform {
+ public:
+  virtual ~Transform() = default;
+
+  // The schema this transform produces from `input`. Throws std::invalid_argument.
+  [[nodiscard]] virtual Schema OutputSchema(const Schema& input) const = 0;
+
+  [[nodiscard]] virtual StageResult<TransformOutput> Apply(const BatchView& in,
+                                                           std::span<std::byte> out,
+                                                           InputErrors& rejected) const = 0;
+};
+
+// Builds a transform's output: one ColumnBuffer per output column, in schema order, and the
+// input row each output row came from. Per-call state: create one per Apply.
+// Usage: for each kept input row, append one value to every column(i), then EndRow(row).
+// Thread-compatible (one thread at a time).
+class TransformWriter {
+ public:
+  // One ColumnBuffer per output column (e.g. OutputSchema(in.schema()).columns()).
+  // `in` must outlive the writer.
+  TransformWriter(const BatchView& in, std::span<const ColumnSpec> output);
+
+  [[nodiscard]] ColumnBuffer& column(std::size_t i) { return columns_[i]; }
+  [[nodiscard]] std::size_t column_count() const { return columns_.size(); }
+  // Appends row `row` of `from` (null or not) to column(i). REQUIRES: same type.
+  void CopyValue(std::size_t i, const ColumnView& from, std::uint32_t row);
+  // Ends an output row that came from input row `row` (its line number is kept).
+  void EndRow(std::uint32_t row);
+  [[nodiscard]] std::uint32_t rows() const { return static_cast<std::uint32_t>(lines_.size()); }
+
+  // An InputError for input row `row`: its line, and byte_offset = the batch's first_byte (a
+  // batch does not record per-row offsets, so this is the lower bound the batch knows). `raw`
+  // stays empty: the raw row text is gone once a row is parsed.
+  [[nodiscard]] InputError Reject(std::uint32_t row, InputErrc reason, std::string column,
+                                  std::string detail) const;
+
+  // Upper bound of the bytes Finish needs.
+  [[nodiscard]] std::size_t SizeBound() const;
+  // Writes the batch into `out` with the input's BatchInfo. rows_rejected and rows_filtered
+  // are passed through to the result. Errors: kBatchTooLarge, kInvalidArgument (a column
+  // whose length differs from rows()).
+  [[nodiscard]] StageResult<TransformOutput> Finish(std::span<std::byte> out,
+                                                    std::uint32_t rows_rejected,
+                                                    std::uint32_t rows_filtered) const;
+
+ private:
+  const BatchView* in_;
+  std::vector<ColumnBuffer> columns_;
+  std::vector<std::uint32_t> lines_;  // per output row: its line minus in.info().first_line
+  bool lines_are_rows_ = true;        // lines_[i] == i so far: written as "no row_lines"
+};
+
+namespace detail {
+class Step;  // a built-in's configuration, compiled per batch into row operations
+}  // namespace detail
+
+// Base of the built-in transforms. A built-in is a step that is compiled against the batch's
+// schema into a single pass over its rows; TransformChain fuses consecutive built-ins into one
+// pass (no intermediate batch). Immutable after construction: thread-safe, and Apply may run
+// concurrently. Not for user subclassing (the constructor takes an internal type).
+class BuiltinTransform : public Transform {
+ public:
+  [[nodiscard]] Schema OutputSchema(const Schema& input) const final;
+  [[nodiscard]] StageResult<TransformOutput> Apply(const BatchView& in, std::span<std::byte> out,
+                                                   InputErrors& rejected) const final;
+  [[nodiscard]] const std::shared_ptr<const detail::Step>& step() const { return step_; }
+
+ protected:
+  explicit BuiltinTransform(std::shared_ptr<const detail::Step> step);
+
+ private:
+  std::shared_ptr<const detail::Step> step_;
+};
+
+// Keeps the listed columns, in the listed order. Throws std::invalid_argument on an empty list
+// or a repeated name; OutputSchema throws on an unknown column.
+class SelectTransform final : public BuiltinTransform {
+ public:
+  explicit SelectTransform(std::vector<std::string> columns);
+};
+
+// Renames columns (old name, new name); all renames apply at once, so {a→b, b→a} swaps.
+// Throws on an empty list, an empty new name, a column renamed twice; OutputSchema throws on an
+// unknown column or when two columns would share a name.
+class RenameTransform final : public BuiltinTransform {
+ public:
+  struct Rename {
+    std::string from;
+    std::string to;
+  };
+  explicit RenameTransform(std::vector<Rename> renames);
+  // So that RenameTransform({{"old", "new"}}) is not ambiguous with the copy constructor.
+  explicit RenameTransform(std::initializer_list<Rename> renames)
+      : RenameTransform(std::vector<Rename>(renames)) {}
+};
+
+// Converts columns to other types. Supported, per value (nulls stay null):
+//   string → any: detail::Parse* (the parsers' rules); a value that does not parse rejects
+//     the row (InputErrc of the target type, e.g. kBadInt64, detail = the quoted value);
+//   any → string: int64 decimal, float64 shortest round-trip (std::to_chars), bool
+//     "true"/"false", timestamp ISO 8601 UTC ("2024-03-01T12:00:00Z");
+//   int64 → float64 (nearest double); float64 → int64 when integral and in range (else
+//     kBadInt64); bool ↔ int64/float64 as 1/0 (a number other than 0 or 1 → kBadBool);
+//   int64 ↔ timestamp as microseconds since the Unix epoch.
+// float64 ↔ timestamp and bool ↔ timestamp are refused at configuration.
+// Throws on an empty list or a column listed twice; OutputSchema throws on an unknown column
+// or an unsupported conversion.
+class CastTransform final : public BuiltinTransform {
+ public:
+  explicit CastTransform(std::vector<ColumnSpec> casts);
+};
+
+// Keeps the rows for which a boolean expression holds; drops the others (rows_filtered).
+// Grammar (keywords case-insensitive; precedence not > and > or):
+//   expr := or;  or := and ("or" and)*;  and := unary ("and" unary)*;
+//   unary := "not" unary | "(" expr ")" | column op literal | literal op column
+//   op := == != < <= > >=;  column := name | `any name`
+//   literal := number | 'string' | "string" (backslash escapes) | true | false | null
+// Literals are checked against the column's type by OutputSchema: numbers for int64/float64,
+// true/false for bool (== and != only), strings for string (bytewise order), ISO 8601 strings
+// for timestamp ('2024-01-01'); null with == and != only, on any column.
+// Two-valued logic: a comparison with a null value is false, except `== null` / `!= null`, so
+// `not amount > 5` keeps rows where amount is null. The constructor throws
+// std::invalid_argument naming the 1-based position of a syntax error.
+class FilterTransform final : public BuiltinTransform {
+ public:
+  explicit FilterTransform(std::string_view expression);
+};
+
+inline constexpr std::size_t kHashKeySize = 32;
+
+// Keyed pseudonymization: each listed column becomes a string column holding the lowercase hex
+// HMAC-SHA-256(key, value), 64 characters; nulls stay null. A non-string value is hashed as its
+// text form (the one CastTransform produces: 42 → "42"). The key is copied into an OpenSSL
+// context (wiped by OpenSSL when freed); the caller keeps, and wipes, its own copy.
+// Throws on an empty list or a column listed twice; OutputSchema throws on an unknown column.
+class HashTransform final : public BuiltinTransform {
+ public:
+  HashTransform(std::vector<std::string> columns, std::span<const std::byte, kHashKeySize> key);
+};
+
+// Masks string columns: every UTF-8 code point becomes '*' except the last keep_last ones
+// ("4111111111111111" keep_last=4 → "************1111"); nulls stay null. Values with no more
+// than keep_last code points are unchanged. OutputSchema throws for a non-string column.
+class MaskTransform final : public BuiltinTransform {
+ public:
+  struct Column {
+    std::string name;
+    std::uint32_t keep_last = 0;
+  };
+  explicit MaskTransform(std::vector<Column> columns);
+};
+
+// Applies transforms in order, as one Transform (one pipeline stage). Consecutive built-ins are
+// fused into a single pass over the rows, so a chain of built-ins writes no intermediate batch;
+// around a user transform the chain writes the batch before it into a scratch buffer of its
+// own (sized from the exact bound) and, after it, continues from the batch it wrote (scratch
+// sized max(out, 2 × input) and doubled on kBatchTooLarge, up to 3 retries). The result is
+// the same as applying the transforms one by one, except that rejected rows are reported in
+// row order within each fused run. Rows rejected or filtered by any member add up in the
+// output counts. An empty chain copies its input.
+// Owns its transforms; immutable after construction, thread-safe like its members.
+class TransformChain final : public Transform {
+ public:
+  explicit TransformChain(std::vector<std::unique_ptr<Transform>> transforms);
+  ~TransformChain() override;
+
+  [[nodiscard]] Schema OutputSchema(const Schema& input) const override;
+  [[nodiscard]] StageResult<TransformOutput> Apply(const BatchView& in, std::span<std::byte> out,
+                                                   InputErrors& rejected) const override;
+
+ private:
+  struct Segment;  // a run of fused built-ins, or one user transform
+  std::vector<std::unique_ptr<Transform>> transforms_;
+  std::vector<Segment> segments_;
+};
+
+}  // namespace zcpipe::stages

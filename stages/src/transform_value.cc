@@ -1,0 +1,76 @@
+#include "transform_value.h"
+
+#include <charconv>
+
+#include "values.h"
+
+namespace zcpipe::stages::detail {
+
+Value ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row) {
+  Value value;
+  if (column.is_null(row)) return value;
+  value.null = false;
+  switch (type) {
+    case ColumnType::kInt64:
+    case ColumnType::kTimestamp:
+      value.i = column.int64(row);
+      break;
+    case ColumnType::kFloat64:
+      value.f = column.float64(row);
+      break;
+    case ColumnType::kBool:
+      value.b = column.boolean(row);
+      break;
+    case ColumnType::kString:
+      value.s = column.string(row);
+      break;
+  }
+  return value;
+}
+
+void AppendValue(ColumnBuffer& column, ColumnType type, const Value& value) {
+  if (value.null) {
+    column.AppendNull();
+    return;
+  }
+  switch (type) {
+    case ColumnType::kInt64:
+    case ColumnType::kTimestamp:
+      column.AppendInt64(value.i);
+      break;
+    case ColumnType::kFloat64:
+      column.AppendFloat64(value.f);
+      break;
+    case ColumnType::kBool:
+      column.AppendBool(value.b);
+      break;
+    case ColumnType::kString:
+      column.AppendString(value.s);
+      break;
+  }
+}
+
+void FormatValue(ColumnType type, const Value& value, std::string& out) {
+  char buffer[32];  // an int64 needs 20 chars, a shortest double 24
+  std::to_chars_result result{buffer, std::errc()};
+  switch (type) {
+    case ColumnType::kInt64:
+      result = std::to_chars(buffer, buffer + sizeof buffer, value.i);
+      break;
+    case ColumnType::kFloat64:
+      result = std::to_chars(buffer, buffer + sizeof buffer, value.f);
+      break;
+    case ColumnType::kBool:
+      out += value.b ? "true" : "false";
+      return;
+    case ColumnType::kTimestamp:
+      out += FormatTimestamp(value.i);
+      return;
+    case ColumnType::kString:
+      out += value.s;
+      return;
+  }
+  out.append(buffer, result.ptr);
+}
+
+}  // namespace zcpipe::stages::detail
