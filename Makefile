@@ -2,17 +2,23 @@
 #   make demo   install what is missing, build, and run the demo
 #   make test   install what is missing, build, run every test (and the installed examples)
 # Also: make sanitize (ASan+UBSan, TSan), make bench, make format, make clean.
+SHELL   := /bin/bash
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 CMAKE   ?= cmake
 STAGE   := $(BUILD)/stage
 
-.PHONY: all deps build test examples demo sanitize asan tsan bench format tidy clean
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps deps-tools build test examples demo sanitize asan tsan fuzz bench format tidy clean
 
 all: build
 
 deps:
 	@scripts/install-deps
+
+deps-tools:
+	@scripts/install-deps --with-tools
 
 build: deps
 	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -43,10 +49,24 @@ tsan: deps
 	@$(CMAKE) --build $(BUILD)-tsan -j$(JOBS)
 	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure
 
+# Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
+fuzz: deps-tools
+	@CXX=clang++ $(CMAKE) -S . -B $(BUILD)-fuzz -DZCPIPE_BUILD_FUZZERS=ON -DZCPIPE_BUILD_TESTS=OFF \
+	  -DZCPIPE_BUILD_BENCH=OFF -DZCPIPE_WERROR=OFF -DZCPIPE_SANITIZE=address,undefined >/dev/null
+	@$(CMAKE) --build $(BUILD)-fuzz -j$(JOBS)
+	@for f in $(BUILD)-fuzz/tests/fuzz/*_fuzz; do \
+	  mkdir -p $(BUILD)-fuzz/corpus/$$(basename $$f); \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)-fuzz/corpus/$$(basename $$f) 2>&1 \
+	    | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
 bench: deps
 	@$(CMAKE) -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DZCPIPE_BUILD_TESTS=OFF >/dev/null
-	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target bench_handoff
+	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target bench_handoff bench_stages
 	$(BUILD)-release/bench/bench_handoff --benchmark_out=$(BUILD)-release/handoff.json --benchmark_out_format=json
+	$(BUILD)-release/bench/bench_stages --benchmark_out=$(BUILD)-release/stages.json --benchmark_out_format=json
 	scripts/handoff-table $(BUILD)-release/handoff.json
 
 format:
@@ -56,4 +76,4 @@ tidy: build
 	@git ls-files 'shm/*.cc' 'cli/*.cc' | xargs clang-tidy -p $(BUILD) --quiet
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-release
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-release $(BUILD)-fuzz

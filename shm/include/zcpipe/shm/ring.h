@@ -97,14 +97,16 @@ class RingEndpoint {
         policy_(policy),
         is_producer_(is_producer) {}
 
-  std::atomic<std::uint64_t>& seq(std::uint64_t position) const {
+  [[nodiscard]] std::atomic<std::uint64_t>& seq(std::uint64_t position) const {
     return reinterpret_cast<SlotSeq*>(slots_ + (position & mask_) * Ring<T>::kSlotSize)->seq;
   }
-  std::byte* value(std::uint64_t position) const {
+  [[nodiscard]] std::byte* value(std::uint64_t position) const {
     return slots_ + (position & mask_) * Ring<T>::kSlotSize + kSlotValueOffset;
   }
-  EndpointWord& own_word() const { return is_producer_ ? control_->producer : control_->consumer; }
-  const EndpointWord& peer_word() const {
+  [[nodiscard]] EndpointWord& own_word() const {
+    return is_producer_ ? control_->producer : control_->consumer;
+  }
+  [[nodiscard]] const EndpointWord& peer_word() const {
     return is_producer_ ? control_->consumer : control_->producer;
   }
 

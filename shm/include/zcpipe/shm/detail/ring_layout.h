@@ -136,9 +136,10 @@ Status WaitUntil(WakeWord& wake, const EndpointWord& peer, const WaitPolicy& pol
   const auto deadline = start + timeout;
   const auto spin_until = start + policy.spin_for;
   auto next_peer_check = start + policy.peer_check;
+  const bool spin = policy.spin_for > std::chrono::nanoseconds::zero();
   for (std::uint32_t i = 1;; ++i) {
     if (ready()) return {};
-    if ((i & 63) != 0) {  // read the clock every 64 rounds only
+    if (spin && (i & 63) != 0) {  // read the clock every 64 rounds only
       CpuRelax();
       continue;
     }
