@@ -58,6 +58,39 @@ ContainerResult<AtomicFile> AtomicFile::Create(const std::filesystem::path& fina
   return file;
 }
 
+ContainerResult<AtomicFile> AtomicFile::Resume(const std::filesystem::path& final_path,
+                                               const std::filesystem::path& temp_path,
+                                               bool replace_existing, std::uint64_t size) {
+  if (!replace_existing) {
+    struct stat info {};
+    if (::lstat(final_path.c_str(), &info) == 0) return AlreadyExists(final_path);
+  }
+  AtomicFile file;
+  file.final_path_ = final_path;
+  file.replace_existing_ = replace_existing;
+  file.temp_path_ = temp_path;
+  file.fd_ = ::open(temp_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (file.fd_ < 0) return FailIo(errno, "reopen " + temp_path.string());
+  file.temp_exists_ = true;
+  struct stat info {};
+  if (::fstat(file.fd_, &info) != 0) return FailIo(errno, "stat " + temp_path.string());
+  if (static_cast<std::uint64_t>(info.st_size) < size) {
+    return FailIo(EIO, temp_path.string() + " is shorter than its journal says");
+  }
+  if (::ftruncate(file.fd_, static_cast<off_t>(size)) != 0 ||
+      ::lseek(file.fd_, static_cast<off_t>(size), SEEK_SET) < 0) {
+    return FailIo(errno, "truncate " + temp_path.string());
+  }
+  file.size_ = size;
+  return file;
+}
+
+ContainerStatus AtomicFile::Sync() {
+  if (fd_ < 0) return Fail(ContainerErrc::kInvalidArgument, "file already committed or failed");
+  if (::fsync(fd_) != 0) return FailIo(errno, "fsync " + temp_path_.string());
+  return {};
+}
+
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       temp_exists_(std::exchange(other.temp_exists_, false)),

@@ -27,6 +27,14 @@ class AtomicFile {
   [[nodiscard]] static ContainerResult<AtomicFile> Create(const std::filesystem::path& final_path,
                                                           bool replace_existing);
 
+  // Takes over the temporary file of an earlier AtomicFile for the same final path (its process
+  // died before Commit), cut back to its first `size` bytes, to append after them.
+  // Errors: kIo (missing, or shorter than `size`), kAlreadyExists as Create.
+  [[nodiscard]] static ContainerResult<AtomicFile> Resume(const std::filesystem::path& final_path,
+                                                          const std::filesystem::path& temp_path,
+                                                          bool replace_existing,
+                                                          std::uint64_t size);
+
   AtomicFile(AtomicFile&& other) noexcept;
   AtomicFile& operator=(AtomicFile&& other) noexcept;
   ~AtomicFile();
@@ -35,6 +43,8 @@ class AtomicFile {
   [[nodiscard]] ContainerStatus Write(std::span<const std::byte> bytes);
   // REQUIRES: not committed yet. Errors: kAlreadyExists, kIo.
   [[nodiscard]] ContainerStatus Commit();
+  // Makes what was written so far durable (fsync), without publishing it. Errors: kIo.
+  [[nodiscard]] ContainerStatus Sync();
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
   [[nodiscard]] const std::filesystem::path& temp_path() const { return temp_path_; }

@@ -23,6 +23,8 @@ void AppendCsvString(std::string_view value, char delimiter, std::string& out) {
   out += '"';
 }
 
+}  // namespace
+
 void AppendJsonString(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
@@ -45,6 +47,8 @@ void AppendJsonString(std::string_view value, std::string& out) {
   }
   out += '"';
 }
+
+namespace {
 
 template <class T>
 void AppendNumber(T value, std::string& out) {

@@ -23,11 +23,23 @@ StageResult<Chunker> Chunker::Open(const std::string& path, const ChunkerOptions
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return tl::unexpected(IoError(path, "cannot open", errno));
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (options.start_byte != 0 &&
+      ::lseek(fd, static_cast<off_t>(options.start_byte), SEEK_SET) < 0) {
+    const int error = errno;
+    ::close(fd);
+    return tl::unexpected(IoError(path, "cannot seek", error));
+  }
   return Chunker(fd, path, options);
 }
 
 Chunker::Chunker(int fd, std::string path, const ChunkerOptions& options)
-    : fd_(fd), path_(std::move(path)), options_(options) {}
+    : fd_(fd),
+      path_(std::move(path)),
+      options_(options),
+      file_offset_(options.start_byte),
+      next_index_(options.start_index),
+      next_line_(options.start_line),
+      next_byte_(options.start_byte) {}
 
 Chunker::Chunker(Chunker&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),

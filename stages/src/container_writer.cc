@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "atomic_file.h"
+#include "byte_source.h"
 #include "chunk_cipher.h"
 #include "container_header.h"
 #include "zcpipe/stages/container.h"
@@ -33,6 +34,35 @@ ContainerResult<ContainerWriter> ContainerWriter::Create(const std::filesystem::
       new Impl{std::move(*file), ChunkSealer(std::move(header->payload_key)), 0, false, false, {}});
   return ContainerWriter(std::move(impl));
 }
+
+ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::path& path,
+                                                         const std::filesystem::path& temp_path,
+                                                         const Credential& credential,
+                                                         const ContainerWriterOptions& options,
+                                                         std::uint64_t frames,
+                                                         std::uint64_t bytes) {
+  auto source = container_detail::OpenFileSource(temp_path);
+  if (!source) return tl::unexpected(source.error());
+  auto header = container_detail::ReadHeader(**source);
+  if (!header) return tl::unexpected(header.error());
+  auto payload_key = container_detail::UnlockHeader(*header, credential);
+  if (!payload_key) return tl::unexpected(payload_key.error());
+  if (header->info.schema != options.schema) {
+    return Fail(ContainerErrc::kMalformedHeader,
+                "the unfinished container has schema " + header->info.schema + ", not " +
+                    options.schema);
+  }
+  if (bytes < header->bytes.size()) {
+    return Fail(ContainerErrc::kInvalidArgument, "resume point inside the header");
+  }
+  auto file = container_detail::AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
+  if (!file) return tl::unexpected(file.error());
+  auto impl = std::unique_ptr<Impl>(new Impl{
+      std::move(*file), ChunkSealer(std::move(*payload_key)), frames, false, false, {}});
+  return ContainerWriter(std::move(impl));
+}
+
+ContainerStatus ContainerWriter::Sync() { return impl_->file.Sync(); }
 
 ContainerWriter::ContainerWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ContainerWriter::ContainerWriter(ContainerWriter&&) noexcept = default;

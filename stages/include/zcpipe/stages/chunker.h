@@ -18,6 +18,10 @@ struct ChunkerOptions {
   char quote = '"';                   // CSV: newlines inside quotes do not end records;
                                       // 0: every newline ends one (JSON Lines)
   char delimiter = ',';               // CSV: tells a field start, where a quote may open
+  // Where to begin (resuming an import): a record boundary, its line number and chunk index.
+  std::uint64_t start_byte = 0;
+  std::uint64_t start_line = 1;
+  std::uint64_t start_index = 0;
 };
 
 // Reads a file sequentially and hands out chunks of about `chunk_size` bytes that end on a
@@ -48,6 +52,10 @@ class Chunker {
   [[nodiscard]] InputErrors TakeRejected();
 
   [[nodiscard]] std::uint64_t bytes_read() const { return file_offset_; }
+  // Where the next chunk starts: input offset, line and index (a resume point).
+  [[nodiscard]] std::uint64_t next_byte() const { return next_byte_; }
+  [[nodiscard]] std::uint64_t next_line() const { return next_line_; }
+  [[nodiscard]] std::uint64_t next_index() const { return next_index_; }
   [[nodiscard]] const std::string& path() const { return path_; }
 
  private:

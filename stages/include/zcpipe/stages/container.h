@@ -121,6 +121,16 @@ class ContainerWriter {
       const std::filesystem::path& path, const Credential& credential,
       const ContainerWriterOptions& options);
 
+  // Continues a container whose writer died before Commit: reopens its temporary file
+  // `temp_path`, verifies the header with `credential` (and that it carries options.schema),
+  // keeps its first `bytes` bytes — `frames` whole frames after the header, as recorded in a
+  // journal after a Sync() — and appends after them. Errors: those of ContainerReader::Open
+  // for the header, kMalformedHeader (another schema), kAlreadyExists, kIo.
+  [[nodiscard]] static ContainerResult<ContainerWriter> Resume(
+      const std::filesystem::path& path, const std::filesystem::path& temp_path,
+      const Credential& credential, const ContainerWriterOptions& options, std::uint64_t frames,
+      std::uint64_t bytes);
+
   ContainerWriter(ContainerWriter&&) noexcept;
   ContainerWriter& operator=(ContainerWriter&&) noexcept;
   ~ContainerWriter();
@@ -140,6 +150,10 @@ class ContainerWriter {
   // name (a rename that succeeded is undone if the directory fsync fails).
   // Errors: kInvalidArgument, kAlreadyExists, kIo.
   [[nodiscard]] ContainerStatus Commit();
+
+  // Makes the frames appended so far durable in the temporary file (fsync), e.g. before a
+  // journal records them. Errors: kIo.
+  [[nodiscard]] ContainerStatus Sync();
 
   [[nodiscard]] std::uint64_t chunks_appended() const;
   [[nodiscard]] std::uint64_t bytes_written() const;  // header + frames so far

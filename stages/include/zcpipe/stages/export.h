@@ -40,6 +40,9 @@ class BatchFormatter {
   ExportOptions options_;
 };
 
+// Appends `value` to `out` as a JSON string literal (quotes, escapes); for JSON written by hand.
+void AppendJsonString(std::string_view value, std::string& out);
+
 struct ExportReport {
   std::uint64_t rows = 0;
   std::uint64_t chunks = 0;
