@@ -1,0 +1,116 @@
+// Job: one streaming import of one file, from source through stages to a sink.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "zcpipe/pipeline/events.h"
+#include "zcpipe/stages/batch.h"
+#include "zcpipe/stages/key.h"
+#include "zcpipe/stages/schema.h"
+#include "zcpipe/stages/transform.h"
+
+namespace zcpipe {
+
+enum class InputFormat : std::uint8_t { kAuto, kCsv, kJsonl };  // kAuto: by extension
+
+// What happens to a bad row.
+enum class ErrorPolicy : std::uint8_t {
+  kFail,        // stop cleanly at the first bad row (in input order); no output is published
+  kSkip,        // report it on the error channel, count it, go on
+  kQuarantine,  // kSkip, and append it (line, offset, reason, raw row) to the rejects file
+};
+
+// Receives each batch of the import, in input order, on the pipeline's sink thread (one call at
+// a time). The view is valid during the call only. Throwing fails the job (kStage error).
+using BatchSink = std::function<void(const stages::BatchView&)>;
+
+// Everything a job needs. The sink is either `output` + `credential` (an encrypted .zcp file,
+// published by rename only when the whole import succeeded) or `batch_sink`.
+struct JobConfig {
+  std::filesystem::path input;
+  InputFormat format = InputFormat::kAuto;
+  std::optional<stages::Schema> schema;  // inferred from the first chunk when absent
+  char delimiter = ',';                  // CSV
+  bool header = true;                    // CSV
+  std::shared_ptr<const stages::Transform> transform;  // optional; a TransformChain for several
+
+  std::filesystem::path output;
+  std::shared_ptr<const stages::Credential> credential;
+  bool replace_output = false;
+  // With an output file, a journal (".NAME.journal" beside it) records every `journal_interval`
+  // how far the import got. resume = true continues from it (same input, unchanged, same key
+  // and settings), as if the earlier run had never stopped; without a usable journal, starts
+  // over.
+  bool resume = false;
+  std::chrono::milliseconds journal_interval{500};
+  BatchSink batch_sink;
+
+  ErrorPolicy on_error = ErrorPolicy::kFail;
+  std::filesystem::path rejects;  // JSON Lines of rejected rows, for kQuarantine
+
+  std::size_t chunk_size = std::size_t{4} << 20;    // input bytes per chunk
+  std::size_t arena_size = std::size_t{256} << 20;  // shared memory for chunks in flight
+  unsigned threads = 0;  // threads of the job's task arena; 0: all cores
+  // Concurrency of each parallel stage (0: `threads`); read and write are serial.
+  unsigned parse_threads = 0, transform_threads = 0, encrypt_threads = 0;
+
+  std::function<void(const ErrorEvent&)> on_error_event;  // on the caller's dispatcher thread
+  std::function<void(const ProgressEvent&)> on_progress;  // coalesced, latest wins
+  std::chrono::milliseconds progress_interval{100};
+};
+
+enum class JobStatus : std::uint8_t { kSucceeded, kFailed, kCancelled };
+const char* Name(JobStatus status);
+
+// How a job ended. `totals` is the final progress event (exact counts).
+struct Report {
+  std::uint64_t job = 0;
+  JobStatus status = JobStatus::kFailed;
+  std::optional<ErrorEvent> error;  // what failed the job (kFailed), the first such error
+  ProgressEvent totals;
+  std::uint64_t bytes_copied_between_stages = 0;  // payload bytes copied across a stage boundary
+  std::uint64_t arena_bytes = 0;                  // size of the job's shared-memory arena
+  std::uint64_t arena_peak_bytes = 0;             // most of it ever in use at once
+  std::uint64_t listener_failures = 0;            // listener calls that threw
+  double progress_latency_p50_us = 0;             // snapshot taken -> listener called
+  double progress_latency_p99_us = 0;
+};
+
+// A running import. Start returns at once; the job runs on threads of its own (a oneTBB flow
+// graph in a task arena of `threads` threads) and reports through its listeners, each event
+// tagged with id(). Several jobs may run at once.
+// Thread-safety: Cancel may be called from any thread, also from a listener; Wait from one.
+class Job {
+ public:
+  // Throws std::invalid_argument for a configuration that cannot work (no sink or two, no
+  // input, a zero chunk size, an arena too small for the chunk size). Everything that goes
+  // wrong later (a missing file, a wrong key, bad rows) is reported, not thrown.
+  [[nodiscard]] static Job Start(JobConfig config);
+
+  Job(Job&&) noexcept;
+  Job& operator=(Job&&) noexcept;
+  ~Job();  // cancels and waits for a job still running
+
+  [[nodiscard]] std::uint64_t id() const;
+  // Asks the job to stop: no new chunk is read, chunks in flight are discarded, no output is
+  // published. Wait then reports kCancelled (unless the job had already finished).
+  void Cancel();
+  // Blocks until the job ended and every event was delivered. REQUIRES: called once.
+  [[nodiscard]] Report Wait();
+
+ private:
+  struct State;
+  explicit Job(std::shared_ptr<State> state);
+  std::shared_ptr<State> state_;
+};
+
+// Start(config).Wait().
+[[nodiscard]] Report Run(JobConfig config);
+
+}  // namespace zcpipe

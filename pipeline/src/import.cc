@@ -1,0 +1,665 @@
+#include "import.h"
+
+#include <oneapi/tbb/enumerable_thread_specific.h>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "journal.h"
+#include "zcpipe/shm/block_pool.h"
+#include "zcpipe/stages/chunker.h"
+#include "zcpipe/stages/container.h"
+#include "zcpipe/stages/csv.h"
+#include "zcpipe/stages/export.h"
+#include "zcpipe/stages/jsonl.h"
+
+namespace zcpipe::detail {
+namespace {
+
+namespace flow = oneapi::tbb::flow;
+using Clock = std::chrono::steady_clock;
+using stages::kChunkTagSize;
+using stages::kFrameHeaderSize;
+
+// One chunk on its way through the graph. Only handles into the arena travel; the payload
+// stays where the read stage put it, and each stage writes its output into a fresh block.
+struct ChunkState {
+  std::uint64_t seq = 0;    // position in the graph's stream (sequencers order by it)
+  shm::Handle input;        // the chunk's bytes; invalid for a message with no data
+  std::uint64_t index = 0;  // the chunk's index in the input
+  std::uint64_t first_line = 1;
+  std::uint64_t first_byte = 0;
+  JournalPoint next;                 // where the input continues after this chunk
+  std::vector<shm::Handle> batches;  // after parse, then after transform; frames after encrypt
+  std::uint64_t first_frame = 0;     // container index of batches[0]
+  stages::InputErrors rejected;
+  std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
+  std::optional<ErrorEvent> failure;  // a stage failed on this chunk: the job fails
+};
+using Msg = std::shared_ptr<ChunkState>;
+
+// Either parser behind one call; one per thread (parsers keep scratch buffers).
+struct AnyParser {
+  std::optional<stages::CsvParser> csv;
+  std::optional<stages::JsonlParser> jsonl;
+  stages::StageResult<stages::ParseOutput> Parse(const stages::Chunk& chunk,
+                                                 std::span<std::byte> block) {
+    return csv ? csv->Parse(chunk, block) : jsonl->Parse(chunk, block);
+  }
+};
+
+InputFormat Resolve(const JobConfig& config) {
+  if (config.format != InputFormat::kAuto) return config.format;
+  const auto ext = config.input.extension().string();
+  return ext == ".jsonl" || ext == ".ndjson" || ext == ".json" ? InputFormat::kJsonl
+                                                               : InputFormat::kCsv;
+}
+
+// Everything the graph's nodes share for one job.
+class Import {
+ public:
+  Import(std::uint64_t job, const JobConfig& config, EventChannel& channel,
+         const std::atomic<bool>& cancel)
+      : job_(job), config_(config), channel_(channel), cancel_(cancel), start_(Clock::now()) {}
+
+  Report Run();
+
+ private:
+  // Set-up: returns false (after recording the error) when the job cannot start.
+  bool Open();
+  // The container writer and its journal: a new container, or the one a journal describes.
+  bool OpenOutput();
+  void RunGraph();
+  void Fail(ErrorEvent error);
+  ErrorEvent MakeError(ErrorKind kind, Stage stage, std::string reason, std::string message) const;
+  ErrorEvent FromInput(const stages::InputError& error, std::uint64_t chunk) const;
+  // A block for a stage to write into, waiting (bounded) for one to be released.
+  std::optional<shm::Handle> AllocateBlock(Stage stage);
+  std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
+  // The part of a block a batch may use: room for the frame header before it and the tag after,
+  // so that encryption can seal it in place.
+  std::span<std::byte> BatchRoom(const shm::Handle& block) const {
+    return Bytes(block).subspan(kFrameHeaderSize, block.length - kFrameHeaderSize - kChunkTagSize);
+  }
+  shm::Handle HandleOf(const shm::Handle& block, std::span<const std::byte> part) const {
+    const auto offset = static_cast<std::uint32_t>(part.data() - Bytes(block).data());
+    return block.Sub(offset, static_cast<std::uint32_t>(part.size()));
+  }
+  void Release(const shm::Handle& handle) { (void)pool_->Release(handle); }
+  void ReleaseAll(ChunkState& chunk);
+  void Timed(Stage stage, Clock::time_point since);
+  ProgressEvent Snapshot(bool final) const;
+  // Records in the journal that the input up to `next` is in the container, durably.
+  void Commit(JournalPoint next);
+
+  Msg Read(oneapi::tbb::flow_control& control);
+  Msg Parse(Msg msg);
+  Msg Transform(Msg msg);
+  Msg Number(Msg msg);
+  Msg Encrypt(Msg msg);
+  void Write(const Msg& msg);
+
+  const std::uint64_t job_;
+  const JobConfig& config_;
+  EventChannel& channel_;
+  const std::atomic<bool>& cancel_;
+  const Clock::time_point start_;
+
+  std::optional<shm::BlockPool> pool_;
+  std::optional<stages::Chunker> chunker_;
+  std::optional<shm::Handle> first_block_;  // the first chunk, read during set-up
+  std::optional<stages::Chunk> first_chunk_;
+  std::uint64_t next_seq_ = 0;
+  std::optional<oneapi::tbb::enumerable_thread_specific<AnyParser>> parsers_;
+  std::optional<stages::ContainerWriter> writer_;
+  std::optional<Journal> journal_;
+  Clock::time_point last_commit_;
+  std::ofstream rejects_;
+  stages::Schema output_schema_;
+  std::uint64_t next_frame_ = 0;
+  std::uint64_t bytes_total_ = 0;
+  std::size_t in_flight_ = 1;
+
+  std::atomic<bool> failed_{false};
+  std::mutex failure_mutex_;
+  std::optional<ErrorEvent> failure_;
+
+  // Counters, written by the serial stages (read, write) or atomically.
+  std::atomic<std::uint64_t> bytes_in_{0};
+  std::uint64_t rows_in_ = 0, rows_out_ = 0, rows_rejected_ = 0, rows_filtered_ = 0;
+  std::uint64_t chunks_done_ = 0;
+  std::atomic<std::uint64_t> stage_nanos_[kStageCount] = {};
+  std::atomic<std::uint64_t> stage_chunks_[kStageCount] = {};
+};
+
+ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
+                             std::string message) const {
+  ErrorEvent error;
+  error.job = job_;
+  error.kind = kind;
+  error.stage = stage;
+  error.file = config_.input.string();
+  error.reason = std::move(reason);
+  error.message = std::move(message);
+  return error;
+}
+
+ErrorEvent Import::FromInput(const stages::InputError& input, std::uint64_t chunk) const {
+  ErrorEvent error = MakeError(
+      ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
+      config_.input.string() + ":" + std::to_string(input.line) + ": " + input.Describe());
+  error.chunk = chunk;
+  error.line = input.line;
+  error.byte_offset = input.byte_offset;
+  error.raw = input.raw;
+  return error;
+}
+
+void Import::Fail(ErrorEvent error) {
+  channel_.PublishError(error);
+  std::lock_guard lock(failure_mutex_);
+  if (!failure_) failure_ = std::move(error);
+  failed_.store(true);
+}
+
+std::optional<shm::Handle> Import::AllocateBlock(Stage stage) {
+  // The limiter keeps chunks in flight below what the arena holds; only a batch that needs
+  // several blocks can find it empty, and then another chunk releases one soon.
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    if (auto block = pool_->Allocate()) return *block;
+    if (Clock::now() > deadline || failed_.load() || cancel_.load()) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  if (!failed_.load() && !cancel_.load()) {
+    Fail(MakeError(ErrorKind::kStage, stage, "arena exhausted",
+                   "no free arena block for 10 s: raise the arena size or lower the chunk size"));
+  }
+  return std::nullopt;
+}
+
+void Import::ReleaseAll(ChunkState& chunk) {
+  if (chunk.input.valid()) Release(chunk.input);
+  for (const auto& batch : chunk.batches) Release(batch);
+  chunk.input = {};
+  chunk.batches.clear();
+}
+
+void Import::Timed(Stage stage, Clock::time_point since) {
+  const auto i = static_cast<std::size_t>(stage);
+  stage_nanos_[i].fetch_add(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count()));
+  stage_chunks_[i].fetch_add(1);
+}
+
+bool Import::Open() {
+  std::error_code size_error;
+  bytes_total_ = std::filesystem::file_size(config_.input, size_error);
+  const bool csv = Resolve(config_) == InputFormat::kCsv;
+  auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
+                                                       .quote = csv ? '"' : '\0',
+                                                       .delimiter = config_.delimiter});
+  if (!chunker) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot open input",
+                   chunker.error().message));
+    return false;
+  }
+  chunker_.emplace(std::move(*chunker));
+  // Blocks hold a chunk, or a batch (which may be larger than its CSV), with room to seal in
+  // place; two per chunk in flight (its input and its output), plus slack for big batches.
+  const auto block_size = static_cast<std::uint32_t>(
+      (2 * config_.chunk_size + kFrameHeaderSize + kChunkTagSize + 4095) / 4096 * 4096);
+  const auto blocks = static_cast<std::uint32_t>(config_.arena_size / block_size);
+  auto pool = shm::BlockPool::Create({.block_size = block_size, .block_count = blocks});
+  if (!pool) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot create arena",
+                   "shared memory: " + shm::Describe(pool.error())));
+    return false;
+  }
+  pool_.emplace(std::move(*pool));
+  in_flight_ = std::max<std::size_t>(1, (blocks - 2) / 3);
+
+  // The first chunk decides the schema (header, inference).
+  first_block_ = AllocateBlock(Stage::kRead);
+  if (!first_block_) return false;
+  auto first = chunker_->Next(Bytes(*first_block_));
+  if (!first) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot read input",
+                   first.error().message));
+    return false;
+  }
+  const stages::Chunk empty{{}, 0, 1, 0};
+  first_chunk_ = *first ? **first : empty;
+  try {
+    std::optional<stages::CsvParser> csv_parser;
+    stages::Schema parsed_schema;
+    if (csv) {
+      csv_parser = stages::CsvParser::Create(
+          {.delimiter = config_.delimiter, .header = config_.header, .schema = config_.schema},
+          *first_chunk_);
+      parsed_schema = csv_parser->schema();
+    } else {
+      parsed_schema =
+          config_.schema ? *config_.schema : stages::JsonlParser::InferSchema(*first_chunk_);
+    }
+    output_schema_ =
+        config_.transform ? config_.transform->OutputSchema(parsed_schema) : parsed_schema;
+    parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
+      AnyParser parser;
+      if (csv_parser) {
+        parser.csv = csv_parser;
+      } else {
+        parser.jsonl.emplace(stages::JsonlOptions{parsed_schema});
+      }
+      return parser;
+    });
+  } catch (const std::invalid_argument& e) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, "bad schema", e.what()));
+    return false;
+  }
+
+  if (!config_.output.empty() && !OpenOutput()) return false;
+  if (config_.on_error == ErrorPolicy::kQuarantine) {
+    rejects_.open(config_.rejects, std::ios::binary | std::ios::trunc);
+    if (!rejects_) {
+      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot open rejects file",
+                     config_.rejects.string() + ": cannot create"));
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Import::OpenOutput() {
+  const stages::ContainerWriterOptions options{.schema = output_schema_.ToString(),
+                                               .replace_existing = config_.replace_output};
+  const auto journal_path = Journal::PathFor(config_.output);
+  auto header = Journal::Describe(config_.input, config_.chunk_size);
+  auto loaded = config_.resume ? Journal::Load(journal_path) : std::nullopt;
+  JournalPoint point;
+  if (loaded && header && loaded->first.input == header->input &&
+      loaded->first.input_size == header->input_size &&
+      loaded->first.input_mtime == header->input_mtime &&
+      loaded->first.chunk_size == header->chunk_size) {
+    point = loaded->second;
+    auto writer = stages::ContainerWriter::Resume(config_.output, loaded->first.temp_path,
+                                                  *config_.credential, options, point.frames,
+                                                  point.container_bytes);
+    if (!writer) {
+      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot resume",
+                     config_.output.string() + ": " + stages::Describe(writer.error())));
+      return false;
+    }
+    writer_.emplace(std::move(*writer));
+    // Continue the input where the journal says the container ends.
+    const bool csv = Resolve(config_) == InputFormat::kCsv;
+    auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
+                                                         .quote = csv ? '"' : '\0',
+                                                         .delimiter = config_.delimiter,
+                                                         .start_byte = point.input_byte,
+                                                         .start_line = point.next_line,
+                                                         .start_index = point.chunks});
+    if (!chunker) {
+      Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot open input",
+                     chunker.error().message));
+      return false;
+    }
+    chunker_.emplace(std::move(*chunker));
+    Release(*first_block_);  // the first chunk served the schema only; it is in the container
+    first_block_.reset();
+    rows_in_ = point.rows_in;
+    rows_out_ = point.rows_out;
+    rows_rejected_ = point.rows_rejected;
+    rows_filtered_ = point.rows_filtered;
+    chunks_done_ = point.chunks;
+    next_frame_ = point.frames;
+  } else {
+    if (loaded) std::filesystem::remove(loaded->first.temp_path);  // stale: start over
+    auto writer = stages::ContainerWriter::Create(config_.output, *config_.credential, options);
+    if (!writer) {
+      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(writer.error().code),
+                     config_.output.string() + ": " + stages::Describe(writer.error())));
+      return false;
+    }
+    writer_.emplace(std::move(*writer));
+    point.container_bytes = writer_->bytes_written();
+  }
+  if (header) {
+    header->temp_path = writer_->temp_path().string();
+    if (auto journal = Journal::Create(journal_path, *header, point))
+      journal_.emplace(std::move(*journal));
+  }
+  last_commit_ = Clock::now();
+  return true;
+}
+
+Msg Import::Read(oneapi::tbb::flow_control& control) {
+  const auto since = Clock::now();
+  if (cancel_.load() || failed_.load()) {
+    if (first_block_) Release(*first_block_), first_block_.reset();
+    control.stop();
+    return {};
+  }
+  auto msg = std::make_shared<ChunkState>();
+  msg->seq = next_seq_++;
+  std::optional<stages::Chunk> chunk;
+  if (first_block_) {  // read during set-up
+    if (!first_chunk_->bytes.empty()) chunk = first_chunk_;
+    msg->input = *first_block_;
+    first_block_.reset();
+  } else {
+    auto block = AllocateBlock(Stage::kRead);
+    if (!block) {
+      control.stop();
+      return {};
+    }
+    msg->input = *block;
+    auto next = chunker_->Next(Bytes(*block));
+    if (!next) {
+      Fail(MakeError(ErrorKind::kInput, Stage::kRead, "read failed", next.error().message));
+    } else if (*next) {
+      chunk = **next;
+    }
+  }
+  msg->rejected = chunker_->TakeRejected();  // records dropped before this chunk
+  bytes_in_.store(chunker_->bytes_read());
+  msg->next.input_byte = chunker_->next_byte();
+  msg->next.next_line = chunker_->next_line();
+  msg->next.chunks = chunker_->next_index();
+  if (!chunk) {
+    Release(msg->input);
+    msg->input = {};
+    if (msg->rejected.empty() || failed_.load()) {
+      control.stop();
+      return {};
+    }
+  } else {
+    msg->input = msg->input.Sub(0, static_cast<std::uint32_t>(chunk->bytes.size()));
+    msg->index = chunk->index;
+    msg->first_line = chunk->first_line;
+    msg->first_byte = chunk->first_byte;
+  }
+  msg->rows_in = msg->rejected.size();
+  Timed(Stage::kRead, since);
+  return msg;
+}
+
+Msg Import::Parse(Msg msg) {
+  if (!msg->input.valid() || failed_.load() || cancel_.load()) return msg;
+  const auto since = Clock::now();
+  stages::Chunk chunk{Bytes(msg->input), msg->index, msg->first_line, msg->first_byte};
+  auto& parser = parsers_->local();
+  while (!chunk.bytes.empty()) {
+    auto block = AllocateBlock(Stage::kParse);
+    if (!block) break;
+    auto parsed = parser.Parse(chunk, BatchRoom(*block));
+    if (!parsed) {
+      Release(*block);
+      msg->failure =
+          MakeError(ErrorKind::kStage, Stage::kParse, "batch too large", parsed.error().message);
+      break;
+    }
+    msg->batches.push_back(HandleOf(*block, parsed->batch));
+    msg->rows_in += parsed->rows_out + parsed->rejected.size();
+    msg->rows_out += parsed->rows_out;
+    for (auto& error : parsed->rejected) msg->rejected.push_back(std::move(error));
+    chunk.bytes = chunk.bytes.subspan(parsed->bytes_consumed);
+    chunk.first_byte += parsed->bytes_consumed;
+    chunk.first_line += parsed->lines_consumed;
+  }
+  Release(msg->input);
+  msg->input = {};
+  Timed(Stage::kParse, since);
+  return msg;
+}
+
+Msg Import::Transform(Msg msg) {
+  if (!config_.transform || msg->failure || failed_.load() || cancel_.load()) return msg;
+  const auto since = Clock::now();
+  std::vector<shm::Handle> outputs;
+  msg->rows_out = 0;
+  for (const auto& batch : msg->batches) {
+    auto block = AllocateBlock(Stage::kTransform);
+    if (!block) break;
+    auto view = stages::BatchView::Open(Bytes(batch));
+    auto out = config_.transform->Apply(*view, BatchRoom(*block), msg->rejected);
+    if (!out) {
+      Release(*block);
+      msg->failure =
+          MakeError(ErrorKind::kStage, Stage::kTransform,
+                    out.error().code == stages::StageErrc::kBatchTooLarge ? "batch too large"
+                                                                          : "transform failed",
+                    out.error().message);
+      break;
+    }
+    outputs.push_back(HandleOf(*block, out->batch));
+    msg->rows_out += out->rows_out;
+    msg->rows_filtered += out->rows_filtered;
+  }
+  for (const auto& batch : msg->batches) Release(batch);
+  msg->batches = std::move(outputs);
+  Timed(Stage::kTransform, since);
+  return msg;
+}
+
+Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are contiguous
+  msg->first_frame = next_frame_;
+  next_frame_ += msg->batches.size();
+  return msg;
+}
+
+Msg Import::Encrypt(Msg msg) {
+  if (msg->failure || failed_.load() || cancel_.load()) return msg;
+  const auto since = Clock::now();
+  for (std::size_t i = 0; i < msg->batches.size(); ++i) {
+    const auto batch = Bytes(msg->batches[i]);
+    // In place: the frame header goes right before the batch, the tag right after it.
+    const std::span<std::byte> frame(batch.data() - kFrameHeaderSize,
+                                     batch.size() + kFrameHeaderSize + kChunkTagSize);
+    auto sealed = writer_->sealer().Seal(msg->first_frame + i, false, batch, frame);
+    if (!sealed) {
+      msg->failure = MakeError(ErrorKind::kStage, Stage::kEncrypt, "encryption failed",
+                               stages::Describe(sealed.error()));
+      break;
+    }
+    shm::Handle& handle = msg->batches[i];  // now names the sealed frame
+    handle.offset -= kFrameHeaderSize;
+    handle.length = static_cast<std::uint32_t>(frame.size());
+  }
+  Timed(Stage::kEncrypt, since);
+  return msg;
+}
+
+void Import::Write(const Msg& msg) {  // serial, in input order
+  const auto since = Clock::now();
+  ChunkState& chunk = *msg;
+  if (!failed_.load() && !cancel_.load()) {
+    std::stable_sort(chunk.rejected.begin(), chunk.rejected.end(),
+                     [](const auto& a, const auto& b) { return a.line < b.line; });
+    for (const auto& input : chunk.rejected) {
+      ErrorEvent error = FromInput(input, chunk.seq);
+      if (config_.on_error == ErrorPolicy::kFail) {
+        Fail(std::move(error));
+        break;
+      }
+      if (config_.on_error == ErrorPolicy::kQuarantine) {
+        std::string line = "{\"file\":";
+        stages::AppendJsonString(config_.input.string(), line);
+        line += ",\"line\":" + std::to_string(input.line) +
+                ",\"byte\":" + std::to_string(input.byte_offset) + ",\"reason\":";
+        stages::AppendJsonString(stages::Name(input.reason), line);
+        line += ",\"column\":";
+        stages::AppendJsonString(input.column, line);
+        line += ",\"detail\":";
+        stages::AppendJsonString(input.detail, line);
+        line += ",\"raw\":";
+        stages::AppendJsonString(input.raw, line);
+        line += "}\n";
+        rejects_ << line;
+      }
+      channel_.PublishError(std::move(error));
+    }
+    if (chunk.failure) Fail(*chunk.failure);
+  }
+  if (!failed_.load() && !cancel_.load()) {
+    for (const auto& batch : chunk.batches) {
+      if (writer_) {
+        if (auto appended = writer_->Append(Bytes(batch)); !appended) {
+          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "write failed",
+                         config_.output.string() + ": " + stages::Describe(appended.error())));
+          break;
+        }
+      } else {
+        try {
+          config_.batch_sink(*stages::BatchView::Open(Bytes(batch)));
+        } catch (const std::exception& e) {
+          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "sink failed", e.what()));
+          break;
+        }
+      }
+    }
+    rows_in_ += chunk.rows_in;
+    rows_out_ += chunk.rows_out;
+    rows_rejected_ += chunk.rejected.size();
+    rows_filtered_ += chunk.rows_filtered;
+    ++chunks_done_;
+    if (journal_ && Clock::now() - last_commit_ >= config_.journal_interval) Commit(chunk.next);
+  }
+  ReleaseAll(chunk);
+  Timed(Stage::kWrite, since);
+  channel_.PublishProgress(Snapshot(false));
+}
+
+void Import::Commit(JournalPoint next) {
+  last_commit_ = Clock::now();
+  next.frames = writer_->chunks_appended();
+  next.container_bytes = writer_->bytes_written();
+  next.rows_in = rows_in_;
+  next.rows_out = rows_out_;
+  next.rows_rejected = rows_rejected_;
+  next.rows_filtered = rows_filtered_;
+  if (!writer_->Sync() || !journal_->Append(next)) {
+    journal_->Remove();  // a stale journal must not be resumed from
+    journal_.reset();
+  }
+}
+
+ProgressEvent Import::Snapshot(bool final) const {
+  ProgressEvent event;
+  event.job = job_;
+  event.bytes_in = bytes_in_.load();
+  event.bytes_total = bytes_total_;
+  event.rows_in = rows_in_;
+  event.rows_out = rows_out_;
+  event.rows_rejected = rows_rejected_;
+  event.rows_filtered = rows_filtered_;
+  event.chunks_done = chunks_done_;
+  for (std::size_t i = 0; i < kStageCount; ++i) {
+    event.stages[i].chunks = stage_chunks_[i].load();
+    event.stages[i].busy_seconds = static_cast<double>(stage_nanos_[i].load()) * 1e-9;
+  }
+  event.elapsed_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  if (event.elapsed_seconds > 0) {
+    event.bytes_per_second = static_cast<double>(event.bytes_in) / event.elapsed_seconds;
+  }
+  if (event.bytes_per_second > 0 && bytes_total_ >= event.bytes_in) {
+    event.eta_seconds = static_cast<double>(bytes_total_ - event.bytes_in) / event.bytes_per_second;
+  }
+  event.final = final;
+  event.taken = Clock::now();
+  return event;
+}
+
+void Import::RunGraph() {
+  const int threads = config_.threads != 0 ? static_cast<int>(config_.threads)
+                                           : oneapi::tbb::info::default_concurrency();
+  oneapi::tbb::task_arena arena(threads);
+  arena.execute([&] {
+    flow::graph graph;
+    flow::input_node<Msg> read(graph, [this](oneapi::tbb::flow_control& c) { return Read(c); });
+    flow::limiter_node<Msg> limit(graph, in_flight_);
+    auto parallel = [threads](unsigned stage) {
+      return static_cast<std::size_t>(stage != 0 ? stage : static_cast<unsigned>(threads));
+    };
+    flow::function_node<Msg, Msg> parse(graph, parallel(config_.parse_threads),
+                                        [this](Msg m) { return Parse(std::move(m)); });
+    flow::function_node<Msg, Msg> transform(graph, parallel(config_.transform_threads),
+                                            [this](Msg m) { return Transform(std::move(m)); });
+    flow::sequencer_node<Msg> in_order(graph, [](const Msg& m) { return m->seq; });
+    flow::function_node<Msg, Msg> number(graph, flow::serial,
+                                         [this](Msg m) { return Number(std::move(m)); });
+    flow::function_node<Msg, Msg> encrypt(graph, parallel(config_.encrypt_threads),
+                                          [this](Msg m) { return Encrypt(std::move(m)); });
+    flow::sequencer_node<Msg> in_order_again(graph, [](const Msg& m) { return m->seq; });
+    flow::function_node<Msg, flow::continue_msg> write(graph, flow::serial, [this](const Msg& m) {
+      Write(m);
+      return flow::continue_msg{};
+    });
+    flow::make_edge(read, limit);
+    flow::make_edge(limit, parse);
+    flow::make_edge(parse, transform);
+    flow::make_edge(transform, in_order);
+    if (writer_) {
+      flow::make_edge(in_order, number);
+      flow::make_edge(number, encrypt);
+      flow::make_edge(encrypt, in_order_again);
+      flow::make_edge(in_order_again, write);
+    } else {
+      flow::make_edge(in_order, write);
+    }
+    flow::make_edge(write, limit.decrementer());
+    read.activate();
+    graph.wait_for_all();
+  });
+}
+
+Report Import::Run() {
+  Report report;
+  report.job = job_;
+  if (Open()) RunGraph();
+  if (!failed_.load() && !cancel_.load() && writer_) {
+    // The final frame: empty, flagged last, then fsync + rename.
+    auto finished = writer_->Write({}, true);
+    if (finished) finished = writer_->Commit();
+    if (finished && journal_) journal_->Remove();
+    if (!finished) {
+      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(finished.error().code),
+                     config_.output.string() + ": " + stages::Describe(finished.error())));
+    }
+  }
+  if (rejects_.is_open()) rejects_.close();
+  if (journal_) journal_->Remove();  // failed or cancelled: nothing to resume
+  writer_.reset();                   // not committed: removes its temporary file
+  {
+    std::lock_guard lock(failure_mutex_);
+    report.error = failure_;
+  }
+  report.status = report.error     ? JobStatus::kFailed
+                  : cancel_.load() ? JobStatus::kCancelled
+                                   : JobStatus::kSucceeded;
+  report.totals = Snapshot(true);
+  if (pool_) {
+    report.arena_bytes = std::uint64_t{pool_->block_size()} * pool_->block_count();
+    report.arena_peak_bytes = std::uint64_t{pool_->block_size()} * pool_->high_water();
+  }
+  channel_.Close(report.totals);
+  report.listener_failures = channel_.listener_failures();
+  const auto latency = channel_.progress_latency();
+  report.progress_latency_p50_us = latency.p50_us;
+  report.progress_latency_p99_us = latency.p99_us;
+  return report;
+}
+
+}  // namespace
+
+Report RunImport(std::uint64_t job, const JobConfig& config, EventChannel& channel,
+                 const std::atomic<bool>& cancel) {
+  return Import(job, config, channel, cancel).Run();
+}
+
+}  // namespace zcpipe::detail

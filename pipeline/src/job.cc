@@ -1,0 +1,69 @@
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+#include "import.h"
+#include "zcpipe/pipeline/job.h"
+
+namespace zcpipe {
+namespace {
+std::atomic<std::uint64_t> g_next_job{1};
+}  // namespace
+
+struct Job::State {
+  std::uint64_t id = 0;
+  JobConfig config;
+  std::atomic<bool> cancel{false};
+  std::thread thread;
+  Report report;
+};
+
+Job::Job(std::shared_ptr<State> state) : state_(std::move(state)) {}
+Job::Job(Job&&) noexcept = default;
+Job& Job::operator=(Job&&) noexcept = default;
+
+Job::~Job() {
+  if (state_ && state_->thread.joinable()) {
+    Cancel();
+    state_->thread.join();
+  }
+}
+
+Job Job::Start(JobConfig config) {
+  const bool file_sink = !config.output.empty();
+  if (config.input.empty()) throw std::invalid_argument("job: no input file");
+  if (file_sink == static_cast<bool>(config.batch_sink)) {
+    throw std::invalid_argument("job: give exactly one sink: an output file or a batch sink");
+  }
+  if (file_sink && !config.credential) throw std::invalid_argument("job: output needs a key");
+  if (config.chunk_size < 4096) throw std::invalid_argument("job: chunk size below 4 KiB");
+  if (config.arena_size < 8 * config.chunk_size) {
+    throw std::invalid_argument("job: the arena must hold at least 8 chunk sizes (" +
+                                std::to_string(8 * config.chunk_size) + " bytes)");
+  }
+  if (config.on_error == ErrorPolicy::kQuarantine && config.rejects.empty()) {
+    throw std::invalid_argument("job: quarantine needs a rejects file");
+  }
+  auto state = std::make_shared<State>();
+  state->id = g_next_job.fetch_add(1);
+  state->config = std::move(config);
+  state->thread = std::thread([state] {
+    EventChannel channel({state->config.on_error_event, state->config.on_progress},
+                         state->config.progress_interval);
+    state->report = detail::RunImport(state->id, state->config, channel, state->cancel);
+  });
+  return Job(std::move(state));
+}
+
+std::uint64_t Job::id() const { return state_->id; }
+
+void Job::Cancel() { state_->cancel.store(true); }
+
+Report Job::Wait() {
+  if (state_->thread.joinable()) state_->thread.join();
+  return state_->report;
+}
+
+Report Run(JobConfig config) { return Job::Start(std::move(config)).Wait(); }
+
+}  // namespace zcpipe

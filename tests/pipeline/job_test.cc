@@ -1,0 +1,289 @@
+#include "zcpipe/pipeline/job.h"
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "zcpipe/stages/export.h"
+#include "zcpipe/stages/transform_spec.h"
+
+namespace zcpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class JobTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("zcpipe-job-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    std::vector<std::byte> key(32, std::byte{9});
+    key_ = std::make_shared<const stages::Credential>(
+        stages::Credential::FromKey(std::move(*stages::FileKey::FromBytes(key))));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // rows of "id,name,amount" with id = 0..rows-1; bad_every > 0 puts a bad amount on every
+  // bad_every-th row.
+  fs::path WriteCsv(const std::string& name, int rows, int bad_every = 0) {
+    const fs::path path = dir_ / name;
+    std::ofstream out(path, std::ios::binary);
+    out << "id,name,amount\n";
+    for (int i = 0; i < rows; ++i) {
+      out << i << ",name-" << i << ",";
+      if (bad_every > 0 && i % bad_every == bad_every - 1) out << "x" << i;
+      else if (i % 7 == 0) out << i % 1000;  // as the exporter writes it: shortest form
+      else out << i % 1000 << "." << i % 7;
+      out << "\n";
+    }
+    return path;
+  }
+
+  JobConfig Config(const fs::path& input) {
+    JobConfig config;
+    config.input = input;
+    config.schema = stages::Schema::Parse("id:int64,name:string,amount:float64");
+    config.chunk_size = 64 << 10;  // many chunks
+    config.arena_size = 4 << 20;
+    config.threads = 2;
+    config.progress_interval = 1ms;
+    return config;
+  }
+
+  std::vector<std::string> Files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+  std::shared_ptr<const stages::Credential> key_;
+};
+
+TEST_F(JobTest, ImportsToAContainerThatExportsBackTheSameRows) {
+  const auto input = WriteCsv("in.csv", 50000);
+  auto config = Config(input);
+  config.output = dir_ / "out.zcp";
+  config.credential = key_;
+  std::mutex mutex;
+  std::vector<ProgressEvent> progress;
+  config.on_progress = [&](const ProgressEvent& event) {
+    std::lock_guard lock(mutex);
+    progress.push_back(event);
+  };
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded) << (report.error ? report.error->message : "");
+  EXPECT_EQ(report.totals.rows_in, 50000u);
+  EXPECT_EQ(report.totals.rows_out, 50000u);
+  EXPECT_EQ(report.totals.rows_rejected, 0u);
+  EXPECT_GT(report.totals.chunks_done, 10u);
+  EXPECT_EQ(report.totals.bytes_in, fs::file_size(input));
+  EXPECT_EQ(report.bytes_copied_between_stages, 0u);
+  EXPECT_LE(report.arena_peak_bytes, report.arena_bytes);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_TRUE(progress.back().final);
+  EXPECT_EQ(progress.back().rows_out, 50000u);
+
+  ASSERT_TRUE(stages::ExportFile(config.output, dir_ / "back.csv", *key_, {}));
+  std::stringstream original, back;
+  original << std::ifstream(input).rdbuf();
+  back << std::ifstream(dir_ / "back.csv").rdbuf();
+  EXPECT_TRUE(back.str() == original.str());  // (no diff: a mismatch would print 700 KB)
+}
+
+// Delays every batch by a random time, so that chunks overtake each other in the graph.
+class Jitter final : public stages::Transform {
+ public:
+  stages::Schema OutputSchema(const stages::Schema& input) const override { return input; }
+  stages::StageResult<stages::TransformOutput> Apply(const stages::BatchView& in,
+                                                     std::span<std::byte> out,
+                                                     stages::InputErrors& rejected) const override {
+    thread_local std::mt19937 random(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    std::this_thread::sleep_for(std::chrono::microseconds(random() % 3000));
+    return copy_.Apply(in, out, rejected);
+  }
+
+ private:
+  stages::SelectTransform copy_{{"id", "name", "amount"}};
+};
+
+TEST_F(JobTest, OutputOrderIsInputOrderWhateverTheStageDelays) {
+  auto config = Config(WriteCsv("in.csv", 30000));
+  config.chunk_size = 16 << 10;
+  config.transform = std::make_shared<Jitter>();
+  std::vector<std::int64_t> ids;
+  config.batch_sink = [&](const stages::BatchView& batch) {
+    for (std::uint32_t row = 0; row < batch.row_count(); ++row) {
+      ids.push_back(batch.column(0).int64(row));
+    }
+  };
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded);
+  ASSERT_EQ(ids.size(), 30000u);
+  for (std::size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(ids[i], static_cast<std::int64_t>(i));
+}
+
+TEST_F(JobTest, SkipAndQuarantineReportEveryBadRowInOrderAndLoseNone) {
+  auto config = Config(WriteCsv("in.csv", 20000, /*bad_every=*/1000));
+  config.on_error = ErrorPolicy::kQuarantine;
+  config.rejects = dir_ / "rejects.jsonl";
+  config.output = dir_ / "out.zcp";
+  config.credential = key_;
+  std::vector<ErrorEvent> errors;
+  config.on_error_event = [&](const ErrorEvent& error) { errors.push_back(error); };
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded);
+  EXPECT_EQ(report.totals.rows_in, 20000u);
+  EXPECT_EQ(report.totals.rows_rejected, 20u);
+  EXPECT_EQ(report.totals.rows_out, 19980u);
+  ASSERT_EQ(errors.size(), 20u);
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    const std::uint64_t line = 2 + 999 + 1000 * i;  // header is line 1; row i is line i + 2
+    EXPECT_EQ(errors[i].kind, ErrorKind::kInput);
+    EXPECT_EQ(errors[i].line, line);
+    EXPECT_EQ(errors[i].reason, "bad float64");
+    EXPECT_EQ(errors[i].message, config.input.string() + ":" + std::to_string(line) + ": line " +
+                                     std::to_string(line) + " (byte " +
+                                     std::to_string(errors[i].byte_offset) +
+                                     "): bad float64 in column 'amount': \"x" +
+                                     std::to_string(999 + 1000 * i) + "\"");
+    EXPECT_EQ(errors[i].job, report.job);
+  }
+  std::ifstream rejects(config.rejects);
+  std::string line;
+  std::size_t count = 0;
+  while (std::getline(rejects, line)) {
+    EXPECT_NE(line.find("\"line\":" + std::to_string(2 + 999 + 1000 * count)), std::string::npos)
+        << line;
+    ++count;
+  }
+  EXPECT_EQ(count, 20u);
+}
+
+TEST_F(JobTest, FailStopsAtTheFirstBadRowAndPublishesNothing) {
+  auto config = Config(WriteCsv("in.csv", 20000, /*bad_every=*/5000));
+  config.output = dir_ / "out.zcp";
+  config.credential = key_;
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kFailed);
+  ASSERT_TRUE(report.error);
+  EXPECT_EQ(report.error->kind, ErrorKind::kInput);
+  EXPECT_EQ(report.error->line, 5001u);  // the first bad row in input order
+  EXPECT_EQ(Files(), std::vector<std::string>{"in.csv"});  // no output, no temporary file
+}
+
+TEST_F(JobTest, CancelStopsCleanlyAndLeavesNothing) {
+  auto config = Config(WriteCsv("in.csv", 200000));
+  config.chunk_size = 8 << 10;
+  config.transform = std::make_shared<Jitter>();
+  config.output = dir_ / "out.zcp";
+  config.credential = key_;
+  Job job = Job::Start(config);
+  std::this_thread::sleep_for(100ms);
+  job.Cancel();
+  const Report report = job.Wait();
+  EXPECT_EQ(report.status, JobStatus::kCancelled);
+  EXPECT_FALSE(report.error);
+  EXPECT_LT(report.totals.rows_out, 200000u);
+  EXPECT_EQ(Files(), std::vector<std::string>{"in.csv"});
+}
+
+TEST_F(JobTest, JobsRunningAtOnceTagEveryEventWithTheirOwnId) {
+  auto a = Config(WriteCsv("a.csv", 20000, 4000));
+  auto b = Config(WriteCsv("b.csv", 30000, 3000));
+  struct Seen {
+    std::mutex mutex;
+    std::set<std::uint64_t> ids;
+    std::size_t errors = 0;
+  } seen_a, seen_b;
+  for (auto [config, seen] : {std::pair{&a, &seen_a}, std::pair{&b, &seen_b}}) {
+    config->on_error = ErrorPolicy::kSkip;
+    config->batch_sink = [](const stages::BatchView&) {};
+    config->on_error_event = [seen](const ErrorEvent& e) {
+      std::lock_guard lock(seen->mutex);
+      seen->ids.insert(e.job);
+      ++seen->errors;
+    };
+    config->on_progress = [seen](const ProgressEvent& e) {
+      std::lock_guard lock(seen->mutex);
+      seen->ids.insert(e.job);
+    };
+  }
+  Job job_a = Job::Start(a);
+  Job job_b = Job::Start(b);
+  EXPECT_NE(job_a.id(), job_b.id());
+  const Report ra = job_a.Wait(), rb = job_b.Wait();
+  EXPECT_EQ(seen_a.ids, std::set<std::uint64_t>{job_a.id()});
+  EXPECT_EQ(seen_b.ids, std::set<std::uint64_t>{job_b.id()});
+  EXPECT_EQ(seen_a.errors, 5u);
+  EXPECT_EQ(seen_b.errors, 10u);
+  EXPECT_EQ(ra.totals.rows_in, ra.totals.rows_out + ra.totals.rows_rejected);
+  EXPECT_EQ(rb.totals.rows_in, rb.totals.rows_out + rb.totals.rows_rejected);
+}
+
+TEST_F(JobTest, ASlowListenerDoesNotSlowTheImport) {
+  auto config = Config(WriteCsv("in.csv", 50000));
+  std::atomic<int> calls{0};
+  config.on_progress = [&](const ProgressEvent&) {
+    ++calls;
+    std::this_thread::sleep_for(1s);
+  };
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration import_time{};
+  std::uint64_t rows = 0;
+  config.batch_sink = [&](const stages::BatchView& batch) {
+    rows += batch.row_count();
+    import_time = std::chrono::steady_clock::now() - start;
+  };
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded);
+  EXPECT_EQ(rows, 50000u);
+  EXPECT_EQ(report.totals.rows_out, 50000u);  // the final event is exact
+  // The last batch reached the sink while the listener was still in its first call.
+  EXPECT_LT(import_time, 1s);
+  EXPECT_LE(calls.load(), 3);
+}
+
+TEST_F(JobTest, SetUpFailuresAreReportedAsInitializationErrors) {
+  auto config = Config(dir_ / "missing.csv");
+  config.batch_sink = [](const stages::BatchView&) {};
+  std::vector<ErrorEvent> errors;
+  config.on_error_event = [&](const ErrorEvent& e) { errors.push_back(e); };
+  const Report report = zcpipe::Run(config);
+  EXPECT_EQ(report.status, JobStatus::kFailed);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].kind, ErrorKind::kInitialization);
+  EXPECT_NE(errors[0].message.find("missing.csv: cannot open"), std::string::npos);
+
+  auto exists = Config(WriteCsv("in.csv", 10));
+  std::ofstream(dir_ / "out.zcp") << "precious";
+  exists.output = dir_ / "out.zcp";
+  exists.credential = key_;
+  const Report refused = zcpipe::Run(exists);
+  ASSERT_EQ(refused.status, JobStatus::kFailed);
+  EXPECT_EQ(refused.error->kind, ErrorKind::kInitialization);
+  std::stringstream kept;
+  kept << std::ifstream(dir_ / "out.zcp").rdbuf();
+  EXPECT_EQ(kept.str(), "precious");
+}
+
+TEST_F(JobTest, BadConfigurationThrows) {
+  auto config = Config(WriteCsv("in.csv", 10));
+  EXPECT_THROW((void)Job::Start(config), std::invalid_argument);  // no sink
+  config.batch_sink = [](const stages::BatchView&) {};
+  config.arena_size = config.chunk_size;
+  EXPECT_THROW((void)Job::Start(config), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace zcpipe
