@@ -1,1 +1,0 @@
-set(zcpipe_event_channel_sources src/event_channel.cc)
