@@ -74,6 +74,8 @@ class Import {
   bool Open();
   // The container writer and its journal: a new container, or the one a journal describes.
   bool OpenOutput();
+  // The chunker, reading the input from `from` on.
+  bool OpenChunker(const JournalPoint& from);
   void RunGraph();
   void Fail(ErrorEvent error);
   ErrorEvent MakeError(ErrorKind kind, Stage stage, std::string reason, std::string message) const;
@@ -197,19 +199,28 @@ void Import::Timed(Stage stage, Clock::time_point since) {
   stage_chunks_[i].fetch_add(1);
 }
 
-bool Import::Open() {
-  std::error_code size_error;
-  bytes_total_ = std::filesystem::file_size(config_.input, size_error);
+bool Import::OpenChunker(const JournalPoint& from) {
   const bool csv = Resolve(config_) == InputFormat::kCsv;
   auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
                                                        .quote = csv ? '"' : '\0',
-                                                       .delimiter = config_.delimiter});
+                                                       .delimiter = config_.delimiter,
+                                                       .start_byte = from.input_byte,
+                                                       .start_line = from.next_line,
+                                                       .start_index = from.chunks});
   if (!chunker) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot open input",
                    chunker.error().message));
     return false;
   }
   chunker_.emplace(std::move(*chunker));
+  return true;
+}
+
+bool Import::Open() {
+  std::error_code size_error;
+  bytes_total_ = std::filesystem::file_size(config_.input, size_error);
+  const bool csv = Resolve(config_) == InputFormat::kCsv;
+  if (!OpenChunker({})) return false;
   // Blocks hold a chunk, or a batch (which may be larger than its CSV), with room to seal in
   // place; two per chunk in flight (its input and its output), plus slack for big batches.
   const auto block_size = static_cast<std::uint32_t>(
@@ -297,19 +308,7 @@ bool Import::OpenOutput() {
     }
     writer_.emplace(std::move(*writer));
     // Continue the input where the journal says the container ends.
-    const bool csv = Resolve(config_) == InputFormat::kCsv;
-    auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
-                                                         .quote = csv ? '"' : '\0',
-                                                         .delimiter = config_.delimiter,
-                                                         .start_byte = point.input_byte,
-                                                         .start_line = point.next_line,
-                                                         .start_index = point.chunks});
-    if (!chunker) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot open input",
-                     chunker.error().message));
-      return false;
-    }
-    chunker_.emplace(std::move(*chunker));
+    if (!OpenChunker(point)) return false;
     Release(*first_block_);  // the first chunk served the schema only; it is in the container
     first_block_.reset();
     rows_in_ = point.rows_in;
