@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "read_all.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/csv.h"
 
@@ -24,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!output) return 0;  // kBatchTooLarge is a legitimate answer
     auto view = BatchView::Open(output->batch);
     if (!view || view->row_count() != output->rows_out) std::abort();
+    zcpipe::testing::ReadAll(*view);
     for (const auto& error : output->rejected) {
       if (error.byte_offset > size || error.line == 0) std::abort();
     }

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "read_all.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/jsonl.h"
 
@@ -41,30 +42,6 @@ std::uint64_t CountRows(std::span<const std::byte> bytes) {
   return rows + (content ? 1 : 0);
 }
 
-void ReadAll(const BatchView& view) {
-  for (std::size_t c = 0; c < view.column_count(); ++c) {
-    const auto column = view.column(c);
-    for (std::uint32_t row = 0; row < view.row_count(); ++row) {
-      if (column.is_null(row)) continue;
-      switch (column.type()) {
-        case ColumnType::kInt64:
-        case ColumnType::kTimestamp:
-          (void)column.int64(row);
-          break;
-        case ColumnType::kFloat64:
-          (void)column.float64(row);
-          break;
-        case ColumnType::kBool:
-          (void)column.boolean(row);
-          break;
-        case ColumnType::kString:
-          (void)column.string(row);
-          break;
-      }
-    }
-  }
-}
-
 // Parses all of `bytes`, a block at a time, as the pipeline would.
 void ParseAll(JsonlParser& parser, std::span<const std::byte> bytes, std::size_t block_size) {
   std::vector<std::uint64_t> storage(block_size / 8);
@@ -78,7 +55,7 @@ void ParseAll(JsonlParser& parser, std::span<const std::byte> bytes, std::size_t
     Check(output.has_value());
     auto view = BatchView::Open(output->batch);
     Check(view.has_value() && view->row_count() == output->rows_out);
-    ReadAll(*view);
+    zcpipe::testing::ReadAll(*view);
     for (const auto& error : output->rejected) {
       Check(error.line >= line && error.line < line + output->lines_consumed);
       Check(error.byte_offset >= offset && error.byte_offset < offset + output->bytes_consumed);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "read_all.h"
+
 namespace zcpipe::stages {
 namespace {
 
@@ -116,27 +118,7 @@ TEST(BatchView, RejectsEveryCorruptionItCannotSafelyRead) {
       ++rejected;
       continue;
     }
-    for (std::size_t c = 0; c < view->column_count(); ++c) {
-      const auto column = view->column(c);
-      for (std::uint32_t row = 0; row < view->row_count(); ++row) {
-        if (column.is_null(row)) continue;
-        switch (column.type()) {
-          case ColumnType::kInt64:
-          case ColumnType::kTimestamp:
-            (void)column.int64(row);
-            break;
-          case ColumnType::kFloat64:
-            (void)column.float64(row);
-            break;
-          case ColumnType::kBool:
-            (void)column.boolean(row);
-            break;
-          case ColumnType::kString:
-            (void)column.string(row);
-            break;
-        }
-      }
-    }
+    testing::ReadAll(*view);
   }
   EXPECT_GT(rejected, 0);
   EXPECT_EQ(BatchView::Open(std::span(original).first(original.size() / 2)).error().code,
