@@ -3,110 +3,40 @@
 // run as the bounds. See bench/README.md.
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <memory>
-#include <stdexcept>
-#include <string>
-#include <vector>
 
-#include "csv_sample.h"
-#include "zcpipe/stages/chunker.h"
-#include "zcpipe/stages/container.h"
-#include "zcpipe/stages/csv.h"
-#include "zcpipe/stages/transform.h"
-#include "zcpipe/stages/transform_spec.h"
+#include "corpus.h"
 
 namespace zcpipe::bench {
 namespace {
 
-using stages::Chunk;
-
-constexpr std::size_t kChunkSize = 8u << 20;
-constexpr std::size_t kBlockSize = 32u << 20;  // output blocks: a parsed chunk grows ~2x
-
-// An 8-byte-aligned stand-in for an arena block.
-struct Block {
-  explicit Block(std::size_t size) : words(size / 8) {}
-  std::span<std::byte> span() { return std::as_writable_bytes(std::span(words)); }
-  std::vector<std::uint64_t> words;
-};
-
-// The sample, its chunks and their parsed batches: built once, shared by every benchmark.
-struct Corpus {
-  std::string csv;
-  std::string path;
-  std::vector<Chunk> chunks;         // views into csv
-  std::vector<std::vector<std::byte>> batches;  // RecordBatch bytes, one per chunk
-  std::unique_ptr<stages::CsvParser> parser;
-  std::size_t batch_bytes = 0;
-
-  Corpus() {
-    const char* mib = std::getenv("ZCPIPE_BENCH_MIB");
-    csv = MakeSampleCsv((mib != nullptr ? std::strtoull(mib, nullptr, 10) : 256) << 20);
-    char name[] = "/tmp/zcpipe-bench-XXXXXX";
-    ::close(::mkstemp(name));
-    path = name;
-    std::ofstream(path, std::ios::binary) << csv;
-
-    auto chunker = stages::Chunker::Open(path, {.chunk_size = kChunkSize});
-    Block in(kBlockSize), out(kBlockSize);
-    for (;;) {
-      auto next = chunker->Next(in.span());
-      if (!next || !*next) break;
-      Chunk chunk = **next;
-      chunk.bytes = std::as_bytes(std::span(csv)).subspan(chunk.first_byte, chunk.bytes.size());
-      chunks.push_back(chunk);
-    }
-    parser = std::make_unique<stages::CsvParser>(stages::CsvParser::Create({}, chunks.front()));
-    for (const auto& chunk : chunks) {
-      auto parsed = parser->Parse(chunk, out.span());
-      if (!parsed || parsed->bytes_consumed != chunk.bytes.size()) {
-        throw std::runtime_error("bench corpus: parse failed");
-      }
-      batches.emplace_back(parsed->batch.begin(), parsed->batch.end());
-      batch_bytes += parsed->batch.size();
-    }
+// Runs `pass` once per iteration over the corpus; bytes counted per iteration: `bytes`.
+template <class Pass>
+void Measure(benchmark::State& state, std::size_t bytes, Pass&& pass) {
+  try {
+    for (auto _ : state) pass();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
   }
-  ~Corpus() { ::unlink(path.c_str()); }
-};
-
-const Corpus& TheCorpus() {
-  static const Corpus corpus;
-  return corpus;
-}
-
-void Report(benchmark::State& state, std::size_t bytes_per_iteration) {
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes_per_iteration));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 
 void BM_Memcpy(benchmark::State& state) {
   const auto& corpus = TheCorpus();
   Block block(kBlockSize);
-  for (auto _ : state) {
+  Measure(state, corpus.csv.size(), [&] {
     for (const auto& chunk : corpus.chunks) {
       std::memcpy(block.span().data(), chunk.bytes.data(), chunk.bytes.size());
       benchmark::ClobberMemory();
     }
-  }
-  Report(state, corpus.csv.size());
+  });
 }
 
 void BM_Chunk(benchmark::State& state) {
   const auto& corpus = TheCorpus();
   Block block(kBlockSize);
-  for (auto _ : state) {
-    auto chunker = stages::Chunker::Open(corpus.path, {.chunk_size = kChunkSize});
-    while (true) {
-      auto next = chunker->Next(block.span());
-      if (!next) state.SkipWithError(next.error().message.c_str());
-      if (!next || !*next) break;
-    }
-  }
-  Report(state, corpus.csv.size());
+  Measure(state, corpus.csv.size(), [&] { PassChunk(corpus, block); });
 }
 
 void BM_ParseCsv(benchmark::State& state) {
@@ -114,38 +44,16 @@ void BM_ParseCsv(benchmark::State& state) {
   stages::CsvParser parser = *corpus.parser;
   Block block(kBlockSize);
   std::uint64_t rows = 0;
-  for (auto _ : state) {
-    for (const auto& chunk : corpus.chunks) {
-      auto parsed = parser.Parse(chunk, block.span());
-      if (!parsed) state.SkipWithError(parsed.error().message.c_str());
-      rows += parsed->rows_out;
-    }
-  }
-  Report(state, corpus.csv.size());
+  Measure(state, corpus.csv.size(), [&] { rows += PassParse(corpus, parser, block); });
   state.counters["rows_per_second"] =
       benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
 }
 
-// A typical cleanup chain: keep four columns, drop small or inactive orders, pseudonymize the
-// customer with keyed HMAC-SHA-256.
 void BM_Transform(benchmark::State& state) {
   const auto& corpus = TheCorpus();
-  const std::vector<std::byte> hash_key(32, std::byte{7});
-  std::vector<std::unique_ptr<stages::Transform>> steps;
-  steps.push_back(stages::ParseTransform("filter", "amount >= 10 and active == true"));
-  steps.push_back(stages::ParseTransform("hash", "customer", hash_key));
-  steps.push_back(stages::ParseTransform("select", "id,customer,amount,created"));
-  const stages::TransformChain chain(std::move(steps));
+  const auto chain = MakeCleanupChain();
   Block block(kBlockSize);
-  stages::InputErrors rejected;
-  for (auto _ : state) {
-    for (const auto& bytes : corpus.batches) {
-      auto in = stages::BatchView::Open(bytes);
-      auto out = chain.Apply(*in, block.span(), rejected);
-      if (!out) state.SkipWithError(out.error().message.c_str());
-    }
-  }
-  Report(state, corpus.csv.size());
+  Measure(state, corpus.csv.size(), [&] { (void)PassTransform(corpus, *chain, block); });
 }
 
 // The reference: AES-256-GCM straight through EVP over the same buffers BM_Encrypt seals.
@@ -157,7 +65,7 @@ void BM_RawAesGcm(benchmark::State& state) {
   unsigned char tag[16];
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, nullptr);
-  for (auto _ : state) {
+  Measure(state, corpus.batch_bytes, [&] {
     for (std::size_t i = 0; i < corpus.batches.size(); ++i) {
       const auto& batch = corpus.batches[i];
       std::memcpy(iv, &i, sizeof i);
@@ -170,31 +78,28 @@ void BM_RawAesGcm(benchmark::State& state) {
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, sizeof tag, tag);
       benchmark::DoNotOptimize(tag);
     }
-  }
+  });
   EVP_CIPHER_CTX_free(ctx);
-  Report(state, corpus.batch_bytes);
 }
 
 // The encrypt stage: each parsed batch sealed as a .zcp chunk frame.
 void BM_Encrypt(benchmark::State& state) {
   const auto& corpus = TheCorpus();
-  auto key = stages::FileKey::Generate();
-  const auto credential = stages::Credential::FromKey(std::move(*key));
-  const std::string path = corpus.path + ".zcp";
-  auto writer = stages::ContainerWriter::Create(path, credential, {.schema = "bench"});
+  const auto credential = MakeCredential();
+  auto writer = stages::ContainerWriter::Create(corpus.dir / "encrypt.zcp", *credential, {});
   if (!writer) {
     state.SkipWithError(stages::Describe(writer.error()).c_str());
     return;
   }
-  Block out(kBlockSize);
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < corpus.batches.size(); ++i) {
-      auto sealed = writer->sealer().Seal(i, i + 1 == corpus.batches.size(),
-                                          corpus.batches[i], out.span());
-      if (!sealed) state.SkipWithError(stages::Describe(sealed.error()).c_str());
-    }
-  }
-  Report(state, corpus.batch_bytes);
+  Block block(kBlockSize);
+  Measure(state, corpus.batch_bytes, [&] { PassEncrypt(corpus, writer->sealer(), block); });
+}
+
+// The sink stage: the sealed frames appended to a container file in $TMPDIR, and committed.
+void BM_Write(benchmark::State& state) {
+  const auto& corpus = TheCorpus();
+  const auto credential = MakeCredential();
+  Measure(state, corpus.csv.size(), [&] { PassWrite(corpus, *credential, corpus.dir / "w.zcp"); });
 }
 
 void Register() {
@@ -203,7 +108,8 @@ void Register() {
                       benchmark::RegisterBenchmark("stages/parse_csv", BM_ParseCsv),
                       benchmark::RegisterBenchmark("stages/transform", BM_Transform),
                       benchmark::RegisterBenchmark("stages/raw_aes_gcm", BM_RawAesGcm),
-                      benchmark::RegisterBenchmark("stages/encrypt", BM_Encrypt)}) {
+                      benchmark::RegisterBenchmark("stages/encrypt", BM_Encrypt),
+                      benchmark::RegisterBenchmark("stages/write", BM_Write)}) {
     bench->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)
         ->ReportAggregatesOnly(true);
   }

@@ -48,7 +48,7 @@ struct JobConfig {
   // and settings), as if the earlier run had never stopped; without a usable journal, starts
   // over.
   bool resume = false;
-  std::chrono::milliseconds journal_interval{500};
+  std::chrono::milliseconds journal_interval{2000};
   BatchSink batch_sink;
 
   ErrorPolicy on_error = ErrorPolicy::kFail;
