@@ -64,9 +64,10 @@ fuzz: deps-tools
 
 bench: deps
 	@$(CMAKE) -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DZCPIPE_BUILD_TESTS=OFF >/dev/null
-	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target bench_handoff bench_stages
+	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target bench_handoff bench_stages bench_pipeline
 	$(BUILD)-release/bench/bench_handoff --benchmark_out=$(BUILD)-release/handoff.json --benchmark_out_format=json
 	$(BUILD)-release/bench/bench_stages --benchmark_out=$(BUILD)-release/stages.json --benchmark_out_format=json
+	$(BUILD)-release/bench/bench_pipeline --benchmark_out=$(BUILD)-release/pipeline.json --benchmark_out_format=json
 	scripts/handoff-table $(BUILD)-release/handoff.json
 
 format:
