@@ -176,13 +176,18 @@ StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte> block, const B
     return StageFail(StageErrc::kInvalidArgument, "row_lines does not match the row count");
   }
   const std::size_t bound = BatchSizeBound(columns, rows);
-  const std::size_t usable = block.size() & ~std::size_t{7};
+  // FlatBuffers aligns from the end of its buffer: use the largest 8-aligned-ending part.
+  const auto end =
+      reinterpret_cast<std::uintptr_t>(block.data() + block.size()) & ~std::uintptr_t{7};
+  const auto begin = reinterpret_cast<std::uintptr_t>(block.data());
+  const std::size_t usable = end < begin ? 0 : (end - begin) & ~std::size_t{7};
+  block = block.subspan(end - usable - begin, usable);
   if (bound > usable) {
     return StageFail(StageErrc::kBatchTooLarge, "batch needs up to " + std::to_string(bound) +
                                                     " bytes, the block has " +
                                                     std::to_string(block.size()));
   }
-  BlockAllocator allocator(block.first(usable));
+  BlockAllocator allocator(block);
   try {
     flatbuffers::FlatBufferBuilder builder(usable, &allocator, false, 8);
     std::vector<flatbuffers::Offset<fb::Column>> column_offsets;

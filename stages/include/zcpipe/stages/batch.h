@@ -74,9 +74,9 @@ class ColumnBuffer {
 // Builds a RecordBatch FlatBuffer directly into `block` (typically an arena block) and returns
 // the bytes it occupies, a suffix of `block` (FlatBuffers builds back to front); no other
 // buffer is involved. `row_lines[i]` is row i's line minus info.first_line (may be empty).
-// REQUIRES: every column has the same number of rows, row_lines is empty or that long, and
-// block is 8-byte aligned at its end. Errors: kBatchTooLarge (nothing usable was written),
-// kInvalidArgument.
+// The batch ends at the last 8-byte-aligned address in `block` (FlatBuffers aligns from the end).
+// REQUIRES: every column has the same number of rows, and row_lines is empty or that long.
+// Errors: kBatchTooLarge (nothing usable was written), kInvalidArgument.
 [[nodiscard]] StageResult<std::span<std::byte>> WriteBatch(
     std::span<std::byte> block, const BatchInfo& info, std::span<const ColumnBuffer> columns,
     std::span<const std::uint32_t> row_lines);
