@@ -5,17 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "block.h"
+
 #include "read_all.h"
 
 namespace zcpipe::stages {
 namespace {
 
-// An 8-byte-aligned stand-in for an arena block.
-struct Block {
-  explicit Block(std::size_t size) : storage(size / 8) {}
-  std::span<std::byte> span() { return std::as_writable_bytes(std::span(storage)); }
-  std::vector<std::uint64_t> storage;
-};
+using testing::Block;
 
 std::vector<ColumnBuffer> SampleColumns() {
   std::vector<ColumnBuffer> columns;

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "block.h"
+
 #include "zcpipe/stages/batch.h"
 
 namespace zcpipe::stages {
@@ -33,12 +35,7 @@ class Input {
   Chunk chunk_;
 };
 
-// An 8-byte-aligned stand-in for an arena block.
-struct Block {
-  explicit Block(std::size_t size) : storage(size / 8) {}
-  std::span<std::byte> span() { return std::as_writable_bytes(std::span(storage)); }
-  std::vector<std::uint64_t> storage;
-};
+using testing::Block;
 
 // One Parse call and what it produced; keeps the block alive for the view.
 struct Parsed {

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "block.h"
+
 #include "zcpipe/stages/transform_spec.h"
 
 namespace zcpipe::stages {
@@ -21,12 +23,7 @@ namespace {
 constexpr std::int64_t kJan1 = 1'704'067'200'000'000;  // 2024-01-01T00:00:00Z, microseconds
 constexpr std::int64_t kHour = 3'600'000'000;
 
-// An 8-byte-aligned stand-in for an arena block.
-struct Block {
-  explicit Block(std::size_t size) : storage(size / 8) {}
-  std::span<std::byte> span() { return std::as_writable_bytes(std::span(storage)); }
-  std::vector<std::uint64_t> storage;
-};
+using testing::Block;
 
 // A batch written into a block of its own. Not copyable: the view points into the block.
 struct Batch {
