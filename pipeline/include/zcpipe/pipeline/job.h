@@ -19,6 +19,18 @@ namespace zcpipe {
 
 enum class InputFormat : std::uint8_t { kAuto, kCsv, kJsonl };  // kAuto: by extension
 
+// Where the parse, transform and encrypt stages run.
+enum class Placement : std::uint8_t {
+  kInProcess,  // on the job's oneTBB threads
+  kIsolated,   // in worker processes (a crash stays in the worker); same output
+};
+
+// How an isolated stage's payload crosses the process boundary.
+enum class Transport : std::uint8_t {
+  kZeroCopy,  // a handle into the shared-memory arena; no payload byte is copied
+  kCopy,      // the payload bytes through a copy-based channel: the baseline benchmarks compare
+};
+
 // What happens to a bad row.
 enum class ErrorPolicy : std::uint8_t {
   kFail,        // stop cleanly at the first bad row (in input order); no output is published
@@ -60,6 +72,13 @@ struct JobConfig {
   // Concurrency of each parallel stage (0: `threads`); read and write are serial.
   unsigned parse_threads = 0, transform_threads = 0, encrypt_threads = 0;
 
+  Placement placement = Placement::kInProcess;
+  Transport transport = Transport::kZeroCopy;  // kIsolated only
+  unsigned workers = 0;  // worker processes for kIsolated; 0: `threads`
+
+  // Chrome trace-event JSON timeline of the run (Perfetto, chrome://tracing); empty: none.
+  std::filesystem::path trace;
+
   std::function<void(const ErrorEvent&)> on_error_event;  // on the caller's dispatcher thread
   std::function<void(const ProgressEvent&)> on_progress;  // coalesced, latest wins
   std::chrono::milliseconds progress_interval{100};
@@ -78,6 +97,7 @@ struct Report {
   std::uint64_t arena_bytes = 0;                  // size of the job's shared-memory arena
   std::uint64_t arena_peak_bytes = 0;             // most of it ever in use at once
   std::uint64_t listener_failures = 0;            // listener calls that threw
+  std::uint64_t worker_restarts = 0;              // worker processes replaced (kIsolated)
   double progress_latency_p50_us = 0;             // snapshot taken -> listener called
   double progress_latency_p99_us = 0;
 };
