@@ -47,6 +47,15 @@ constexpr int kUserRetries = 3;
 
 TransformChain::TransformChain(std::vector<std::unique_ptr<Transform>> transforms)
     : transforms_(std::move(transforms)) {
+  bool rebuildable = true;
+  for (const auto& transform : transforms_) {
+    if (transform == nullptr) continue;  // refused below
+    rebuildable = rebuildable && !transform->recipe().empty();
+    if (rebuildable) {
+      recipe_.insert(recipe_.end(), transform->recipe().begin(), transform->recipe().end());
+    }
+  }
+  if (!rebuildable) recipe_.clear();
   for (std::size_t i = 0; i < transforms_.size(); ++i) {
     if (transforms_[i] == nullptr) {
       throw std::invalid_argument("transform chain: transform " + std::to_string(i) + " is null");

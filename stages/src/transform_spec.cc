@@ -2,6 +2,8 @@
 #include "zcpipe/stages/transform_spec.h"
 
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 #include "transform_plan.h"
@@ -91,18 +93,56 @@ std::unique_ptr<Transform> ParseHash(std::string_view spec, std::span<const std:
   return std::make_unique<HashTransform>(Names("hash", spec), key.first<kHashKeySize>());
 }
 
-}  // namespace
+struct KindRegistry {
+  std::mutex mutex;
+  std::map<std::string, TransformFactory, std::less<>> kinds;
+};
 
-std::unique_ptr<Transform> ParseTransform(std::string_view kind, std::string_view spec,
-                                          std::span<const std::byte> key) {
+KindRegistry& Kinds() {
+  static KindRegistry registry;
+  return registry;
+}
+
+std::unique_ptr<Transform> Make(std::string_view kind, std::string_view spec,
+                                std::span<const std::byte> key) {
   if (kind == "select") return std::make_unique<SelectTransform>(Names("select", spec));
   if (kind == "rename") return ParseRename(spec);
   if (kind == "cast") return ParseCast(spec);
   if (kind == "filter") return std::make_unique<FilterTransform>(spec);
   if (kind == "hash") return ParseHash(spec, key);
   if (kind == "mask") return ParseMask(spec);
-  throw std::invalid_argument("unknown transform '" + std::string(kind) +
-                              "' (select, rename, cast, filter, hash, mask)");
+  TransformFactory factory;
+  {
+    std::lock_guard lock(Kinds().mutex);
+    const auto it = Kinds().kinds.find(kind);
+    if (it != Kinds().kinds.end()) factory = it->second;
+  }
+  if (!factory) {
+    throw std::invalid_argument("unknown transform '" + std::string(kind) +
+                                "' (select, rename, cast, filter, hash, mask, or registered)");
+  }
+  return factory(spec);
+}
+
+}  // namespace
+
+std::unique_ptr<Transform> ParseTransform(std::string_view kind, std::string_view spec,
+                                          std::span<const std::byte> key) {
+  auto transform = Make(kind, spec, key);
+  transform->recipe_ = {{std::string(kind), std::string(spec),
+                         std::string(reinterpret_cast<const char*>(key.data()), key.size())}};
+  return transform;
+}
+
+bool RegisterTransformKind(const std::string& kind, TransformFactory factory) {
+  static constexpr std::string_view kBuiltins[] = {"select", "rename", "cast",
+                                                   "filter", "hash",   "mask"};
+  for (const auto builtin : kBuiltins) {
+    if (kind == builtin) throw std::invalid_argument("transform kind '" + kind + "' is built in");
+  }
+  std::lock_guard lock(Kinds().mutex);
+  Kinds().kinds[kind] = std::move(factory);
+  return true;
 }
 
 }  // namespace zcpipe::stages

@@ -89,6 +89,13 @@ class ChunkSealer {
   ChunkSealer(ChunkSealer&&) noexcept = default;
   ChunkSealer& operator=(ChunkSealer&&) noexcept = default;
 
+  // For sealing in a worker process (isolated stages): the payload key, to be sent over a
+  // private channel only, and a sealer made from it there.
+  [[nodiscard]] std::span<const std::byte> payload_key() const { return payload_key_.span(); }
+  [[nodiscard]] static ChunkSealer FromPayloadKey(std::span<const std::byte> key) {
+    return ChunkSealer(SecretBytes::CopyOf(key));
+  }
+
  private:
   friend class ContainerWriter;
   explicit ChunkSealer(SecretBytes payload_key) : payload_key_(std::move(payload_key)) {}

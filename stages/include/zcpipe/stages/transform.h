@@ -52,9 +52,21 @@ struct TransformOutput {
 //    error `rejected` is left as it was and nothing in `out` is usable.
 //  - Apply must be safe to call concurrently on different batches: it is const, and any state
 //    it needs lives in the call.
+// One step of a transform's recipe: what ParseTransform takes to make it again.
+struct TransformStep {
+  std::string kind;
+  std::string spec;
+  std::string key;  // the hashing key (hash), else empty; secret: send it only privately
+};
+
 class Transform {
  public:
   virtual ~Transform() = default;
+
+  // How to make this transform again in another process (a worker): the ParseTransform steps
+  // that rebuild it, in order; empty when it cannot be rebuilt there (an object not made by
+  // ParseTransform, or a chain holding one).
+  [[nodiscard]] const std::vector<TransformStep>& recipe() const { return recipe_; }
 
   // The schema this transform produces from `input`. Throws std::invalid_argument.
   [[nodiscard]] virtual Schema OutputSchema(const Schema& input) const = 0;
@@ -62,6 +74,11 @@ class Transform {
   [[nodiscard]] virtual StageResult<TransformOutput> Apply(const BatchView& in,
                                                            std::span<std::byte> out,
                                                            InputErrors& rejected) const = 0;
+
+ protected:
+  friend std::unique_ptr<Transform> ParseTransform(std::string_view, std::string_view,
+                                                   std::span<const std::byte>);
+  std::vector<TransformStep> recipe_;
 };
 
 // Builds a transform's output: one ColumnBuffer per output column, in schema order, and the

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "zcpipe/stages/transform.h"
@@ -19,9 +21,18 @@ namespace zcpipe::stages {
 //   mask    "card:keep_last=4,name"         keep_last defaults to 0
 // Whitespace around names is ignored. `key` is the job's 32-byte hashing key; hash requires it
 // (and should get a key of its own, not the encryption key), the other kinds ignore it.
+// Other kinds are those registered with RegisterTransformKind. The result's recipe() names
+// the call, so that a worker process can make the same transform.
 // Throws std::invalid_argument naming the kind and the bad part (configuration time).
 [[nodiscard]] std::unique_ptr<Transform> ParseTransform(std::string_view kind,
                                                         std::string_view spec,
                                                         std::span<const std::byte> key = {});
+
+// Makes a user transform available to ParseTransform (and so to isolated stages, which rebuild
+// transforms by name in worker processes) as `kind`. Register it the same way in every process
+// of the program (see zcpipe/pipeline/worker.h); a built-in kind cannot be replaced.
+// Thread-safe. Returns true.
+using TransformFactory = std::function<std::unique_ptr<Transform>(std::string_view spec)>;
+bool RegisterTransformKind(const std::string& kind, TransformFactory factory);
 
 }  // namespace zcpipe::stages

@@ -1,0 +1,219 @@
+#include "import_stages.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "wire.h"
+#include "worker_registry.h"
+#include "zcpipe/pipeline/worker.h"
+#include "zcpipe/stages/container.h"
+#include "zcpipe/stages/csv.h"
+#include "zcpipe/stages/jsonl.h"
+#include "zcpipe/stages/transform_spec.h"
+
+namespace zcpipe::detail {
+namespace {
+
+using stages::kChunkTagSize;
+using stages::kFrameHeaderSize;
+
+std::string_view AsText(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The import's parse, transform and seal stages inside a worker: state made once per job.
+class ImportStages final : public Member {
+ public:
+  explicit ImportStages(TaskContext& setup);
+  TaskResult Invoke(TaskContext& call) override;
+
+ private:
+  TaskResult Process(TaskContext& call);
+  TaskResult Seal(TaskContext& call) const;
+
+  std::optional<stages::CsvParser> csv_;
+  std::optional<stages::JsonlParser> jsonl_;
+  std::unique_ptr<stages::Transform> transform_;
+  std::optional<stages::ChunkSealer> sealer_;
+  std::vector<std::byte> scratch_;  // the parsed batch, when a transform follows
+};
+
+ImportStages::ImportStages(TaskContext& setup) {
+  WireReader args(AsText(setup.input()));
+  WireReader secret(AsText(setup.secret()));
+  const bool csv = args.U64() != 0;
+  const auto delimiter = static_cast<char>(args.U64());
+  const bool header = args.U64() != 0;
+  const auto schema = stages::Schema::Parse(args.Bytes());
+  const auto first_record = args.Bytes();
+  const auto steps = args.U64();
+  std::vector<std::unique_ptr<stages::Transform>> chain;
+  for (std::uint64_t i = 0; i < steps && args.ok(); ++i) {
+    const auto kind = args.Bytes();
+    const auto spec = args.Bytes();
+    const auto key = secret.Bytes();
+    chain.push_back(stages::ParseTransform(
+        kind, spec, std::as_bytes(std::span(key.data(), key.size()))));
+  }
+  const auto payload_key = secret.Bytes();
+  if (!args.ok() || !secret.ok()) throw std::invalid_argument("import stages: bad set-up");
+  if (csv) {
+    csv_ = stages::CsvParser::Create(
+        {.delimiter = delimiter, .header = header, .schema = schema},
+        {std::as_bytes(std::span(first_record.data(), first_record.size())), 0, 1, 0});
+  } else {
+    jsonl_.emplace(stages::JsonlOptions{schema});
+  }
+  if (chain.size() == 1) transform_ = std::move(chain.front());
+  if (chain.size() > 1) transform_ = std::make_unique<stages::TransformChain>(std::move(chain));
+  if (!payload_key.empty()) {
+    sealer_ = stages::ChunkSealer::FromPayloadKey(
+        std::as_bytes(std::span(payload_key.data(), payload_key.size())));
+  }
+}
+
+TaskResult ImportStages::Invoke(TaskContext& call) {
+  switch (call.arg(0) & 0xff) {
+    case kProcess: return Process(call);
+    case kSeal: return Seal(call);
+    default: return tl::unexpected(std::string("import stages: unknown call"));
+  }
+}
+
+TaskResult ImportStages::Process(TaskContext& call) {
+  const auto input = call.input();
+  const auto output = call.output();
+  const std::size_t length = call.arg(0) >> 8;
+  if (length > input.size() || output.size() <= kFrameHeaderSize + kChunkTagSize) {
+    return tl::unexpected(std::string("import stages: request out of bounds"));
+  }
+  const stages::Chunk chunk{input.first(length), call.arg(1), call.arg(2), call.arg(3)};
+  const auto room =
+      output.subspan(kFrameHeaderSize, output.size() - kFrameHeaderSize - kChunkTagSize);
+  ProcessReply reply;
+  std::span<std::byte> parse_into = room;
+  if (transform_) {
+    scratch_.resize(room.size());
+    parse_into = scratch_;
+  }
+  auto parsed = csv_ ? csv_->Parse(chunk, parse_into) : jsonl_->Parse(chunk, parse_into);
+  if (!parsed) return tl::unexpected(parsed.error().message);
+  reply.rows_in = parsed->rows_out + parsed->rejected.size();
+  reply.rows_out = parsed->rows_out;
+  reply.bytes_consumed = parsed->bytes_consumed;
+  reply.lines_consumed = parsed->lines_consumed;
+  reply.rejected = std::move(parsed->rejected);
+  std::span<std::byte> batch = parsed->batch;
+  if (transform_) {
+    auto view = stages::BatchView::Open(parsed->batch);
+    if (!view) return tl::unexpected(view.error().message);
+    auto out = transform_->Apply(*view, room, reply.rejected);
+    if (!out) return tl::unexpected(out.error().message);
+    batch = out->batch;
+    reply.rows_out = out->rows_out;
+    reply.rows_filtered = out->rows_filtered;
+  }
+  reply.batch_offset = static_cast<std::uint64_t>(batch.data() - output.data());
+  reply.batch_size = batch.size();
+
+  WireWriter wire;
+  for (const std::uint64_t value :
+       {reply.batch_offset, reply.batch_size, reply.rows_in, reply.rows_out, reply.rows_filtered,
+        reply.bytes_consumed, reply.lines_consumed, std::uint64_t{reply.rejected.size()}}) {
+    wire.Put(value);
+  }
+  for (const auto& error : reply.rejected) {
+    wire.Put(static_cast<std::uint64_t>(error.reason));
+    wire.Put(error.line);
+    wire.Put(error.byte_offset);
+    wire.Put(error.column);
+    wire.Put(error.detail);
+    wire.Put(error.raw);
+  }
+  // The reply goes before the batch (a suffix of the block), where the parser left room.
+  const auto region = output.subspan(kFrameHeaderSize, reply.batch_offset - kFrameHeaderSize);
+  if (wire.str().size() + 8 > region.size()) {
+    return tl::unexpected(std::string("too many rejected rows in one chunk to report"));
+  }
+  const std::uint64_t size = wire.str().size();
+  std::memcpy(region.data(), &size, 8);
+  std::memcpy(region.data() + 8, wire.str().data(), size);
+  return reply.batch_offset + reply.batch_size;
+}
+
+TaskResult ImportStages::Seal(TaskContext& call) const {
+  const auto output = call.output();
+  const auto offset = call.arg(1), size = call.arg(2);
+  if (!sealer_ || offset < kFrameHeaderSize || size > output.size() ||
+      offset + size + kChunkTagSize > output.size()) {
+    return tl::unexpected(std::string("import stages: bad seal request"));
+  }
+  const auto batch = output.subspan(offset, size);
+  const std::span<std::byte> frame(batch.data() - kFrameHeaderSize,
+                                   size + kFrameHeaderSize + kChunkTagSize);
+  auto sealed = sealer_->Seal(call.arg(3), false, batch, frame);
+  if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
+  return offset + size + kChunkTagSize;
+}
+
+}  // namespace
+
+EncodedSetup Encode(const StageSetup& setup) {
+  WireWriter args, secret;
+  args.Put(setup.csv ? 1 : 0);
+  args.Put(static_cast<std::uint64_t>(static_cast<unsigned char>(setup.delimiter)));
+  args.Put(setup.header ? 1 : 0);
+  args.Put(setup.schema);
+  args.Put(setup.first_record);
+  args.Put(setup.steps.size());
+  for (const auto& step : setup.steps) {
+    args.Put(step.kind);
+    args.Put(step.spec);
+    secret.Put(step.key);
+  }
+  secret.Put(setup.payload_key);
+  return {std::move(args.str()), std::move(secret.str())};
+}
+
+std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
+  if (block.size() < kFrameHeaderSize + 8) return std::nullopt;
+  const auto region = block.subspan(kFrameHeaderSize);
+  std::uint64_t size = 0;
+  std::memcpy(&size, region.data(), 8);
+  if (size > region.size() - 8) return std::nullopt;
+  WireReader wire(AsText(region.subspan(8, size)));
+  ProcessReply reply;
+  reply.batch_offset = wire.U64();
+  reply.batch_size = wire.U64();
+  reply.rows_in = wire.U64();
+  reply.rows_out = wire.U64();
+  reply.rows_filtered = wire.U64();
+  reply.bytes_consumed = wire.U64();
+  reply.lines_consumed = wire.U64();
+  const auto rejected = wire.U64();
+  for (std::uint64_t i = 0; i < rejected && wire.ok(); ++i) {
+    stages::InputError error;
+    const auto reason = wire.U64();
+    if (reason > static_cast<std::uint64_t>(stages::InputErrc::kRecordTooLarge)) return std::nullopt;
+    error.reason = static_cast<stages::InputErrc>(reason);
+    error.line = wire.U64();
+    error.byte_offset = wire.U64();
+    error.column = wire.Bytes();
+    error.detail = wire.Bytes();
+    error.raw = wire.Bytes();
+    reply.rejected.push_back(std::move(error));
+  }
+  if (!wire.ok() || reply.rows_out + reply.rows_filtered > reply.rows_in ||
+      reply.batch_offset < kFrameHeaderSize + 8 + size ||
+      reply.batch_offset + reply.batch_size != block.size()) {
+    return std::nullopt;
+  }
+  return reply;
+}
+
+void RegisterPipelineMembers() {
+  static const bool registered = RegisterMember<ImportStages>(kImportStagesMember);
+  (void)registered;
+}
+
+}  // namespace zcpipe::detail

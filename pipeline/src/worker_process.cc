@@ -1,0 +1,148 @@
+#include "worker_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace zcpipe::detail {
+namespace {
+
+std::string Describe(int status) {
+  if (WIFSIGNALED(status)) {
+    return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           ::strsignal(WTERMSIG(status)) + ")";
+  }
+  return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// Waits until `fd` is readable or `timeout` passes.
+bool Readable(int fd, std::chrono::milliseconds timeout) {
+  pollfd entry{fd, POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&entry, 1, static_cast<int>(timeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  return ready == 1;
+}
+
+}  // namespace
+
+tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
+    const std::filesystem::path& executable, int index, std::chrono::milliseconds timeout) {
+  auto control = shm::Segment::Create(
+      {.payload_size = ControlLayout::kSize, .kind = shm::SegmentKind::kChannel});
+  if (!control) return tl::unexpected("control segment: " + shm::Describe(control.error()));
+  const auto payload = control->payload();
+  if (!shm::Ring<WorkMessage>::Format(
+           payload.subspan(ControlLayout::kRequestsOffset, ControlLayout::kRingBytes),
+           kRingCapacity) ||
+      !shm::Ring<WorkMessage>::Format(
+          payload.subspan(ControlLayout::kResponsesOffset, ControlLayout::kRingBytes),
+          kRingCapacity)) {
+    return tl::unexpected(std::string("control segment: cannot format rings"));
+  }
+
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    return tl::unexpected(std::string("socketpair: ") + std::strerror(errno));
+  }
+  // dup2 onto the worker's fixed descriptor clears close-on-exec, unless it is already there.
+  if (pair[1] == kWorkerSocketFd) {
+    const int moved = ::fcntl(pair[1], F_DUPFD_CLOEXEC, kWorkerSocketFd + 1);
+    ::close(pair[1]);
+    pair[1] = moved;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, pair[1], kWorkerSocketFd);
+  ::posix_spawnattr_init(&attributes);
+  ::posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  ::posix_spawnattr_setsigmask(&attributes, &none);  // whatever the spawning thread blocks
+  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  std::string program = executable.string(), flag(kWorkerFlag), number = std::to_string(index);
+  char* argv[] = {program.data(), flag.data(), number.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv, environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attributes);
+  ::close(pair[1]);
+  if (spawned != 0) {
+    ::close(pair[0]);
+    return tl::unexpected(program + ": cannot start worker: " + std::strerror(spawned));
+  }
+  std::unique_ptr<WorkerProcess> worker(new WorkerProcess(pid, pair[0], std::move(*control)));
+
+  const auto& name = worker->control_.name();
+  std::byte ready{};
+  if (!WriteBlob(worker->fd_, std::as_bytes(std::span(name))) ||
+      !Readable(worker->fd_, timeout) || !ReadAll(worker->fd_, std::span(&ready, 1))) {
+    return tl::unexpected("worker " + std::to_string(index) + " (" + program +
+                          ") did not start: " + worker->Reap() +
+                          " (does main() call zcpipe::RunIfWorker first?)");
+  }
+  const auto ring_payload = worker->control_.payload();
+  auto requests = shm::RingProducer<WorkMessage>::Attach(
+      ring_payload.subspan(ControlLayout::kRequestsOffset, ControlLayout::kRingBytes));
+  auto responses = shm::RingConsumer<WorkMessage>::Attach(
+      ring_payload.subspan(ControlLayout::kResponsesOffset, ControlLayout::kRingBytes),
+      {.spin_for = std::chrono::microseconds(100)});
+  if (!requests || !responses) {
+    return tl::unexpected(std::string("control rings: cannot attach"));
+  }
+  worker->requests_.emplace(std::move(*requests));
+  worker->responses_.emplace(std::move(*responses));
+  return worker;
+}
+
+WorkerProcess::WorkerProcess(pid_t pid, int fd, shm::Segment control)
+    : pid_(pid), fd_(fd), control_(std::move(control)) {}
+
+WorkerProcess::~WorkerProcess() {
+  (void)Reap();
+  ::close(fd_);
+}
+
+std::uint64_t WorkerProcess::heartbeat() const {
+  return Heartbeat(control_.payload()).load(std::memory_order_relaxed);
+}
+
+void WorkerProcess::Kill() const {
+  if (!reaped_) ::kill(pid_, SIGKILL);
+}
+
+bool WorkerProcess::Exited(std::string& how) {
+  if (reaped_) {
+    how = how_;
+    return true;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  reaped_ = true;
+  how = how_ = Describe(status);
+  return true;
+}
+
+std::string WorkerProcess::Reap() {
+  if (reaped_) return how_;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = true;
+  how_ = Describe(status);
+  return how_;
+}
+
+}  // namespace zcpipe::detail

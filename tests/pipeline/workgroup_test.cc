@@ -1,0 +1,244 @@
+#include "zcpipe/pipeline/workgroup.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "zcpipe/pipeline/worker.h"
+
+namespace zcpipe {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Worker code, registered at namespace scope: the same in the test and in its workers.
+TaskResult Upper(TaskContext& call) {
+  const auto in = call.input();
+  if (in.size() > call.output().size()) return tl::unexpected(std::string("output too small"));
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    call.output()[i] = static_cast<std::byte>(std::toupper(static_cast<int>(in[i])));
+  }
+  return in.size();
+}
+const bool kUpper = RegisterTask("test.upper", Upper);
+const bool kEmpty = RegisterTask("test.empty", [](TaskContext&) -> TaskResult { return 0; });
+const bool kFails = RegisterTask("test.fails", [](TaskContext& call) -> TaskResult {
+  return tl::unexpected("refused " + std::to_string(call.arg(0)));
+});
+const bool kReports = RegisterTask("test.reports", [](TaskContext& call) -> TaskResult {
+  for (std::uint64_t i = 1; i <= call.arg(0); ++i) call.Report(i);
+  return 0;
+});
+const bool kSlow = RegisterTask("test.slow", [](TaskContext& call) -> TaskResult {
+  std::this_thread::sleep_for(std::chrono::milliseconds(call.arg(0)));
+  return 0;
+});
+const bool kCrash = RegisterTask("test.crash", [](TaskContext&) -> TaskResult {
+  ::raise(SIGSEGV);
+  return 0;
+});
+
+// A member with state: a running total that stays in the worker.
+class Counter final : public Member {
+ public:
+  explicit Counter(TaskContext& setup) {
+    if (setup.arg(0) == 13) throw std::runtime_error("unlucky set-up");
+    total_ = setup.input().size();  // the set-up arguments' length
+  }
+  TaskResult Invoke(TaskContext& call) override {
+    total_ += call.arg(0);
+    std::memcpy(call.output().data(), &total_, sizeof total_);
+    return sizeof total_;
+  }
+
+ private:
+  std::uint64_t total_ = 0;
+};
+const bool kCounter = RegisterMember<Counter>("test.counter");
+
+class WorkgroupTest : public testing::Test {
+ protected:
+  void Start(WorkgroupOptions options) {
+    group_.emplace(options);
+    group_->Launch();
+    group_->AttachArena(*pool_);
+  }
+  shm::Handle Put(std::string_view text) {
+    auto block = *pool_->Allocate();
+    std::memcpy(pool_->Resolve(block)->data(), text.data(), text.size());
+    return block.Sub(0, static_cast<std::uint32_t>(text.size()));
+  }
+  std::string Text(const shm::Handle& handle) {
+    const auto bytes = *pool_->Resolve(handle);
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  }
+  std::optional<shm::BlockPool> pool_ =
+      *shm::BlockPool::Create({.block_size = 1 << 16, .block_count = 64});
+  std::optional<Workgroup> group_;
+};
+
+TEST_F(WorkgroupTest, DispatchRunsANamedTaskOnHandles) {
+  Start({.workers = 2});
+  const auto out = *pool_->Allocate();
+  auto result = group_->Dispatch({.task = "test.upper", .input = Put("hello"), .output = out}).get();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(Text(*result), "HELLO");
+  EXPECT_EQ(result->block, out.block);
+  EXPECT_EQ(group_->stats().bytes_copied, 0u);
+}
+
+TEST_F(WorkgroupTest, CopyTransportGivesTheSameResultAndCountsTheCopies) {
+  Start({.workers = 1, .transport = Transport::kCopy});
+  const auto out = *pool_->Allocate();
+  auto result = group_->Dispatch({.task = "test.upper", .input = Put("hello"), .output = out}).get();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(Text(*result), "HELLO");
+  EXPECT_EQ(group_->stats().bytes_copied, 10u);
+}
+
+TEST_F(WorkgroupTest, ManyRequestsInFlightAllComplete) {
+  Start({.workers = 2});
+  std::vector<std::future<WorkResult>> results;
+  for (int i = 0; i < 500; ++i) results.push_back(group_->Dispatch({.task = "test.empty"}));
+  for (auto& result : results) ASSERT_TRUE(result.get());
+  EXPECT_EQ(group_->stats().completed, 500u);
+}
+
+TEST_F(WorkgroupTest, ATaskErrorGoesToTheCallerAndTheJobHandler) {
+  Start({.workers = 1});
+  std::atomic<int> job_errors{0}, all_errors{0}, member_errors{0};
+  group_->OnError(WorkErrc::kJob, [&](const WorkError&) { ++job_errors; });
+  group_->OnError(WorkErrc::kMember, [&](const WorkError&) { ++member_errors; });
+  group_->OnAnyError([&](const WorkError&) { ++all_errors; });
+  auto result = group_->Dispatch({.task = "test.fails", .args = {7}}).get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, WorkErrc::kJob);
+  EXPECT_EQ(result.error().message, "refused 7");
+  auto unknown = group_->Dispatch({.task = "test.nope"}).get();
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("no task registered as 'test.nope'"), std::string::npos);
+  EXPECT_EQ(job_errors.load(), 2);
+  EXPECT_EQ(all_errors.load(), 2);
+  EXPECT_EQ(member_errors.load(), 0);
+}
+
+TEST_F(WorkgroupTest, ReportsReachTheCallerInOrderBeforeTheResult) {
+  Start({.workers = 1});
+  std::vector<std::uint64_t> seen;  // written on the supervisor thread, read after get()
+  auto result = group_->Dispatch({.task = "test.reports",
+                                  .args = {5},
+                                  .on_report = [&](std::uint64_t v) { seen.push_back(v); }})
+                    .get();
+  ASSERT_TRUE(result);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+}
+
+TEST_F(WorkgroupTest, MembersKeepStateInTheirWorker) {
+  Start({.workers = 2});
+  const std::string args = "abc";
+  auto first = group_->AddMember("test.counter", std::as_bytes(std::span(args)));
+  auto second = group_->AddMember("test.counter");
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->worker(), second->worker()) << "placed on the least-loaded worker";
+  const auto out = *pool_->Allocate();
+  std::uint64_t total = 0;
+  for (std::uint64_t add : {10, 20, 30}) {
+    auto result = first->Invoke({.output = out, .args = {add}}).get();
+    ASSERT_TRUE(result) << result.error().message;
+    std::memcpy(&total, pool_->Resolve(*result)->data(), sizeof total);
+  }
+  EXPECT_EQ(total, 3u + 60u);
+  auto other = second->Invoke({.output = out, .args = {1}}).get();
+  ASSERT_TRUE(other);
+  std::memcpy(&total, pool_->Resolve(*other)->data(), sizeof total);
+  EXPECT_EQ(total, 1u);
+  group_->DestroyMember(*first);
+  auto gone = first->Invoke({.output = out, .args = {1}}).get();
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, WorkErrc::kMember);
+}
+
+TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsIsAnInitializationError) {
+  Start({.workers = 1});
+  std::atomic<int> init_errors{0};
+  group_->OnError(WorkErrc::kInitialization, [&](const WorkError&) { ++init_errors; });
+  // args[0] of the set-up is not settable through AddMember; an unknown type is the same path.
+  auto unknown = group_->AddMember("test.no_such_member");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, WorkErrc::kInitialization);
+  EXPECT_EQ(init_errors.load(), 1);
+}
+
+TEST_F(WorkgroupTest, AWorkerThatCannotStartIsReportedNotAwaited) {
+  Workgroup group({.workers = 1, .executable = "/bin/true"});
+  EXPECT_THROW(group.Launch(), std::runtime_error);
+}
+
+TEST_F(WorkgroupTest, KillAndAddWorkerKeepSurvivingIndicesStable) {
+  Start({.workers = 2});
+  std::vector<std::future<WorkResult>> busy;
+  for (int i = 0; i < 8; ++i) busy.push_back(group_->Dispatch({.task = "test.slow", .args = {50}}));
+  ASSERT_TRUE(group_->Kill(0));
+  EXPECT_FALSE(group_->Kill(0));
+  for (auto& result : busy) EXPECT_TRUE(result.get()) << "re-run on the other worker";
+  EXPECT_EQ(group_->workers(), (std::vector<int>{1}));
+  EXPECT_EQ(group_->AddWorker(), 2);
+  EXPECT_EQ(group_->workers(), (std::vector<int>{1, 2}));
+  EXPECT_TRUE(group_->Dispatch({.task = "test.empty"}).get());
+  EXPECT_EQ(group_->stats().restarts, 0u) << "a killed worker is retired, not restarted";
+}
+
+TEST_F(WorkgroupTest, ACrashingRequestIsRetriedThenReportedAsPoison) {
+  Start({.workers = 2});
+  std::atomic<int> communication{0};
+  group_->OnError(WorkErrc::kCommunication, [&](const WorkError&) { ++communication; });
+  auto result = group_->Dispatch({.task = "test.crash"}).get();
+  ASSERT_FALSE(result);
+  EXPECT_TRUE(result.error().poison);
+  EXPECT_NE(result.error().message.find("killed 3 workers"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(group_->stats().restarts, 3u);
+  EXPECT_EQ(group_->workers().size(), 2u) << "every dead worker was replaced";
+  EXPECT_TRUE(group_->Dispatch({.task = "test.empty"}).get());
+  EXPECT_GE(communication.load(), 4);  // three deaths, then the poison verdict
+}
+
+TEST_F(WorkgroupTest, AStoppedWorkerIsDetectedAsStalledAndItsRequestReRun) {
+  auto health = HealthConfig::For(HealthConfig::Mode::kAggressive);
+  health.timeout = 300ms;
+  Start({.workers = 2, .health = health});
+  ASSERT_EQ(::kill(group_->pid(0), SIGSTOP), 0);
+  std::vector<std::future<WorkResult>> results;
+  for (int i = 0; i < 4; ++i) results.push_back(group_->Dispatch({.task = "test.empty"}));
+  for (auto& result : results) EXPECT_TRUE(result.get());
+  EXPECT_GE(group_->stats().restarts, 1u);
+}
+
+TEST_F(WorkgroupTest, ProbeAnswersWhileAlive) {
+  Start({.workers = 1});
+  const auto probe = group_->Probe(0, 2s);
+  EXPECT_TRUE(probe.alive);
+  EXPECT_LT(probe.heartbeat_age, 1s);
+  EXPECT_FALSE(group_->Probe(5, 10ms).alive);
+}
+
+TEST_F(WorkgroupTest, ShutdownFailsWhatIsLeftWithShutdown) {
+  Start({.workers = 1});
+  auto slow = group_->Dispatch({.task = "test.slow", .args = {2000}});
+  group_->Shutdown(50ms);
+  auto result = slow.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, WorkErrc::kShutdown);
+  auto after = group_->Dispatch({.task = "test.empty"}).get();
+  ASSERT_FALSE(after);
+  EXPECT_EQ(after.error().code, WorkErrc::kShutdown);
+}
+
+}  // namespace
+}  // namespace zcpipe
