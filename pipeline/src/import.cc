@@ -10,7 +10,9 @@
 #include <mutex>
 #include <thread>
 
+#include "import_stages.h"
 #include "journal.h"
+#include "zcpipe/pipeline/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
 #include "zcpipe/stages/container.h"
@@ -40,6 +42,7 @@ struct ChunkState {
   stages::InputErrors rejected;
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
   std::optional<ErrorEvent> failure;  // a stage failed on this chunk: the job fails
+  Clock::time_point stage_start;      // isolated stages: when the chunk's current stage began
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -99,6 +102,17 @@ class Import {
   // Records in the journal that the input up to `next` is in the container, durably.
   void Commit(JournalPoint next);
 
+  // Isolated placement: the workgroup, one import-stages member per worker, and the calls.
+  bool OpenWorkers(bool csv);
+  using Gateway = oneapi::tbb::flow::async_node<Msg, Msg>::gateway_type;
+  void ProcessIsolated(Msg msg, Gateway& gateway);
+  // Parses the chunk's bytes from `consumed` on in a worker, then the rest, then passes it on.
+  void ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Gateway& gateway);
+  void SealIsolated(Msg msg, Gateway& gateway);
+  const MemberProxy& NextMember() {
+    return members_[next_member_.fetch_add(1) % members_.size()];
+  }
+
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
   Msg Transform(Msg msg);
@@ -122,10 +136,14 @@ class Import {
   std::optional<Journal> journal_;
   Clock::time_point last_commit_;
   std::ofstream rejects_;
-  stages::Schema output_schema_;
+  stages::Schema parsed_schema_, output_schema_;
   std::uint64_t next_frame_ = 0;
   std::uint64_t bytes_total_ = 0;
   std::size_t in_flight_ = 1;
+
+  std::optional<Workgroup> workers_;  // after pool_: shut down before the arena goes
+  std::vector<MemberProxy> members_;
+  std::atomic<std::size_t> next_member_{0};
 
   std::atomic<bool> failed_{false};
   std::mutex failure_mutex_;
@@ -258,6 +276,7 @@ bool Import::Open() {
       parsed_schema =
           config_.schema ? *config_.schema : stages::JsonlParser::InferSchema(*first_chunk_);
     }
+    parsed_schema_ = parsed_schema;
     output_schema_ =
         config_.transform ? config_.transform->OutputSchema(parsed_schema) : parsed_schema;
     parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
@@ -275,6 +294,7 @@ bool Import::Open() {
   }
 
   if (!config_.output.empty() && !OpenOutput()) return false;
+  if (config_.placement == Placement::kIsolated && !OpenWorkers(csv)) return false;
   if (config_.on_error == ErrorPolicy::kQuarantine) {
     rejects_.open(config_.rejects, std::ios::binary | std::ios::trunc);
     if (!rejects_) {
@@ -282,6 +302,58 @@ bool Import::Open() {
                      config_.rejects.string() + ": cannot create"));
       return false;
     }
+  }
+  return true;
+}
+
+bool Import::OpenWorkers(bool csv) {
+  const auto fail = [&](const std::string& reason, const std::string& message) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, reason, message));
+    return false;
+  };
+  StageSetup setup{.csv = csv,
+                   .delimiter = config_.delimiter,
+                   .header = config_.header,
+                   .schema = parsed_schema_.ToString()};
+  if (csv) {  // the parser in the worker reads the header as this one did
+    auto records = SplitRecords(first_chunk_->bytes, '"', 1, 0);
+    if (!records.empty()) setup.first_record = records.front().raw + "\n";
+  }
+  if (config_.transform) {
+    setup.steps = config_.transform->recipe();
+    if (setup.steps.empty()) {
+      return fail("transform cannot run isolated",
+                  "the transform was not made by ParseTransform (register its kind with "
+                  "RegisterTransformKind so that workers can make it)");
+    }
+  }
+  if (writer_) {
+    const auto key = writer_->sealer().payload_key();
+    setup.payload_key.assign(reinterpret_cast<const char*>(key.data()), key.size());
+  }
+  const auto encoded = Encode(setup);
+  ::explicit_bzero(setup.payload_key.data(), setup.payload_key.size());
+  const unsigned count = config_.workers != 0 ? config_.workers
+                         : config_.threads != 0
+                             ? config_.threads
+                             : static_cast<unsigned>(oneapi::tbb::info::default_concurrency());
+  // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
+  HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
+  try {
+    workers_.emplace(WorkgroupOptions{.workers = count,
+                                      .health = health,
+                                      .transport = config_.transport,
+                                      .executable = "/proc/self/exe"});
+    workers_->Launch();
+    workers_->AttachArena(*pool_);
+  } catch (const std::exception& e) {
+    return fail("workers did not start", e.what());
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    auto member = workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
+                                      std::as_bytes(std::span(encoded.secret)), true);
+    if (!member) return fail("workers did not start", member.error().message);
+    members_.push_back(*member);
   }
   return true;
 }
@@ -446,6 +518,110 @@ Msg Import::Transform(Msg msg) {
   return msg;
 }
 
+void Import::ProcessIsolated(Msg msg, Gateway& gateway) {
+  if (!msg->input.valid() || failed_.load() || cancel_.load()) {
+    gateway.try_put(std::move(msg));
+    return;
+  }
+  gateway.reserve_wait();
+  msg->stage_start = Clock::now();
+  const auto line = msg->first_line;
+  ProcessFrom(std::move(msg), 0, line, gateway);
+}
+
+void Import::ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Gateway& gateway) {
+  const auto finish = [this, &gateway](Msg done) {
+    Release(done->input);
+    done->input = {};
+    Timed(Stage::kParse, done->stage_start);
+    gateway.try_put(std::move(done));
+    gateway.release_wait();
+  };
+  auto block = AllocateBlock(Stage::kParse);
+  if (!block) return finish(std::move(msg));
+  const std::uint64_t length = msg->input.length - consumed;
+  const auto input = msg->input.Sub(static_cast<std::uint32_t>(consumed),
+                                    static_cast<std::uint32_t>(length));
+  Request request{.input = input,
+                  .output = *block,
+                  .args = {kProcess | (length << 8), msg->index, line, msg->first_byte + consumed}};
+  NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) mutable {
+    if (!result && result.error().poison) {  // its rows go to the error policy, the run goes on
+      Release(*block);
+      const bool csv = Resolve(config_) == InputFormat::kCsv;
+      auto rows = SplitRecords(Bytes(input), csv ? '"' : '\0', line, msg->first_byte + consumed);
+      const bool header = csv && config_.header && msg->first_byte + consumed == 0;
+      for (std::size_t i = header ? 1 : 0; i < rows.size(); ++i) {
+        msg->rejected.push_back(std::move(rows[i]));
+        ++msg->rows_in;
+      }
+      channel_.PublishError(MakeError(
+          ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
+          config_.input.string() + ":" + std::to_string(line) + ": chunk " +
+              std::to_string(msg->index) + " from line " + std::to_string(line) +
+              " killed its workers; its rows are rejected (" + result.error().message + ")"));
+      return finish(std::move(msg));
+    }
+    const auto reply = result ? ReadReply(Bytes(*result)) : std::nullopt;
+    const auto batch = reply ? block->Sub(static_cast<std::uint32_t>(reply->batch_offset),
+                                          static_cast<std::uint32_t>(reply->batch_size))
+                             : shm::Handle{};
+    if (!reply || !stages::BatchView::Open(Bytes(batch)) || reply->bytes_consumed == 0 ||
+        reply->bytes_consumed > length) {
+      Release(*block);
+      msg->failure = MakeError(
+          result ? ErrorKind::kIntegrity : ErrorKind::kWorkerCrash, Stage::kParse,
+          result ? "invalid worker reply" : "worker failed",
+          result ? "a worker returned a batch that does not verify" : result.error().message);
+      return finish(std::move(msg));
+    }
+    msg->batches.push_back(batch);
+    msg->rows_in += reply->rows_in;
+    msg->rows_out += reply->rows_out;
+    msg->rows_filtered += reply->rows_filtered;
+    for (const auto& row : reply->rejected) msg->rejected.push_back(row);
+    if (consumed + reply->bytes_consumed < msg->input.length && !failed_.load()) {
+      return ProcessFrom(std::move(msg), consumed + reply->bytes_consumed,
+                         line + reply->lines_consumed, gateway);
+    }
+    finish(std::move(msg));
+  });
+}
+
+void Import::SealIsolated(Msg msg, Gateway& gateway) {
+  if (msg->failure || msg->batches.empty() || failed_.load() || cancel_.load()) {
+    gateway.try_put(std::move(msg));
+    return;
+  }
+  gateway.reserve_wait();
+  msg->stage_start = Clock::now();
+  auto left = std::make_shared<std::atomic<std::size_t>>(msg->batches.size());
+  for (std::size_t i = 0; i < msg->batches.size(); ++i) {
+    const shm::Handle batch = msg->batches[i];
+    const shm::Handle block{batch.segment, batch.block, batch.generation, 0, pool_->block_size()};
+    Request request{.input = batch,
+                    .output = block,
+                    .args = {kSeal, batch.offset, batch.length, msg->first_frame + i}};
+    NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) {
+      if (result && result->length == batch.offset + batch.length + kChunkTagSize) {
+        msg->batches[i] = block.Sub(static_cast<std::uint32_t>(batch.offset - kFrameHeaderSize),
+                                    batch.length + kFrameHeaderSize + kChunkTagSize);
+      } else {
+        std::lock_guard lock(failure_mutex_);
+        if (!msg->failure) {
+          msg->failure = MakeError(ErrorKind::kWorkerCrash, Stage::kEncrypt, "worker failed",
+                                   result ? "a worker returned a bad frame" : result.error().message);
+        }
+      }
+      if (left->fetch_sub(1) == 1) {
+        Timed(Stage::kEncrypt, msg->stage_start);
+        gateway.try_put(msg);
+        gateway.release_wait();
+      }
+    });
+  }
+}
+
 Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are contiguous
   msg->first_frame = next_frame_;
   next_frame_ += msg->batches.size();
@@ -599,14 +775,32 @@ void Import::RunGraph() {
       Write(m);
       return flow::continue_msg{};
     });
+    // Isolated: parse + transform, and sealing, run in workers; no TBB thread waits for them.
+    flow::async_node<Msg, Msg> process(graph, flow::unlimited, [this](Msg m, Gateway& g) {
+      ProcessIsolated(std::move(m), g);
+    });
+    flow::async_node<Msg, Msg> seal(graph, flow::unlimited, [this](Msg m, Gateway& g) {
+      SealIsolated(std::move(m), g);
+    });
+    const bool isolated = workers_.has_value();
     flow::make_edge(read, limit);
-    flow::make_edge(limit, parse);
-    flow::make_edge(parse, transform);
-    flow::make_edge(transform, in_order);
+    if (isolated) {
+      flow::make_edge(limit, process);
+      flow::make_edge(process, in_order);
+    } else {
+      flow::make_edge(limit, parse);
+      flow::make_edge(parse, transform);
+      flow::make_edge(transform, in_order);
+    }
     if (writer_) {
       flow::make_edge(in_order, number);
-      flow::make_edge(number, encrypt);
-      flow::make_edge(encrypt, in_order_again);
+      if (isolated) {
+        flow::make_edge(number, seal);
+        flow::make_edge(seal, in_order_again);
+      } else {
+        flow::make_edge(number, encrypt);
+        flow::make_edge(encrypt, in_order_again);
+      }
       flow::make_edge(in_order_again, write);
     } else {
       flow::make_edge(in_order, write);
@@ -642,6 +836,11 @@ Report Import::Run() {
                   : cancel_.load() ? JobStatus::kCancelled
                                    : JobStatus::kSucceeded;
   report.totals = Snapshot(true);
+  if (workers_) {
+    workers_->Shutdown(std::chrono::seconds(1));
+    report.worker_restarts = workers_->stats().restarts;
+    report.bytes_copied_between_stages = workers_->stats().bytes_copied;
+  }
   if (pool_) {
     report.arena_bytes = std::uint64_t{pool_->block_size()} * pool_->block_count();
     report.arena_peak_bytes = std::uint64_t{pool_->block_size()} * pool_->high_water();

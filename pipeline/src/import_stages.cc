@@ -149,6 +149,11 @@ TaskResult ImportStages::Seal(TaskContext& call) const {
     return tl::unexpected(std::string("import stages: bad seal request"));
   }
   const auto batch = output.subspan(offset, size);
+  // In place in the arena; the copy transport hands the batch in as input instead.
+  if (call.input().size() != size) return tl::unexpected(std::string("import stages: bad seal"));
+  if (call.input().data() != batch.data()) {
+    std::memcpy(batch.data(), call.input().data(), size);
+  }
   const std::span<std::byte> frame(batch.data() - kFrameHeaderSize,
                                    size + kFrameHeaderSize + kChunkTagSize);
   auto sealed = sealer_->Seal(call.arg(3), false, batch, frame);
@@ -194,7 +199,7 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
   for (std::uint64_t i = 0; i < rejected && wire.ok(); ++i) {
     stages::InputError error;
     const auto reason = wire.U64();
-    if (reason > static_cast<std::uint64_t>(stages::InputErrc::kRecordTooLarge)) return std::nullopt;
+    if (reason > static_cast<std::uint64_t>(stages::InputErrc::kPoison)) return std::nullopt;
     error.reason = static_cast<stages::InputErrc>(reason);
     error.line = wire.U64();
     error.byte_offset = wire.U64();
@@ -209,6 +214,32 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
     return std::nullopt;
   }
   return reply;
+}
+
+stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
+                                 std::uint64_t first_line, std::uint64_t first_byte) {
+  stages::InputErrors records;
+  const std::string_view text = AsText(bytes);
+  std::size_t start = 0;
+  std::uint64_t line = first_line, start_line = first_line;
+  bool quoted = false;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    const bool end = i == text.size();
+    if (!end && quote != '\0' && text[i] == quote) quoted = !quoted;
+    if (end || (text[i] == '\n' && !quoted)) {
+      auto raw = text.substr(start, i - start);
+      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+      if (!raw.empty()) {
+        records.push_back({stages::InputErrc::kPoison, start_line, first_byte + start, {},
+                           "the row's chunk killed the workers that parsed it",
+                           std::string(raw)});
+      }
+      start = i + 1;
+      start_line = line + 1;
+    }
+    if (!end && text[i] == '\n') ++line;
+  }
+  return records;
 }
 
 void RegisterPipelineMembers() {

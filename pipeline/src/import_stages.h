@@ -6,7 +6,8 @@
 //    batch, which lands inside BatchRoom so that it can be sealed in place, as a suffix; the
 //    reply (counts, rejected rows) goes before it, at kFrameHeaderSize. args = {kProcess |
 //    chunk length << 8, chunk index, first line, first byte}. Returns the batch's end.
-//  - kSeal: seal the batch at args[1] (size args[2]) of `output` in place as frame args[3].
+//  - kSeal: seal the batch at args[1] (size args[2]) of `output` in place as frame args[3];
+//    input = the batch itself (the same bytes; with the copy transport, the copy to seal).
 #pragma once
 
 #include <cstdint>
@@ -28,10 +29,10 @@ struct StageSetup {
   bool csv = true;
   char delimiter = ',';
   bool header = true;
-  std::string schema;        // the parsed schema, Schema::ToString()
-  std::string first_record;  // CSV: the input's first record (the header the parser reads)
-  std::vector<stages::TransformStep> steps;
-  std::string payload_key;  // empty: no sealing
+  std::string schema = {};        // the parsed schema, Schema::ToString()
+  std::string first_record = {};  // CSV: the input's first record (the header the parser reads)
+  std::vector<stages::TransformStep> steps = {};
+  std::string payload_key = {};  // empty: no sealing
 };
 
 // The set-up's public part (member args) and its secret part (keys: the private channel).
@@ -50,5 +51,11 @@ struct ProcessReply {
 // Reads and checks the reply in `block` (the output block up to the batch's end, as returned;
 // it comes from a worker: nothing in it is trusted).
 [[nodiscard]] std::optional<ProcessReply> ReadReply(std::span<const std::byte> region);
+
+// The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their
+// line, offset and raw text, split as the chunker does (`quote` '\0' for JSON Lines).
+[[nodiscard]] stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
+                                               std::uint64_t first_line,
+                                               std::uint64_t first_byte);
 
 }  // namespace zcpipe::detail

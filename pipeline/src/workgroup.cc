@@ -242,13 +242,21 @@ void Workgroup::Impl::Send(Slot& slot, Pending pending) {
   const std::string args = pending.args, secret = pending.secret;
   std::unique_lock send_lock(slot.send_mutex);
   WorkerProcess* process = nullptr;
-  {
-    std::lock_guard lock(slot.mutex);
-    if (!slot.retired && slot.process) {
-      process = slot.process.get();
-      pending.sent_ns = detail::MonotonicNanos();
-      slot.pending.emplace(message.id, std::move(pending));
+  for (bool retired = false; process == nullptr && !retired;) {
+    {
+      std::lock_guard lock(slot.mutex);
+      retired = slot.retired;
+      if (!retired && slot.process) {
+        process = slot.process.get();
+        pending.sent_ns = detail::MonotonicNanos();
+        slot.pending.emplace(message.id, std::move(pending));
+        break;
+      }
     }
+    // Being replaced: its supervisor is starting the new process (or retiring the slot).
+    send_lock.unlock();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    send_lock.lock();
   }
   if (process == nullptr) {  // the worker died or was killed meanwhile
     send_lock.unlock();
@@ -698,9 +706,7 @@ std::future<WorkResult> Workgroup::Dispatch(Request request) {
   return future;
 }
 
-std::future<WorkResult> MemberProxy::Invoke(Request request) const {
-  auto promise = std::make_shared<std::promise<WorkResult>>();
-  auto future = promise->get_future();
+void MemberProxy::Invoke(Request request, std::function<void(WorkResult)> done) const {
   Pending pending;
   pending.message.id = group_->impl_->NextId();
   pending.message.kind = MessageKind::kInvoke;
@@ -708,9 +714,15 @@ std::future<WorkResult> MemberProxy::Invoke(Request request) const {
   pending.message.input = request.input;
   pending.message.output = request.output;
   std::copy(request.args.begin(), request.args.end(), pending.message.args);
-  pending.done = [promise](WorkResult result) { promise->set_value(result); };
+  pending.done = std::move(done);
   pending.on_report = std::move(request.on_report);
   group_->impl_->Submit(std::move(pending), worker_);
+}
+
+std::future<WorkResult> MemberProxy::Invoke(Request request) const {
+  auto promise = std::make_shared<std::promise<WorkResult>>();
+  auto future = promise->get_future();
+  Invoke(std::move(request), [promise](WorkResult result) { promise->set_value(result); });
   return future;
 }
 

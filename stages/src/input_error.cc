@@ -26,6 +26,8 @@ const char* Name(InputErrc reason) {
       return "wrong JSON type";
     case InputErrc::kRecordTooLarge:
       return "record too large";
+    case InputErrc::kPoison:
+      return "poison";
   }
   return "bad input";
 }

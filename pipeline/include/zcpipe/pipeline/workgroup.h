@@ -99,6 +99,8 @@ class Workgroup;
 class MemberProxy {
  public:
   [[nodiscard]] std::future<WorkResult> Invoke(Request request) const;
+  // The same, calling `done` (on a supervisor thread) instead of fulfilling a future.
+  void Invoke(Request request, std::function<void(WorkResult)> done) const;
   [[nodiscard]] int worker() const { return worker_; }
   [[nodiscard]] std::uint64_t id() const { return id_; }
 

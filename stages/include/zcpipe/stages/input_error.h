@@ -19,6 +19,7 @@ enum class InputErrc : std::uint8_t {
   kInvalidJson,     // a JSON Lines row that is not a JSON object
   kTypeMismatch,    // a JSON value of the wrong kind for its column
   kRecordTooLarge,  // one row larger than an arena block
+  kPoison,          // a row whose chunk kept killing the worker processes that parsed it
 };
 
 // A stable lowercase name, e.g. "bad int64".
