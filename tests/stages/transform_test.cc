@@ -662,7 +662,7 @@ TEST(ParseTransform, BuildsEachKindAndRefusesBadSpecs) {
     return ThrownMessage([&] { (void)ParseTransform(kind, spec, k); });
   };
   EXPECT_EQ(error("sort", "id"),
-            "unknown transform 'sort' (select, rename, cast, filter, hash, mask)");
+            "unknown transform 'sort' (select, rename, cast, filter, hash, mask, or registered)");
   EXPECT_EQ(error("select", "id,,name"), "select: empty column name in 'id,,name'");
   EXPECT_EQ(error("select", "id,id"), "select: 'id' listed twice");
   EXPECT_EQ(error("rename", "id"), "rename: expected old:new, got 'id'");
