@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "journal.h"
+#include "trace.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
 #include "zcpipe/stages/container.h"
@@ -94,7 +95,8 @@ class Import {
   }
   void Release(const shm::Handle& handle) { (void)pool_->Release(handle); }
   void ReleaseAll(ChunkState& chunk);
-  void Timed(Stage stage, Clock::time_point since);
+  // Adds the time since `since` to the stage's busy time (and to the trace, with `chunk`).
+  void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk);
   ProgressEvent Snapshot(bool final) const;
   // Records in the journal that the input up to `next` is in the container, durably.
   void Commit(JournalPoint next);
@@ -120,6 +122,7 @@ class Import {
   std::optional<oneapi::tbb::enumerable_thread_specific<AnyParser>> parsers_;
   std::optional<stages::ContainerWriter> writer_;
   std::optional<Journal> journal_;
+  std::unique_ptr<TraceRecorder> trace_;  // only with config_.trace
   Clock::time_point last_commit_;
   std::ofstream rejects_;
   stages::Schema output_schema_;
@@ -192,11 +195,17 @@ void Import::ReleaseAll(ChunkState& chunk) {
   chunk.batches.clear();
 }
 
-void Import::Timed(Stage stage, Clock::time_point since) {
+void Import::Timed(Stage stage, Clock::time_point since, const ChunkState& chunk) {
+  const auto now = Clock::now();
   const auto i = static_cast<std::size_t>(stage);
   stage_nanos_[i].fetch_add(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count()));
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count()));
   stage_chunks_[i].fetch_add(1);
+  if (!trace_) return;
+  std::uint64_t bytes = chunk.input.valid() ? chunk.input.length : 0;  // or the stage's output
+  for (const auto& batch : chunk.batches) bytes += batch.length;
+  trace_->Slice(trace_->ThreadTrack(Name(stage)), Name(stage), since, now,
+                {{"chunk", chunk.index}, {"rows", chunk.rows_out}, {"bytes", bytes}});
 }
 
 bool Import::OpenChunker(const JournalPoint& from) {
@@ -384,7 +393,7 @@ Msg Import::Read(oneapi::tbb::flow_control& control) {
     msg->first_byte = chunk->first_byte;
   }
   msg->rows_in = msg->rejected.size();
-  Timed(Stage::kRead, since);
+  Timed(Stage::kRead, since, *msg);
   return msg;
 }
 
@@ -413,7 +422,7 @@ Msg Import::Parse(Msg msg) {
   }
   Release(msg->input);
   msg->input = {};
-  Timed(Stage::kParse, since);
+  Timed(Stage::kParse, since, *msg);
   return msg;
 }
 
@@ -442,7 +451,7 @@ Msg Import::Transform(Msg msg) {
   }
   for (const auto& batch : msg->batches) Release(batch);
   msg->batches = std::move(outputs);
-  Timed(Stage::kTransform, since);
+  Timed(Stage::kTransform, since, *msg);
   return msg;
 }
 
@@ -470,7 +479,7 @@ Msg Import::Encrypt(Msg msg) {
     handle.offset -= kFrameHeaderSize;
     handle.length = static_cast<std::uint32_t>(frame.size());
   }
-  Timed(Stage::kEncrypt, since);
+  Timed(Stage::kEncrypt, since, *msg);
   return msg;
 }
 
@@ -529,8 +538,17 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     ++chunks_done_;
     if (journal_ && Clock::now() - last_commit_ >= config_.journal_interval) Commit(chunk.next);
   }
+  Timed(Stage::kWrite, since, chunk);
   ReleaseAll(chunk);
-  Timed(Stage::kWrite, since);
+  if (trace_) {
+    const auto now = Clock::now();
+    trace_->Counter("chunks in flight", now,
+                    static_cast<double>(stage_chunks_[static_cast<std::size_t>(Stage::kRead)] -
+                                        stage_chunks_[static_cast<std::size_t>(Stage::kWrite)]));
+    trace_->Counter(
+        "arena bytes in use", now,
+        static_cast<double>(std::uint64_t{pool_->block_size()} * pool_->blocks_in_use()));
+  }
   channel_.PublishProgress(Snapshot(false));
 }
 
@@ -620,7 +638,15 @@ void Import::RunGraph() {
 Report Import::Run() {
   Report report;
   report.job = job_;
+  if (!config_.trace.empty()) {
+    trace_ = std::make_unique<TraceRecorder>(start_, "zcpipe job " + std::to_string(job_));
+  }
   if (Open()) RunGraph();
+  if (trace_) {
+    if (auto written = trace_->Write(config_.trace); !written) {
+      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "cannot write trace", written.error()));
+    }
+  }
   if (!failed_.load() && !cancel_.load() && writer_) {
     // The final frame: empty, flagged last, then fsync + rename.
     auto finished = writer_->Write({}, true);
