@@ -3,7 +3,12 @@
 #include <iostream>
 
 #include "exit_codes.h"
+#include "export_command.h"
 #include "gc_command.h"
+#include "inspect_command.h"
+#include "keygen_command.h"
+#include "run_command.h"
+#include "verify_command.h"
 
 namespace {
 
@@ -12,6 +17,11 @@ int Run(int argc, char** argv) {
   app.set_version_flag("--version", "zcpipe " ZCPIPE_VERSION);
   app.require_subcommand(1);
   int exit_code = zcpipe::cli::kOk;
+  zcpipe::cli::AddRunCommand(app, exit_code);
+  zcpipe::cli::AddKeygenCommand(app, exit_code);
+  zcpipe::cli::AddExportCommand(app, exit_code);
+  zcpipe::cli::AddInspectCommand(app, exit_code);
+  zcpipe::cli::AddVerifyCommand(app, exit_code);
   zcpipe::cli::AddGcCommand(app, exit_code);
   try {
     app.parse(argc, argv);
