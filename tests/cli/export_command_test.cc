@@ -1,0 +1,33 @@
+#include "cli_test_fixture.h"
+
+namespace zcpipe::cli {
+namespace {
+
+using ExportCommand = CliTest;
+
+TEST_F(ExportCommand, WritesCsvToAFileAndJsonLinesToStdout) {
+  const std::string input = WriteCsv("in.csv", 2000);
+  ASSERT_EQ(Run("run in.csv -o out.zcp -k key").exit_code, 0);
+  const auto csv = Run("export out.zcp --to csv -o back.csv -k key");
+  EXPECT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(Read("back.csv"), Read(input));
+
+  const auto jsonl = Run("export out.zcp --to jsonl -o - -k key");
+  EXPECT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  EXPECT_EQ(jsonl.out.substr(0, jsonl.out.find('\n')),
+            R"({"id":0,"email":"user0@example.org","amount":0.5})");
+  EXPECT_EQ(std::count(jsonl.out.begin(), jsonl.out.end(), '\n'), 2000);
+}
+
+TEST_F(ExportCommand, NeverReplacesAFileUnlessForced) {
+  WriteCsv("in.csv", 10);
+  ASSERT_EQ(Run("run in.csv -o out.zcp -k key").exit_code, 0);
+  const auto refused = Run("export out.zcp --to csv -o in.csv -k key");
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_NE(refused.err.find("already exists"), std::string::npos) << refused.err;
+  EXPECT_EQ(Run("export out.zcp --to csv -o in.csv -k key --force").exit_code, 0);
+  EXPECT_EQ(Run("export out.zcp --to xml -o x -k key").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace zcpipe::cli
