@@ -61,8 +61,7 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
 
 void AddCredentialOptions(CLI::App& command, CredentialOptions& options) {
   auto* group = command.add_option_group("key", "How to unlock the container (exactly one)");
-  group->add_option("-k,--key-file", options.key_file, "32-byte key file (zcpipe keygen)")
-      ->check(CLI::ExistingFile);
+  group->add_option("-k,--key-file", options.key_file, "32-byte key file (zcpipe keygen)");
   group->add_option("--passphrase-fd", options.passphrase_fd,
                     "Read the passphrase (its first line) from this file descriptor");
   group->add_flag("--passphrase", options.ask_passphrase, "Ask for a passphrase on the terminal");

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "choice_option.h"
 #include "credential_options.h"
 #include "diagnostics.h"
 #include "exit_codes.h"
@@ -29,13 +30,14 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
       "  zcpipe export orders.zcp --to jsonl -o - --passphrase-fd 3 3<pass.txt");
   auto args = std::make_shared<ExportArgs>();
   command->add_option("CONTAINER", args->input, "The .zcp file")->required();
-  command->add_option("--to", args->options.format, "Output format")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, stages::ExportFormat>{
-          {"csv", stages::ExportFormat::kCsv}, {"jsonl", stages::ExportFormat::kJsonl}}))
+  Choices<stages::ExportFormat>(
+      command->add_option("--to", args->options.format, "Output format"),
+      {{"csv", stages::ExportFormat::kCsv}, {"jsonl", stages::ExportFormat::kJsonl}})
       ->required();
   command->add_option("-o,--output", args->output, "Output file, or - for stdout")->required();
   command->add_option("--delimiter", args->options.delimiter, "CSV field delimiter");
-  command->add_flag("--no-header{false}", args->options.header, "CSV: no line of column names");
+  command->add_flag_callback(
+      "--no-header", [args] { args->options.header = false; }, "CSV: no line of column names");
   command->add_flag("-f,--force", args->options.replace_existing, "Replace an existing output");
   AddCredentialOptions(*command, args->key);
   command->callback([args, &exit_code] {

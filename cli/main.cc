@@ -1,7 +1,10 @@
 // zcpipe: the command-line front end. A thin layer over the library; see --help.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "diagnostics.h"
 #include "exit_codes.h"
 #include "export_command.h"
 #include "gc_command.h"
@@ -16,6 +19,10 @@ int Run(int argc, char** argv) {
   CLI::App app{"zcpipe: zero-copy shared-memory pipeline for bulk CSV / JSON Lines import"};
   app.set_version_flag("--version", "zcpipe " ZCPIPE_VERSION);
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {  // before the subcommands copy it
+    return zcpipe::cli::ErrorLine(e.what(), zcpipe::cli::ColorOn(STDERR_FILENO)) +
+           "Run with --help for more information.\n";
+  });
   int exit_code = zcpipe::cli::kOk;
   zcpipe::cli::AddRunCommand(app, exit_code);
   zcpipe::cli::AddKeygenCommand(app, exit_code);
@@ -38,7 +45,7 @@ int main(int argc, char** argv) {
   try {
     return Run(argc, argv);
   } catch (const std::exception& e) {
-    std::cerr << "zcpipe: error: internal: " << e.what() << '\n';
+    zcpipe::cli::PrintError(std::string("internal: ") + e.what());
     return zcpipe::cli::kInternal;
   }
 }

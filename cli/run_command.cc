@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "choice_option.h"
 #include "credential_options.h"
 #include "diagnostics.h"
 #include "exit_codes.h"
@@ -41,75 +42,79 @@ struct RunArgs {
   ProgressMode progress = ProgressMode::kAuto;
 };
 
-template <class Enum>
-CLI::CheckedTransformer Choices(std::map<std::string, Enum> choices) {
-  return CLI::CheckedTransformer(std::move(choices));
-}
-
 void AddOptions(CLI::App& command, RunArgs& args) {
   JobConfig& job = args.job;
   command
       .add_option("INPUT", args.inputs, "CSV or JSON Lines files; several run as concurrent jobs")
-      ->required()
-      ->check(CLI::ExistingFile);
+      ->required();
   command
       .add_option("-o,--output", args.output,
                   "The .zcp file to write; with several inputs, a directory (INPUT-STEM.zcp)")
       ->required();
   command.add_flag("-f,--force", job.replace_output, "Replace an existing output file");
   AddCredentialOptions(command, args.key);
-  const std::string input_group = "Input";
-  command.add_option("--format", job.format, "Input format (default: from the extension)")
-      ->transform(Choices<InputFormat>({{"auto", InputFormat::kAuto},
-                                        {"csv", InputFormat::kCsv},
-                                        {"jsonl", InputFormat::kJsonl}}))
-      ->group(input_group);
+
+  const std::string input = "Input";
+  Choices<InputFormat>(
+      command.add_option("--format", job.format, "Input format (default: from the extension)"),
+      {{"auto", InputFormat::kAuto}, {"csv", InputFormat::kCsv}, {"jsonl", InputFormat::kJsonl}})
+      ->group(input);
   command
       .add_option("--schema", args.schema, "Column names and types: id:int64,email,amount:float64")
-      ->group(input_group);
-  command.add_option("--delimiter", job.delimiter, "CSV field delimiter")->group(input_group);
-  command.add_flag("--no-header{false}", job.header, "CSV: the first line is data")
-      ->group(input_group);
-  AddTransformOptions(command, args.transforms);
-  const std::string errors_group = "Bad rows";
+      ->group(input);
+  command.add_option("--delimiter", job.delimiter, "CSV field delimiter (default ,)")->group(input);
   command
-      .add_option("--on-error", job.on_error, "fail (default), skip, or quarantine to --rejects")
-      ->transform(Choices<ErrorPolicy>({{"fail", ErrorPolicy::kFail},
-                                        {"skip", ErrorPolicy::kSkip},
-                                        {"quarantine", ErrorPolicy::kQuarantine}}))
-      ->group(errors_group);
+      .add_flag_callback(
+          "--no-header", [&job] { job.header = false; }, "CSV: the first line is data")
+      ->group(input);
+
+  AddTransformOptions(command, args.transforms);
+
+  const std::string errors = "Bad rows";
+  Choices<ErrorPolicy>(
+      command.add_option("--on-error", job.on_error, "fail (default): stop, publish nothing"),
+      {{"fail", ErrorPolicy::kFail},
+       {"skip", ErrorPolicy::kSkip},
+       {"quarantine", ErrorPolicy::kQuarantine}})
+      ->group(errors);
   command.add_option("--rejects", args.rejects, "JSON Lines file of rejected rows (quarantine)")
-      ->group(errors_group);
+      ->group(errors);
   command.add_flag("--resume", job.resume, "Continue an interrupted import of the same input")
-      ->group(errors_group);
-  const std::string engine_group = "Engine";
+      ->group(errors);
+
+  const std::string engine = "Engine";
   command.add_option("--workers", job.workers, "Worker processes with --isolate (0: one per core)")
-      ->group(engine_group);
-  command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")
-      ->group(engine_group);
-  command.add_option("--transport", job.transport, "Isolated stages: zero-copy (default) or copy")
-      ->transform(
-          Choices<Transport>({{"zero-copy", Transport::kZeroCopy}, {"copy", Transport::kCopy}}))
-      ->group(engine_group);
+      ->group(engine);
+  command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")->group(engine);
+  Choices<Transport>(
+      command.add_option("--transport", job.transport, "With --isolate (default zero-copy)"),
+      {{"zero-copy", Transport::kZeroCopy}, {"copy", Transport::kCopy}})
+      ->group(engine);
   command.add_option("--chunk-size", job.chunk_size, "Input bytes per chunk (default 4MiB)")
-      ->transform(CLI::AsSizeValue(false))
-      ->group(engine_group);
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->option_text("SIZE")
+      ->group(engine);
   command
       .add_option("--arena", job.arena_size, "Shared memory for chunks in flight (default 256MiB)")
-      ->transform(CLI::AsSizeValue(false))
-      ->group(engine_group);
-  const std::string output_group = "Observability";
-  command.add_option("--progress", args.progress, "auto (a bar on a terminal), bar, json, none")
-      ->transform(Choices<ProgressMode>({{"auto", ProgressMode::kAuto},
-                                         {"bar", ProgressMode::kBar},
-                                         {"json", ProgressMode::kJson},
-                                         {"none", ProgressMode::kNone}}))
-      ->group(output_group);
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->option_text("SIZE")
+      ->group(engine);
+
+  const std::string observe = "Observability";
+  Choices<ProgressMode>(
+      command.add_option("--progress", args.progress, "auto (default): a bar on a terminal only"),
+      {{"auto", ProgressMode::kAuto},
+       {"bar", ProgressMode::kBar},
+       {"json", ProgressMode::kJson},
+       {"none", ProgressMode::kNone}})
+      ->group(observe);
   command.add_option("--trace", args.trace, "Write a Chrome trace-event timeline (Perfetto)")
-      ->group(output_group);
-  command.add_option("--stats", args.stats, "Print statistics at the end: json")
-      ->check(CLI::IsMember({"json"}))
-      ->group(output_group);
+      ->option_text("FILE")
+      ->group(observe);
+  command.add_option("--stats", args.stats, "Print statistics as JSON on stdout at the end")
+      ->check(CLI::IsMember({"json"}).description(""))
+      ->option_text("json")
+      ->group(observe);
 }
 
 // Where input `input`'s file of one kind goes: `path` itself for a single input; with several,

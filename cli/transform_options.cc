@@ -29,12 +29,13 @@ void AddTransformOptions(CLI::App& command, TransformOptions& options) {
     options.options.push_back(
         command.add_option(std::string("--") + kind.name, kind.help)
             ->group("Transforms (applied in command-line order, each repeatable)")
+            ->type_name("SPEC")
             ->expected(1)
             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll));
   }
   command.add_option("--hash-key-file", options.hash_key_file, "32-byte key file for --hash")
-      ->group("Transforms (applied in command-line order, each repeatable)")
-      ->check(CLI::ExistingFile);
+      ->option_text("FILE")
+      ->group("Transforms (applied in command-line order, each repeatable)");
 }
 
 std::shared_ptr<const stages::Transform> MakeTransform(const CLI::App& command,

@@ -144,10 +144,22 @@ TEST_F(RunCommand, UsageErrorsExitWith2) {
   EXPECT_EQ(Run("run in.csv -o o.zcp").exit_code, 2);  // no key
   EXPECT_EQ(Run("run in.csv -o o.zcp -k key --chunk-size lots").exit_code, 2);
   EXPECT_EQ(Run("run in.csv -o o.zcp -k key --schema id:nope").exit_code, 2);
-  EXPECT_EQ(Run("run missing.csv -o o.zcp -k key").exit_code, 2);
+  const auto usage = Run("run in.csv -o o.zcp -k key --on-error maybe");
+  EXPECT_EQ(usage.err.rfind("zcpipe: error: --on-error: ", 0), 0u) << usage.err;
   const auto help = Run("run --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Examples:"), std::string::npos) << help.out;
+}
+
+TEST_F(RunCommand, AMissingInputOrKeyFileIsAnInputError) {
+  const auto missing = Run("run missing.csv -o o.zcp -k key");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("zcpipe: error: "), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("missing.csv"), std::string::npos) << missing.err;
+  const auto no_key = Run("run " + WriteCsv("in.csv", 10) + " -o o.zcp -k no-key");
+  EXPECT_EQ(no_key.exit_code, 3);
+  EXPECT_NE(no_key.err.find("zcpipe: error: no-key: "), std::string::npos) << no_key.err;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "key"}));
 }
 
 TEST_F(RunCommand, APassphraseFromADescriptorUnlocksTheExport) {
