@@ -47,6 +47,13 @@ class CliTest : public ::testing::Test {
     return name;
   }
 
+  // Imports WriteCsv("in.csv", rows) into out.zcp with the key "key".
+  void ImportCsv(int rows) const {
+    WriteCsv("in.csv", rows);
+    const auto run = Run("run in.csv -o out.zcp -k key");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  }
+
   std::string Read(const std::string& name) const {
     std::ifstream in(dir_ / name, std::ios::binary);
     std::ostringstream text;

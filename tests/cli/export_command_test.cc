@@ -6,11 +6,10 @@ namespace {
 using ExportCommand = CliTest;
 
 TEST_F(ExportCommand, WritesCsvToAFileAndJsonLinesToStdout) {
-  const std::string input = WriteCsv("in.csv", 2000);
-  ASSERT_EQ(Run("run in.csv -o out.zcp -k key").exit_code, 0);
+  ImportCsv(2000);
   const auto csv = Run("export out.zcp --to csv -o back.csv -k key");
   EXPECT_EQ(csv.exit_code, 0) << csv.err;
-  EXPECT_EQ(Read("back.csv"), Read(input));
+  EXPECT_EQ(Read("back.csv"), Read("in.csv"));
 
   const auto jsonl = Run("export out.zcp --to jsonl -o - -k key");
   EXPECT_EQ(jsonl.exit_code, 0) << jsonl.err;
@@ -20,8 +19,7 @@ TEST_F(ExportCommand, WritesCsvToAFileAndJsonLinesToStdout) {
 }
 
 TEST_F(ExportCommand, NeverReplacesAFileUnlessForced) {
-  WriteCsv("in.csv", 10);
-  ASSERT_EQ(Run("run in.csv -o out.zcp -k key").exit_code, 0);
+  ImportCsv(10);
   const auto refused = Run("export out.zcp --to csv -o in.csv -k key");
   EXPECT_EQ(refused.exit_code, 3);
   EXPECT_NE(refused.err.find("already exists"), std::string::npos) << refused.err;

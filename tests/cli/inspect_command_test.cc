@@ -6,7 +6,7 @@ namespace {
 using InspectCommand = CliTest;
 
 TEST_F(InspectCommand, ShowsTheHeaderSchemaAndChunkCountWithoutAKey) {
-  ASSERT_EQ(Run("run " + WriteCsv("in.csv", 100) + " -o out.zcp -k key").exit_code, 0);
+  ImportCsv(100);
   const auto inspect = Run("inspect out.zcp");
   EXPECT_EQ(inspect.exit_code, 0) << inspect.err;
   EXPECT_NE(inspect.out.find("schema:      id:int64,email:string,amount:float64"),

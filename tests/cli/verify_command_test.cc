@@ -8,7 +8,7 @@ namespace {
 using VerifyCommand = CliTest;
 
 TEST_F(VerifyCommand, AcceptsAnIntactContainerAndTellsDamageFromAWrongKey) {
-  ASSERT_EQ(Run("run " + WriteCsv("in.csv", 1000) + " -o out.zcp -k key").exit_code, 0);
+  ImportCsv(1000);
   const auto ok = Run("verify out.zcp -k key");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_NE(ok.out.find("out.zcp: ok, 2 chunks"), std::string::npos) << ok.out;
