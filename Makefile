@@ -33,6 +33,8 @@ examples: build
 test: build examples
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 	$(BUILD)/examples/shm_handoff 64
+	$(BUILD)/examples/bulk_import 20000
+	$(BUILD)/examples/import_to_sqlite 20000
 
 demo: examples
 	$(BUILD)/examples/shm_handoff 256

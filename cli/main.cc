@@ -1,9 +1,18 @@
 // zcpipe: the command-line front end. A thin layer over the library; see --help.
+#include "zcpipe/pipeline/worker.h"
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "diagnostics.h"
 #include "exit_codes.h"
+#include "export_command.h"
 #include "gc_command.h"
+#include "inspect_command.h"
+#include "keygen_command.h"
+#include "run_command.h"
+#include "verify_command.h"
 
 namespace {
 
@@ -11,7 +20,16 @@ int Run(int argc, char** argv) {
   CLI::App app{"zcpipe: zero-copy shared-memory pipeline for bulk CSV / JSON Lines import"};
   app.set_version_flag("--version", "zcpipe " ZCPIPE_VERSION);
   app.require_subcommand(1);
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {  // before the subcommands copy it
+    return zcpipe::cli::ErrorLine(e.what(), zcpipe::cli::ColorOn(STDERR_FILENO)) +
+           "Run with --help for more information.\n";
+  });
   int exit_code = zcpipe::cli::kOk;
+  zcpipe::cli::AddRunCommand(app, exit_code);
+  zcpipe::cli::AddKeygenCommand(app, exit_code);
+  zcpipe::cli::AddExportCommand(app, exit_code);
+  zcpipe::cli::AddInspectCommand(app, exit_code);
+  zcpipe::cli::AddVerifyCommand(app, exit_code);
   zcpipe::cli::AddGcCommand(app, exit_code);
   try {
     app.parse(argc, argv);
@@ -25,10 +43,12 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --isolate: this program is also its own worker process.
+  if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;
   try {
     return Run(argc, argv);
   } catch (const std::exception& e) {
-    std::cerr << "zcpipe: error: internal: " << e.what() << '\n';
+    zcpipe::cli::PrintError(std::string("internal: ") + e.what());
     return zcpipe::cli::kInternal;
   }
 }

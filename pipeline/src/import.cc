@@ -12,6 +12,7 @@
 
 #include "import_stages.h"
 #include "journal.h"
+#include "trace.h"
 #include "zcpipe/pipeline/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
@@ -97,7 +98,8 @@ class Import {
   }
   void Release(const shm::Handle& handle) { (void)pool_->Release(handle); }
   void ReleaseAll(ChunkState& chunk);
-  void Timed(Stage stage, Clock::time_point since);
+  // Adds the time since `since` to the stage's busy time (and to the trace, with `chunk`).
+  void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk);
   ProgressEvent Snapshot(bool final) const;
   // Records in the journal that the input up to `next` is in the container, durably.
   void Commit(JournalPoint next);
@@ -134,6 +136,7 @@ class Import {
   std::optional<oneapi::tbb::enumerable_thread_specific<AnyParser>> parsers_;
   std::optional<stages::ContainerWriter> writer_;
   std::optional<Journal> journal_;
+  std::unique_ptr<TraceRecorder> trace_;  // only with config_.trace
   Clock::time_point last_commit_;
   std::ofstream rejects_;
   stages::Schema parsed_schema_, output_schema_;
@@ -210,11 +213,17 @@ void Import::ReleaseAll(ChunkState& chunk) {
   chunk.batches.clear();
 }
 
-void Import::Timed(Stage stage, Clock::time_point since) {
+void Import::Timed(Stage stage, Clock::time_point since, const ChunkState& chunk) {
+  const auto now = Clock::now();
   const auto i = static_cast<std::size_t>(stage);
   stage_nanos_[i].fetch_add(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - since).count()));
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count()));
   stage_chunks_[i].fetch_add(1);
+  if (!trace_) return;
+  std::uint64_t bytes = chunk.input.valid() ? chunk.input.length : 0;  // or the stage's output
+  for (const auto& batch : chunk.batches) bytes += batch.length;
+  trace_->Slice(trace_->ThreadTrack(Name(stage)), Name(stage), since, now,
+                {{"chunk", chunk.index}, {"rows", chunk.rows_out}, {"bytes", bytes}});
 }
 
 bool Import::OpenChunker(const JournalPoint& from) {
@@ -456,7 +465,7 @@ Msg Import::Read(oneapi::tbb::flow_control& control) {
     msg->first_byte = chunk->first_byte;
   }
   msg->rows_in = msg->rejected.size();
-  Timed(Stage::kRead, since);
+  Timed(Stage::kRead, since, *msg);
   return msg;
 }
 
@@ -485,7 +494,7 @@ Msg Import::Parse(Msg msg) {
   }
   Release(msg->input);
   msg->input = {};
-  Timed(Stage::kParse, since);
+  Timed(Stage::kParse, since, *msg);
   return msg;
 }
 
@@ -514,7 +523,7 @@ Msg Import::Transform(Msg msg) {
   }
   for (const auto& batch : msg->batches) Release(batch);
   msg->batches = std::move(outputs);
-  Timed(Stage::kTransform, since);
+  Timed(Stage::kTransform, since, *msg);
   return msg;
 }
 
@@ -533,7 +542,7 @@ void Import::ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Ga
   const auto finish = [this, &gateway](Msg done) {
     Release(done->input);
     done->input = {};
-    Timed(Stage::kParse, done->stage_start);
+    Timed(Stage::kParse, done->stage_start, *done);
     gateway.try_put(std::move(done));
     gateway.release_wait();
   };
@@ -614,7 +623,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         }
       }
       if (left->fetch_sub(1) == 1) {
-        Timed(Stage::kEncrypt, msg->stage_start);
+        Timed(Stage::kEncrypt, msg->stage_start, *msg);
         gateway.try_put(msg);
         gateway.release_wait();
       }
@@ -646,7 +655,7 @@ Msg Import::Encrypt(Msg msg) {
     handle.offset -= kFrameHeaderSize;
     handle.length = static_cast<std::uint32_t>(frame.size());
   }
-  Timed(Stage::kEncrypt, since);
+  Timed(Stage::kEncrypt, since, *msg);
   return msg;
 }
 
@@ -705,8 +714,17 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     ++chunks_done_;
     if (journal_ && Clock::now() - last_commit_ >= config_.journal_interval) Commit(chunk.next);
   }
+  Timed(Stage::kWrite, since, chunk);
   ReleaseAll(chunk);
-  Timed(Stage::kWrite, since);
+  if (trace_) {
+    const auto now = Clock::now();
+    trace_->Counter("chunks in flight", now,
+                    static_cast<double>(stage_chunks_[static_cast<std::size_t>(Stage::kRead)] -
+                                        stage_chunks_[static_cast<std::size_t>(Stage::kWrite)]));
+    trace_->Counter(
+        "arena bytes in use", now,
+        static_cast<double>(std::uint64_t{pool_->block_size()} * pool_->blocks_in_use()));
+  }
   channel_.PublishProgress(Snapshot(false));
 }
 
@@ -814,7 +832,15 @@ void Import::RunGraph() {
 Report Import::Run() {
   Report report;
   report.job = job_;
+  if (!config_.trace.empty()) {
+    trace_ = std::make_unique<TraceRecorder>(start_, "zcpipe job " + std::to_string(job_));
+  }
   if (Open()) RunGraph();
+  if (trace_) {
+    if (auto written = trace_->Write(config_.trace); !written) {
+      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "cannot write trace", written.error()));
+    }
+  }
   if (!failed_.load() && !cancel_.load() && writer_) {
     // The final frame: empty, flagged last, then fsync + rename.
     auto finished = writer_->Write({}, true);

@@ -1,0 +1,95 @@
+#include "credential_options.h"
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <iostream>
+
+#include <tl/expected.hpp>
+
+#include "diagnostics.h"
+#include "exit_codes.h"
+
+namespace zcpipe::cli {
+namespace {
+
+constexpr std::size_t kMaxPassphrase = 1024;
+
+// The first line from `fd` (without its end of line), into a buffer that wipes itself.
+tl::expected<stages::SecretBytes, std::string> ReadLine(int fd) {
+  stages::SecretBytes buffer(kMaxPassphrase);
+  std::size_t size = 0;
+  while (size < buffer.size()) {
+    const ssize_t n = ::read(fd, buffer.span().data() + size, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return tl::unexpected("cannot read the passphrase: " + std::string(std::strerror(errno)));
+    if (n == 0 || buffer.span()[size] == std::byte{'\n'}) break;
+    ++size;
+  }
+  if (size > 0 && buffer.span()[size - 1] == std::byte{'\r'}) --size;
+  if (size == 0) return tl::unexpected(std::string("empty passphrase"));
+  return stages::SecretBytes::CopyOf(buffer.span().first(size));
+}
+
+// Asks on the controlling terminal with echo off.
+tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
+  const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (tty < 0)
+    return tl::unexpected(std::string("--passphrase needs a terminal; use --passphrase-fd"));
+  termios saved{};
+  const bool is_terminal = ::tcgetattr(tty, &saved) == 0;
+  if (is_terminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    (void)::tcsetattr(tty, TCSAFLUSH, &quiet);
+  }
+  constexpr std::string_view kPrompt = "Passphrase: ";
+  (void)!::write(tty, kPrompt.data(), kPrompt.size());
+  auto line = ReadLine(tty);
+  if (is_terminal) (void)::tcsetattr(tty, TCSAFLUSH, &saved);
+  (void)!::write(tty, "\n", 1);
+  ::close(tty);
+  return line;
+}
+
+}  // namespace
+
+void AddCredentialOptions(CLI::App& command, CredentialOptions& options) {
+  auto* group = command.add_option_group("key", "How to unlock the container (exactly one)");
+  group->add_option("-k,--key-file", options.key_file, "32-byte key file (zcpipe keygen)");
+  group->add_option("--passphrase-fd", options.passphrase_fd,
+                    "Read the passphrase (its first line) from this file descriptor");
+  group->add_flag("--passphrase", options.ask_passphrase, "Ask for a passphrase on the terminal");
+  group->require_option(1);
+}
+
+std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions& options,
+                                                         int& exit_code) {
+  if (!options.key_file.empty()) {
+    std::string warning;
+    auto key = stages::ReadKeyFile(options.key_file, &warning);
+    if (!key) {
+      PrintError(options.key_file + ": " + Describe(key.error()));
+      exit_code = ExitCodeFor(key.error().code);
+      return nullptr;
+    }
+    if (!warning.empty()) std::cerr << "zcpipe: warning: " << warning << '\n';
+    return std::make_shared<const stages::Credential>(stages::Credential::FromKey(std::move(*key)));
+  }
+  auto passphrase = options.ask_passphrase ? AskPassphrase() : ReadLine(options.passphrase_fd);
+  if (!passphrase) {
+    PrintError(passphrase.error());
+    exit_code = kInputError;
+    return nullptr;
+  }
+  const auto bytes = passphrase->span();
+  return std::make_shared<const stages::Credential>(stages::Credential::FromPassphrase(
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+}
+
+}  // namespace zcpipe::cli

@@ -1,0 +1,29 @@
+// The options that say how to unlock a container, shared by `run`, `export` and `verify`:
+// a key file, or a passphrase read from a file descriptor or asked on the terminal — never
+// from the command line itself.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "zcpipe/stages/key.h"
+
+namespace zcpipe::cli {
+
+struct CredentialOptions {
+  std::string key_file;
+  int passphrase_fd = -1;
+  bool ask_passphrase = false;
+};
+
+// Adds --key-file, --passphrase-fd and --passphrase (mutually exclusive; one is required) to
+// `command`. `options` must outlive the parse.
+void AddCredentialOptions(CLI::App& command, CredentialOptions& options);
+
+// The credential the options name; null after printing the error (unreadable key file, empty
+// passphrase, no terminal to ask on) and setting `exit_code`.
+[[nodiscard]] std::shared_ptr<const stages::Credential> ReadCredential(
+    const CredentialOptions& options, int& exit_code);
+
+}  // namespace zcpipe::cli

@@ -1,0 +1,50 @@
+#include "exit_codes.h"
+
+namespace zcpipe::cli {
+
+ExitCode ExitCodeFor(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInput:
+    case ErrorKind::kInitialization:
+      return kInputError;
+    case ErrorKind::kIntegrity:
+      return kIntegrity;
+    case ErrorKind::kStage:
+    case ErrorKind::kWorkerCrash:
+    case ErrorKind::kCommunication:
+      break;
+  }
+  return kInternal;
+}
+
+ExitCode ExitCodeFor(stages::ContainerErrc code) {
+  using enum stages::ContainerErrc;
+  switch (code) {
+    case kInvalidArgument:
+    case kCrypto:
+      return kInternal;
+    case kIo:
+    case kAlreadyExists:
+    case kBadKeyFile:
+    case kNotZcp:
+    case kUnsupportedVersion:
+    case kUnsupportedAlgorithm:
+    case kUnsupportedKeySource:
+    case kParamsAboveCaps:
+    case kKeySourceMismatch:
+    case kWrongKey:
+      return kInputError;
+    case kMalformedHeader:
+    case kTamperedHeader:
+    case kTamperedChunk:
+    case kReorderedChunk:
+    case kDuplicatedChunk:
+    case kTruncated:
+    case kTrailingBytes:
+    case kNotRecordBatches:
+      return kIntegrity;
+  }
+  return kInternal;
+}
+
+}  // namespace zcpipe::cli

@@ -1,0 +1,56 @@
+#include "export_command.h"
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "choice_option.h"
+#include "credential_options.h"
+#include "diagnostics.h"
+#include "exit_codes.h"
+#include "zcpipe/stages/export.h"
+
+namespace zcpipe::cli {
+namespace {
+
+struct ExportArgs {
+  std::string input;
+  std::string output;
+  stages::ExportOptions options;
+  CredentialOptions key;
+};
+
+}  // namespace
+
+void AddExportCommand(CLI::App& app, int& exit_code) {
+  auto* command = app.add_subcommand("export", "Decrypt a .zcp container to CSV or JSON Lines");
+  command->footer(
+      "The output appears only once every chunk verified (`-o -`: streamed to stdout). Examples:\n"
+      "  zcpipe export orders.zcp --to csv -o orders.csv --key-file orders.key\n"
+      "  zcpipe export orders.zcp --to jsonl -o - --passphrase-fd 3 3<pass.txt");
+  auto args = std::make_shared<ExportArgs>();
+  command->add_option("CONTAINER", args->input, "The .zcp file")->required();
+  Choices<stages::ExportFormat>(
+      command->add_option("--to", args->options.format, "Output format"),
+      {{"csv", stages::ExportFormat::kCsv}, {"jsonl", stages::ExportFormat::kJsonl}})
+      ->required();
+  command->add_option("-o,--output", args->output, "Output file, or - for stdout")->required();
+  command->add_option("--delimiter", args->options.delimiter, "CSV field delimiter");
+  command->add_flag_callback(
+      "--no-header", [args] { args->options.header = false; }, "CSV: no line of column names");
+  command->add_flag("-f,--force", args->options.replace_existing, "Replace an existing output");
+  AddCredentialOptions(*command, args->key);
+  command->callback([args, &exit_code] {
+    const auto credential = ReadCredential(args->key, exit_code);
+    if (!credential) return;
+    auto exported = stages::ExportFile(args->input, args->output, *credential, args->options);
+    if (!exported) {
+      PrintError(args->input + ": " + Describe(exported.error()));
+      exit_code = ExitCodeFor(exported.error().code);
+      return;
+    }
+    exit_code = kOk;
+  });
+}
+
+}  // namespace zcpipe::cli

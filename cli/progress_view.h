@@ -1,0 +1,42 @@
+// ProgressView: what `zcpipe run` shows on stderr while its jobs run — one progress bar per job
+// on a terminal, one JSON object per line for programs, or nothing — and the errors in between.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zcpipe/pipeline/events.h"
+
+namespace zcpipe::cli {
+
+enum class ProgressMode { kAuto, kBar, kJson, kNone };  // kAuto: kBar on a terminal, else kNone
+
+// Owns stderr while jobs run: errors go through Error() so that they do not tear the bars.
+// Bars are redrawn in place (ANSI cursor movement), one line per job: input, percentage,
+// bytes, rows, MB/s, ETA; in color unless NO_COLOR is set.
+// Thread-safety: Update and Error from any threads (the jobs' listener threads); one mutex.
+class ProgressView {
+ public:
+  // `inputs`: each job's input, by slot.
+  ProgressView(ProgressMode mode, std::vector<std::string> inputs);
+
+  void Update(std::size_t slot, const ProgressEvent& event);
+  void Error(std::string_view message);
+
+ private:
+  void EraseBars();  // REQUIRES: mutex_ held
+  void DrawBars();   // REQUIRES: mutex_ held
+
+  ProgressMode mode_;
+  const bool color_;
+  const std::vector<std::string> inputs_;
+  std::mutex mutex_;
+  std::vector<std::optional<ProgressEvent>> latest_;  // guarded by mutex_
+  std::size_t drawn_ = 0;                             // bar lines on screen, guarded by mutex_
+};
+
+}  // namespace zcpipe::cli

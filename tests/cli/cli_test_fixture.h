@@ -1,0 +1,76 @@
+// A temporary directory with a key file and generated inputs, for tests that run the zcpipe
+// binary in it.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "zcpipe_command.h"
+
+namespace zcpipe::cli {
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("zcpipe-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    ASSERT_EQ(Run("keygen -o key").exit_code, 0);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // zcpipe ARGUMENTS, run in the test's directory.
+  testing::CommandResult Run(const std::string& arguments) const {
+    return testing::Zcpipe(arguments, dir_.string());
+  }
+
+  // `rows` rows of "id,email,amount" (id = 0..rows-1); the row with id `bad_id`, if any, has
+  // the amount "oops". Written as the exporter writes values, so that a round trip is exact.
+  std::string WriteCsv(const std::string& name, int rows, int bad_id = -1) const {
+    std::ofstream out(dir_ / name, std::ios::binary);
+    out << "id,email,amount\n";
+    for (int i = 0; i < rows; ++i) {
+      out << i << ",user" << i << "@example.org,";
+      if (i == bad_id)
+        out << "oops";
+      else
+        out << i % 1000 << ".5";
+      out << '\n';
+    }
+    return name;
+  }
+
+  // Imports WriteCsv("in.csv", rows) into out.zcp with the key "key".
+  void ImportCsv(int rows) const {
+    WriteCsv("in.csv", rows);
+    const auto run = Run("run in.csv -o out.zcp -k key");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  }
+
+  std::string Read(const std::string& name) const {
+    std::ifstream in(dir_ / name, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  std::vector<std::string> Files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+      names.push_back(entry.path().filename());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  std::filesystem::path dir_;
+};
+
+}  // namespace zcpipe::cli

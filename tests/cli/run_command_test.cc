@@ -1,0 +1,199 @@
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <simdjson.h>
+
+#include "cli_test_fixture.h"
+#include "zcpipe/shm/segment.h"
+
+namespace zcpipe::cli {
+namespace {
+
+using RunCommand = CliTest;
+
+// Calls `visit` with each line of `text` parsed as a JSON object (valid during the call only);
+// fails the test for a line that is not one. Returns the number of lines.
+std::size_t ForEachJsonLine(const std::string& text,
+                            const std::function<void(simdjson::dom::object)>& visit) {
+  simdjson::dom::parser parser;
+  simdjson::dom::document_stream stream;
+  EXPECT_EQ(parser.parse_many(text).get(stream), simdjson::SUCCESS);
+  std::size_t lines = 0;
+  for (auto document : stream) {
+    simdjson::dom::object object;
+    EXPECT_EQ(document.get(object), simdjson::SUCCESS) << text;
+    visit(object);
+    ++lines;
+  }
+  return lines;
+}
+
+TEST_F(RunCommand, ImportsAFileThatExportsBackTheSameRows) {
+  const std::string input = WriteCsv("in.csv", 5000);
+  const auto run = Run("run in.csv -o out.zcp -k key --chunk-size 16KiB --arena 1MiB");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err, "");  // no terminal: no progress bar
+  ASSERT_EQ(Run("export out.zcp --to csv -o back.csv -k key").exit_code, 0);
+  EXPECT_EQ(Read("back.csv"), Read(input));
+  EXPECT_EQ(Files(), (std::vector<std::string>{"back.csv", "in.csv", "key", "out.zcp"}));
+}
+
+TEST_F(RunCommand, AppliesTransformsInCommandLineOrder) {
+  WriteCsv("in.csv", 100);
+  const auto run =
+      Run("run in.csv -o out.zcp -k key --rename amount:price --filter 'price >= 98' "
+          "--select price,id --cast id:string");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Run("export out.zcp --to jsonl -o - -k key").out,
+            "{\"price\":98.5,\"id\":\"98\"}\n{\"price\":99.5,\"id\":\"99\"}\n");
+  const auto unknown = Run("run in.csv -o x.zcp -k key --select nope");  // known once read
+  EXPECT_EQ(unknown.exit_code, 3);
+  EXPECT_NE(unknown.err.find("nope"), std::string::npos) << unknown.err;
+  EXPECT_EQ(Run("run in.csv -o x.zcp -k key --hash email").exit_code, 2);  // no hash key
+}
+
+TEST_F(RunCommand, ABadRowFailsWithItsFileAndLineAndNoOutput) {
+  WriteCsv("in.csv", 3000, /*bad_id=*/2500);
+  const auto run =
+      Run("run in.csv -o out.zcp -k key --chunk-size 16KiB --arena 1MiB "
+          "--schema id:int64,email,amount:float64");
+  EXPECT_EQ(run.exit_code, 3);
+  // Line 2502: the header is line 1, id 0 line 2.
+  EXPECT_NE(run.err.find("zcpipe: error: in.csv:2502: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("bad float64 in column 'amount': \"oops\""), std::string::npos) << run.err;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "key"}));
+}
+
+TEST_F(RunCommand, QuarantinesBadRowsAndCountsThemInTheStats) {
+  WriteCsv("in.csv", 3000, /*bad_id=*/7);
+  const auto run =
+      Run("run in.csv -o out.zcp -k key --on-error quarantine --rejects rejects.jsonl "
+          "--schema id:int64,email,amount:float64 --stats json");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("in.csv:9: "), std::string::npos) << run.err;
+  EXPECT_NE(Read("rejects.jsonl").find(R"("line":9,)"), std::string::npos);
+  const auto lines = ForEachJsonLine(run.out, [](simdjson::dom::object stats) {
+    EXPECT_EQ(std::string_view(stats["status"]), "succeeded");
+    EXPECT_EQ(std::uint64_t(stats["rows_in"]), 3000u);
+    EXPECT_EQ(std::uint64_t(stats["rows_out"]), 2999u);
+    EXPECT_EQ(std::uint64_t(stats["rows_rejected"]), 1u);
+    EXPECT_EQ(std::uint64_t(stats["bytes_copied_between_stages"]), 0u);
+    EXPECT_GT(double(stats["stage_seconds"]["parse"]), 0.0);
+  });
+  EXPECT_EQ(lines, 1u) << run.out;
+  EXPECT_EQ(Run("run in.csv -o o.zcp -k key --on-error quarantine").exit_code, 2);
+}
+
+TEST_F(RunCommand, ProgressJsonIsOneObjectPerLineTaggedWithTheJob) {
+  WriteCsv("a.csv", 4000);
+  WriteCsv("b.csv", 3000);
+  std::filesystem::create_directory(dir_ / "out");
+  const auto run =
+      Run("run a.csv b.csv -o out -k key --progress json --chunk-size 16KiB "
+          "--arena 1MiB");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::map<std::string, std::uint64_t> final_rows;
+  std::set<std::uint64_t> jobs;
+  ForEachJsonLine(run.err, [&](simdjson::dom::object event) {
+    jobs.insert(std::uint64_t(event["job"]));
+    if (bool(event["final"])) {
+      final_rows[std::string(std::string_view(event["input"]))] = std::uint64_t(event["rows_out"]);
+    }
+  });
+  EXPECT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(final_rows, (std::map<std::string, std::uint64_t>{{"a.csv", 4000}, {"b.csv", 3000}}));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "a.zcp"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "b.zcp"));
+  EXPECT_EQ(Run("run a.csv b.csv -o a.zcp -k key").exit_code, 2);  // not a directory
+}
+
+TEST_F(RunCommand, TraceIsChromeTraceJsonWithEveryStage) {
+  WriteCsv("in.csv", 5000);
+  const auto run =
+      Run("run in.csv -o out.zcp -k key --chunk-size 16KiB --arena 1MiB --trace trace.json "
+          "--filter 'id > 10'");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  simdjson::dom::parser parser;
+  simdjson::dom::array events;
+  ASSERT_EQ(parser.load((dir_ / "trace.json").string())["traceEvents"].get(events),
+            simdjson::SUCCESS);
+  std::set<std::string> slices;
+  for (simdjson::dom::object event : events) {
+    if (std::string_view(event["ph"]) == "X")
+      slices.insert(std::string(std::string_view(event["name"])));
+  }
+  EXPECT_EQ(slices, (std::set<std::string>{"encrypt", "parse", "read", "transform", "write"}));
+}
+
+TEST_F(RunCommand, ATraceThatCannotBeWrittenIsAnInternalErrorAndPublishesNothing) {
+  WriteCsv("in.csv", 10);
+  const auto run = Run("run in.csv -o out.zcp -k key --trace no-such-dir/trace.json");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("zcpipe: error: no-such-dir/trace.json: cannot write the trace"),
+            std::string::npos)
+      << run.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out.zcp"));
+}
+
+TEST_F(RunCommand, UsageErrorsExitWith2) {
+  WriteCsv("in.csv", 10);
+  EXPECT_EQ(Run("run in.csv -k key").exit_code, 2);    // no -o
+  EXPECT_EQ(Run("run in.csv -o o.zcp").exit_code, 2);  // no key
+  EXPECT_EQ(Run("run in.csv -o o.zcp -k key --chunk-size lots").exit_code, 2);
+  EXPECT_EQ(Run("run in.csv -o o.zcp -k key --schema id:nope").exit_code, 2);
+  const auto usage = Run("run in.csv -o o.zcp -k key --on-error maybe");
+  EXPECT_EQ(usage.err.rfind("zcpipe: error: --on-error: ", 0), 0u) << usage.err;
+  const auto help = Run("run --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Examples:"), std::string::npos) << help.out;
+}
+
+TEST_F(RunCommand, AMissingInputOrKeyFileIsAnInputError) {
+  const auto missing = Run("run missing.csv -o o.zcp -k key");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("zcpipe: error: "), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("missing.csv"), std::string::npos) << missing.err;
+  const auto no_key = Run("run " + WriteCsv("in.csv", 10) + " -o o.zcp -k no-key");
+  EXPECT_EQ(no_key.exit_code, 3);
+  EXPECT_NE(no_key.err.find("zcpipe: error: no-key: "), std::string::npos) << no_key.err;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "key"}));
+}
+
+TEST_F(RunCommand, APassphraseFromADescriptorUnlocksTheExport) {
+  WriteCsv("in.csv", 100);
+  std::ofstream(dir_ / "pass.txt") << "correct horse\n";
+  ASSERT_EQ(Run("run in.csv -o out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
+  EXPECT_EQ(Run("verify out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
+  const auto wrong = Run("verify out.zcp --passphrase-fd 3 3<in.csv");
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
+}
+
+TEST_F(RunCommand, SigintCancelsCleanlyAndExitsWith130) {
+  {  // large enough that the import is still going when the first progress line arrives
+    std::ofstream out(dir_ / "big.csv", std::ios::binary);
+    out << "id,email,amount\n";
+    const std::string row = ",someone@example.org,12.5\n";
+    for (int i = 0; i < 2'000'000; ++i) out << i << row;
+  }
+  testing::BackgroundZcpipe run(
+      "run big.csv -o out.zcp -k key --progress json --chunk-size 64KiB --arena 4MiB",
+      dir_.string());
+  const auto first = run.ReadErrLine();  // the import is under way
+  ASSERT_TRUE(first);
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  std::string last = *first;
+  while (auto line = run.ReadErrLine()) last = *line;
+  EXPECT_EQ(run.Wait(), 130) << last;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key"}));  // no output, no temp file
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    EXPECT_NE(
+        entry.path().filename().string().rfind("zcpipe." + std::to_string(run.pid()) + ".", 0), 0u)
+        << entry.path();
+  }
+}
+
+}  // namespace
+}  // namespace zcpipe::cli

@@ -1,0 +1,141 @@
+#include "trace.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "zcpipe/pipeline/job.h"
+#include "zcpipe/stages/transform_spec.h"
+
+namespace zcpipe::detail {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = TraceRecorder::Clock;
+
+class TraceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("zcpipe-trace-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // The trace's events, parsed; fails the test when the file is not JSON.
+  simdjson::dom::array Events(const fs::path& path) {
+    auto document = parser_.load(path.string());
+    EXPECT_EQ(document.error(), simdjson::SUCCESS) << path;
+    simdjson::dom::array events;
+    EXPECT_EQ(document["traceEvents"].get(events), simdjson::SUCCESS);
+    return events;
+  }
+
+  fs::path dir_;
+  simdjson::dom::parser parser_;
+};
+
+TEST_F(TraceTest, WritesSlicesOnNamedTracksCountersAndForeignTracks) {
+  const auto origin = Clock::now();
+  TraceRecorder trace(origin, "zcpipe job 1");
+  const auto parse = trace.ThreadTrack("parse");
+  EXPECT_EQ(trace.ThreadTrack("parse").tid, parse.tid);  // the same thread, the same track
+  EXPECT_NE(trace.ThreadTrack("write").tid, parse.tid);
+  trace.Slice(parse, "parse", origin + std::chrono::microseconds(10),
+              origin + std::chrono::microseconds(35), {{"chunk", 7}, {"rows", 100}});
+  trace.Counter("arena bytes in use", origin + std::chrono::microseconds(40), 4096);
+  // A worker process's track, as a worker reports it.
+  trace.NameProcess(99999, "worker 0");
+  trace.NameTrack({99999, 1}, "transform");
+  trace.Slice({99999, 1}, "transform", origin, origin + std::chrono::microseconds(5));
+  const fs::path path = dir_ / "trace.json";
+  ASSERT_TRUE(trace.Write(path));
+
+  std::map<std::string, int> phases;
+  bool parse_slice = false, worker_slice = false, counter = false;
+  for (simdjson::dom::object event : Events(path)) {
+    const std::string phase{std::string_view(event["ph"])};
+    ++phases[phase];
+    const std::string_view name = event["name"];
+    if (phase == "X" && name == "parse") {
+      parse_slice = true;
+      EXPECT_EQ(std::uint64_t(event["pid"]), std::uint64_t(::getpid()));
+      EXPECT_EQ(std::uint64_t(event["tid"]), parse.tid);
+      EXPECT_DOUBLE_EQ(double(event["ts"]), 10.0);
+      EXPECT_DOUBLE_EQ(double(event["dur"]), 25.0);
+      EXPECT_EQ(std::uint64_t(event["args"]["chunk"]), 7u);
+      EXPECT_EQ(std::uint64_t(event["args"]["rows"]), 100u);
+    }
+    if (phase == "X" && name == "transform") {
+      worker_slice = std::uint64_t(event["pid"]) == 99999 && std::uint64_t(event["tid"]) == 1;
+    }
+    if (phase == "C") counter = double(event["args"]["value"]) == 4096.0;
+  }
+  EXPECT_TRUE(parse_slice);
+  EXPECT_TRUE(worker_slice);
+  EXPECT_TRUE(counter);
+  EXPECT_EQ(phases["M"], 5);  // 2 processes, 2 coordinator tracks, 1 worker track
+}
+
+TEST_F(TraceTest, AJobTracesEveryStageOfEveryChunk) {
+  const fs::path input = dir_ / "in.csv";
+  {
+    std::ofstream out(input);
+    out << "id,amount\n";
+    for (int i = 0; i < 20000; ++i) out << i << ',' << i % 100 << '\n';
+  }
+  JobConfig config;
+  config.input = input;
+  config.schema = stages::Schema::Parse("id:int64,amount:float64");
+  config.transform = stages::ParseTransform("filter", "amount >= 50");
+  config.output = dir_ / "out.zcp";
+  config.credential = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
+      std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{1})))));
+  config.chunk_size = 16 << 10;
+  config.arena_size = 2 << 20;
+  config.threads = 2;
+  config.trace = dir_ / "trace.json";
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded);
+
+  std::map<std::string, std::set<std::uint64_t>> chunks_by_stage;
+  std::set<std::string> counters, thread_names;
+  for (simdjson::dom::object event : Events(config.trace)) {
+    const std::string_view phase = event["ph"];
+    const std::string name{std::string_view(event["name"])};
+    if (phase == "X") chunks_by_stage[name].insert(std::uint64_t(event["args"]["chunk"]));
+    if (phase == "C") counters.insert(name);
+    if (phase == "M" && name == "thread_name") {
+      thread_names.insert(std::string(std::string_view(event["args"]["name"])));
+    }
+  }
+  const std::uint64_t chunks = report.totals.chunks_done;
+  ASSERT_GT(chunks, 10u);
+  for (const char* stage : {"read", "parse", "transform", "encrypt", "write"}) {
+    EXPECT_EQ(chunks_by_stage[stage].size(), chunks) << stage;
+    EXPECT_TRUE(thread_names.contains(std::string(stage) + " #1")) << stage;
+  }
+  EXPECT_TRUE(counters.contains("chunks in flight"));
+  EXPECT_TRUE(counters.contains("arena bytes in use"));
+}
+
+TEST_F(TraceTest, AJobWithoutATracePathWritesNone) {
+  const fs::path input = dir_ / "in.csv";
+  std::ofstream(input) << "id\n1\n";
+  JobConfig config;
+  config.input = input;
+  config.batch_sink = [](const stages::BatchView&) {};
+  ASSERT_EQ(zcpipe::Run(config).status, JobStatus::kSucceeded);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+}  // namespace
+}  // namespace zcpipe::detail

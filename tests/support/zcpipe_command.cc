@@ -1,0 +1,88 @@
+#include "zcpipe_command.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace zcpipe::testing {
+namespace {
+
+std::string Command(const std::string& arguments, const std::string& directory) {
+  const char* binary = std::getenv("ZCPIPE_BIN");
+  if (binary == nullptr) throw std::runtime_error("ZCPIPE_BIN is not set");
+  return "cd '" + directory + "' && exec " + binary + " " + arguments;
+}
+
+std::string Slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+}  // namespace
+
+CommandResult Zcpipe(const std::string& arguments, const std::string& directory) {
+  const auto base =
+      std::filesystem::temp_directory_path() / ("zcpipe-command-" + std::to_string(::getpid()));
+  const std::string out = base.string() + ".out", err = base.string() + ".err";
+  const int status = std::system(
+      ("(" + Command(arguments, directory) + ") >'" + out + "' 2>'" + err + "'").c_str());
+  CommandResult result{ExitCode(status), Slurp(out), Slurp(err)};
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return result;
+}
+
+BackgroundZcpipe::BackgroundZcpipe(const std::string& arguments, const std::string& directory) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  const std::string command = Command(arguments, directory);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(fds[1], STDERR_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  err_ = ::fdopen(fds[0], "r");
+}
+
+BackgroundZcpipe::~BackgroundZcpipe() {
+  if (!reaped_) {
+    ::kill(pid_, SIGKILL);
+    (void)Wait();
+  }
+  if (err_ != nullptr) std::fclose(err_);
+}
+
+std::optional<std::string> BackgroundZcpipe::ReadErrLine() {
+  std::string line;
+  for (int c = std::fgetc(err_); c != EOF; c = std::fgetc(err_)) {
+    if (c == '\n') return line;
+    line += static_cast<char>(c);
+  }
+  if (line.empty()) return std::nullopt;
+  return line;
+}
+
+int BackgroundZcpipe::Wait() {
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  reaped_ = true;
+  return ExitCode(status);
+}
+
+}  // namespace zcpipe::testing

@@ -1,0 +1,43 @@
+// Test helpers that run the real zcpipe binary (its path in ZCPIPE_BIN, set by CTest).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace zcpipe::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when the command did not exit normally
+  std::string out;     // stdout
+  std::string err;     // stderr
+};
+
+// Runs `zcpipe ARGUMENTS` through /bin/sh (so ARGUMENTS may hold redirections and quotes) in
+// `directory`, and waits for it.
+CommandResult Zcpipe(const std::string& arguments, const std::string& directory = ".");
+
+// `zcpipe ARGUMENTS` running in the background with its stderr readable line by line.
+// The destructor SIGKILLs and reaps a process that is still running.
+class BackgroundZcpipe {
+ public:
+  BackgroundZcpipe(const std::string& arguments, const std::string& directory);
+  BackgroundZcpipe(const BackgroundZcpipe&) = delete;
+  BackgroundZcpipe& operator=(const BackgroundZcpipe&) = delete;
+  ~BackgroundZcpipe();
+
+  pid_t pid() const { return pid_; }
+  // The next line of its stderr (without the newline), nullopt at end of file.
+  std::optional<std::string> ReadErrLine();
+  // Waits for it to exit; its exit code, or -1 if it did not exit normally.
+  int Wait();
+
+ private:
+  pid_t pid_ = -1;
+  std::FILE* err_ = nullptr;
+  bool reaped_ = false;
+};
+
+}  // namespace zcpipe::testing
