@@ -70,14 +70,13 @@ double ProcessCpuSeconds() {
 
 // The job every benchmark runs: the cleanup chain, a raw-key credential, 4 MiB chunks, a 256 MiB
 // arena, progress every 1 ms to a listener that does nothing.
-JobConfig ImportConfig(const fs::path& input, const fs::path& output, unsigned threads) {
+JobConfig ImportConfig(const fs::path& input, unsigned threads) {
   static const auto chain = MakeCleanupChain();
   static const auto credential = MakeCredential();
   JobConfig config;
   config.input = input;
   config.format = InputFormat::kCsv;
   config.transform = chain;
-  config.output = output;
   config.credential = credential;
   config.chunk_size = kChunkSize;
   config.arena_size = kArenaSize;
@@ -97,10 +96,9 @@ struct ImportTally {
 
   // Runs the import in a fresh temporary directory (removed, untimed, after it). The peak RSS
   // is reset right before. Returns what failed, or an empty string.
-  std::string Run(benchmark::State& state, const fs::path& input, const JobConfig& base) {
+  std::string Run(benchmark::State& state, const JobConfig& base) {
     const fs::path dir = MakeTempDir();
     JobConfig config = base;
-    config.input = input;
     config.output = dir / "out.zcp";
     if (!ResetPeakRss()) return "cannot reset the peak RSS (/proc/self/clear_refs)";
     const double cpu_since = ProcessCpuSeconds();
@@ -158,6 +156,28 @@ struct ImportTally {
     state.counters["cpu_utilization"] = cpu_seconds / seconds;
   }
 };
+
+// The benchmark's iterations, one import of `config` each; after each, `check()` says what is
+// wrong with it (or returns an empty string). Returns false, the benchmark failed, on the first
+// import that failed or did not pass the check.
+template <class Check>
+bool RunImports(benchmark::State& state, const JobConfig& config, ImportTally& tally,
+                Check&& check) {
+  for (auto _ : state) {
+    std::string failure;
+    try {
+      failure = tally.Run(state, config);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (failure.empty()) failure = check();
+    if (!failure.empty()) {
+      state.SkipWithError(failure.c_str());
+      return false;
+    }
+  }
+  return true;
+}
 
 // ----------------------------------------------------------------------------------------------
 // pipeline_vs_stages: the efficiency of the in-process import against its stages' passes.
@@ -220,21 +240,14 @@ void BM_PipelineVsStages(benchmark::State& state) {
   }
   if (state.error_occurred()) return;
 
-  const JobConfig config = ImportConfig(corpus->path, {}, threads);
   ImportTally tally;
-  for (auto _ : state) {
-    std::string failure;
-    try {
-      failure = tally.Run(state, corpus->path, config);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    if (failure.empty() && tally.rows_out != stage.rows_out) {
-      failure = "job wrote " + std::to_string(tally.rows_out) + " rows, the transform pass kept " +
-                std::to_string(stage.rows_out);
-    }
-    if (!failure.empty()) return state.SkipWithError(failure.c_str());
-  }
+  const bool ok = RunImports(state, ImportConfig(corpus->path, threads), tally, [&] {
+    return tally.rows_out == stage.rows_out
+               ? std::string()
+               : "job wrote " + std::to_string(tally.rows_out) + " rows, the transform pass kept " +
+                     std::to_string(stage.rows_out);
+  });
+  if (!ok) return;
   if (tally.copied != 0) {
     return state.SkipWithError(
         ("payload bytes copied between stages: " + std::to_string(tally.copied)).c_str());
@@ -270,24 +283,17 @@ void BM_Import(benchmark::State& state, Mode mode) {
   } catch (const std::exception& e) {
     return state.SkipWithError(e.what());
   }
-  JobConfig config = ImportConfig(input->path, {}, workers);
+  JobConfig config = ImportConfig(input->path, workers);
   config.placement = mode.placement;
   config.transport = mode.transport;
   config.workers = workers;
   ImportTally tally;
-  for (auto _ : state) {
-    std::string failure;
-    try {
-      failure = tally.Run(state, input->path, config);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    if (failure.empty() && tally.rows_in != input->rows) {
-      failure =
-          "job read " + std::to_string(tally.rows_in) + " rows of " + std::to_string(input->rows);
-    }
-    if (!failure.empty()) return state.SkipWithError(failure.c_str());
-  }
+  const bool ok = RunImports(state, config, tally, [&] {
+    return tally.rows_in == input->rows ? std::string()
+                                        : "job read " + std::to_string(tally.rows_in) +
+                                              " rows of " + std::to_string(input->rows);
+  });
+  if (!ok) return;
   if (mode.transport == Transport::kZeroCopy && tally.copied != 0) {
     return state.SkipWithError(
         ("payload bytes copied between stages: " + std::to_string(tally.copied)).c_str());
