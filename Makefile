@@ -66,13 +66,21 @@ fuzz: deps-tools
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
+# Every benchmark suite writes $(BUILD)-release/<suite>.json; scripts/bench-report then rewrites
+# README.md's benchmark section and the charts in docs/bench/. BENCH_FILTER (a Google Benchmark
+# regex, e.g. 'handoff/(pipe|zmq)/') runs a subset of every suite; BENCHES a subset of suites.
+BENCHES      ?= handoff messages stages pipeline
+BENCH_FILTER ?=
 bench: deps
 	@$(CMAKE) -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DZCPIPE_BUILD_TESTS=OFF >/dev/null
-	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target bench_handoff bench_stages bench_pipeline
-	$(BUILD)-release/bench/bench_handoff --benchmark_out=$(BUILD)-release/handoff.json --benchmark_out_format=json
-	$(BUILD)-release/bench/bench_stages --benchmark_out=$(BUILD)-release/stages.json --benchmark_out_format=json
-	$(BUILD)-release/bench/bench_pipeline --benchmark_out=$(BUILD)-release/pipeline.json --benchmark_out_format=json
-	scripts/handoff-table $(BUILD)-release/handoff.json
+	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target $(addprefix bench_,$(BENCHES))
+	@for b in $(BENCHES); do \
+	  echo "bench: bench_$$b"; \
+	  $(BUILD)-release/bench/bench_$$b $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)') \
+	    --benchmark_out=$(BUILD)-release/$$b.json --benchmark_out_format=json || exit 1; \
+	done
+	scripts/bench-report --readme README.md --charts docs/bench --command "make bench$(if $(BENCH_FILTER), BENCH_FILTER='$(BENCH_FILTER)')" \
+	  $(foreach b,$(BENCHES),$(BUILD)-release/$(b).json)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,98 +1,94 @@
 // bench_handoff: the round trip of a payload from one process to another and a small ack back,
 // over zero-copy handle passing (zcpipe::shm rings + block pool), a bare shared-memory mailbox
 // (the physical floor), and the copying transports a pipeline would otherwise use (Boost
-// message queue, Unix socket, pipe). What each benchmark measures: bench/README.md.
+// message queue, Unix socket, pipe, ZeroMQ PAIR over ipc://). What each benchmark measures:
+// bench/README.md.
 //
-// Every benchmark is named handoff/<transport>/<payload bytes>; scripts/handoff-table turns
-// the JSON output into a table of medians.
+// Every benchmark is named handoff/<transport>/<payload bytes>; scripts/bench-report turns
+// the JSON output into tables of medians and a chart.
 
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <memory>
 #include <new>
 #include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/ipc/message_queue.hpp>
+#include <zmq.hpp>
 
+#include "fd_channel.h"
 #include "fd_io.h"
 #include "forked_peer.h"
+#include "mailbox.h"
+#include "message_queue_name.h"
 #include "page_touch.h"
+#include "transport_support.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/shm/handle.h"
 #include "zcpipe/shm/ring.h"
 #include "zcpipe/shm/segment.h"
+#include "zmq_pair.h"
 
 namespace {
 
 namespace shm = zcpipe::shm;
 namespace bip = boost::interprocess;
+using zcpipe::bench::AwaitChange;
+using zcpipe::bench::Describe;
+using zcpipe::bench::Errno;
+using zcpipe::bench::ErrnoText;
+using zcpipe::bench::FdChannel;
+using zcpipe::bench::FdEnds;
 using zcpipe::bench::ForkedPeer;
+using zcpipe::bench::kFillByte;
 using zcpipe::bench::kIoEof;
+using zcpipe::bench::kMailboxStop;
 using zcpipe::bench::kPeerOk;
+using zcpipe::bench::kTimeout;
+using zcpipe::bench::Mailbox;
+using zcpipe::bench::MakeBuffer;
+using zcpipe::bench::OpenPipes;
+using zcpipe::bench::OpenUnixSocket;
+using zcpipe::bench::OpenZmqPair;
 using zcpipe::bench::PeerFail;
+using zcpipe::bench::Post;
+using zcpipe::bench::QueueDeadline;
+using zcpipe::bench::QueueName;
 using zcpipe::bench::ReadAll;
+using zcpipe::bench::RoundUpToPage;
+using zcpipe::bench::SkipWith;
 using zcpipe::bench::TouchPages;
-using zcpipe::bench::UniqueFd;
+using zcpipe::bench::Wait;
 using zcpipe::bench::WriteAll;
-using Clock = std::chrono::steady_clock;
+using zcpipe::bench::ZmqAddress;
+using zcpipe::bench::ZmqRole;
 using namespace std::chrono_literals;
 
-// Every blocking step gives up after this long: a wedged peer fails the benchmark, never hangs it.
-constexpr std::chrono::nanoseconds kTimeout = 10s;
 // Untimed round trips after the fork: the peer maps and faults in its pages, both sides warm up.
 constexpr int kWarmupRoundTrips = 3;
 constexpr std::uint32_t kRingCapacity = 16;
-constexpr std::size_t kPageSize = 4096;
-constexpr std::byte kFillByte{0x5a};
-// SO_SNDBUF / SO_RCVBUF for the Unix socket (forced past net.core.*mem_max when allowed).
-constexpr int kSocketBufferBytes = 4 << 20;
 
-enum class Wait { kSpin, kSleep };
 enum class Touch { kPages, kNone };
 
 // ----------------------------------------------------------------------------------------------
 // Shared plumbing
-
-void SkipWith(benchmark::State& state, const std::string& why) { state.SkipWithError(why.c_str()); }
-
-std::string Describe(const char* what, const shm::Error& error) {
-  return std::string(what) + ": " + shm::Describe(error);
-}
-
-std::string ErrnoText(int sys_errno) {
-  char buffer[128];
-  return ::strerror_r(sys_errno, buffer, sizeof buffer);  // the GNU one: returns the text
-}
-
-std::string Errno(const char* what, int sys_errno = errno) {
-  return std::string(what) + ": " + ErrnoText(sys_errno);
-}
 
 // How the two processes spent the benchmark, reported per round trip: "blocked" (voluntary
 // context switches: how often a side really slept) and "preempted" (involuntary ones); and
 // "peer_cpu", the receiver's CPU time over its life. On a busy machine the scheduler, not the
 // transport, decides a spinning round trip (a spinner that loses its core costs a time slice):
 // a spinning benchmark whose CPU time (parent) or peer_cpu is well below its real time was off
-// its cores, and scripts/handoff-table marks it.
+// its cores, and scripts/bench-report marks it.
 struct RunUsage {
   zcpipe::bench::ContextSwitches parent;  // during the timed loop
   zcpipe::bench::ContextSwitches peer;    // over the peer's life: the loop and a few more
@@ -157,24 +153,6 @@ void JoinPeer(benchmark::State& state, ForkedPeer& peer, RunUsage& usage) {
   if (std::string problem = peer.Join(); !problem.empty()) SkipWith(state, problem);
   usage.peer = peer.context_switches();
   usage.peer_cpu_share = peer.cpu_share();
-}
-
-std::size_t RoundUpToPage(std::size_t bytes) {
-  return (bytes + kPageSize - 1) / kPageSize * kPageSize;
-}
-
-struct FreeDeleter {
-  void operator()(std::byte* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<std::byte[], FreeDeleter>;
-
-// A page-aligned private buffer (the copying transports' best case), filled with `fill`, which
-// also faults its pages in before anything is timed.
-Buffer MakeBuffer(std::size_t bytes, std::byte fill) {
-  Buffer buffer(static_cast<std::byte*>(std::aligned_alloc(kPageSize, RoundUpToPage(bytes))));
-  if (!buffer) throw std::bad_alloc();
-  std::memset(buffer.get(), std::to_integer<int>(fill), bytes);
-  return buffer;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -298,44 +276,6 @@ void BM_ZeroCopyRing(benchmark::State& state, Wait wait, Touch touch) {
 // Mailbox: the physical reference. One sequence word per direction, each on its own cache line;
 // the payload is in a pool block exactly as for the ring, so the receiver's work is identical.
 
-struct alignas(shm::detail::kCacheLine) MailboxWord {
-  std::atomic<std::uint32_t> seq{0};
-};
-struct Mailbox {
-  MailboxWord to_peer;
-  MailboxWord to_parent;
-};
-static_assert(sizeof(Mailbox) == 2 * shm::detail::kCacheLine);
-constexpr std::uint32_t kMailboxStop = UINT32_MAX;
-
-void Post(std::atomic<std::uint32_t>& word, std::uint32_t value, Wait wait) {
-  word.store(value, std::memory_order_release);
-  if (wait == Wait::kSleep) shm::detail::FutexWake(word);
-}
-
-// Waits until `word` no longer holds `previous` and returns what it holds; nullopt after kTimeout.
-std::optional<std::uint32_t> AwaitChange(std::atomic<std::uint32_t>& word, std::uint32_t previous,
-                                         Wait wait) {
-  std::uint32_t value = word.load(std::memory_order_acquire);
-  if (value != previous) return value;
-  const auto deadline = Clock::now() + kTimeout;
-  if (wait == Wait::kSpin) {
-    for (std::uint32_t i = 1;; ++i) {
-      shm::detail::CpuRelax();
-      value = word.load(std::memory_order_acquire);
-      if (value != previous) return value;
-      if ((i & 1023) == 0 && Clock::now() >= deadline) return std::nullopt;
-    }
-  }
-  for (;;) {
-    const auto now = Clock::now();
-    if (now >= deadline) return std::nullopt;
-    shm::detail::FutexWait(word, previous, deadline - now);
-    value = word.load(std::memory_order_acquire);
-    if (value != previous) return value;
-  }
-}
-
 void BM_Mailbox(benchmark::State& state, Wait wait) {
   const auto bytes = static_cast<std::uint32_t>(state.range(0));
   auto payload = MakePayloadBlock(bytes);
@@ -395,49 +335,10 @@ void BM_Mailbox(benchmark::State& state, Wait wait) {
 // ----------------------------------------------------------------------------------------------
 // MessageQueue: boost::interprocess::message_queue, one queue per direction.
 
-// A queue name, removed before use and again when the creating process is done with it.
-class QueueName {
- public:
-  explicit QueueName(std::string name) : name_(std::move(name)), creator_(::getpid()) {
-    bip::message_queue::remove(name_.c_str());
-  }
-  QueueName(const QueueName&) = delete;
-  QueueName& operator=(const QueueName&) = delete;
-  ~QueueName() {
-    if (::getpid() == creator_) bip::message_queue::remove(name_.c_str());
-  }
-  [[nodiscard]] const char* c_str() const { return name_.c_str(); }
-
- private:
-  std::string name_;
-  pid_t creator_;
-};
-
-constexpr std::string_view kQueuePrefix = "zcpipe-bench-";  // then "<creator pid>-mq-..."
-
-// Removes the queues of bench_handoff runs that were killed mid-benchmark (their creator is gone).
-void RemoveStaleQueues() {
-  std::error_code error;
-  for (auto it = std::filesystem::directory_iterator("/dev/shm", error);
-       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with(kQueuePrefix)) continue;
-    const int pid = std::atoi(name.c_str() + kQueuePrefix.size());
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) bip::message_queue::remove(name.c_str());
-  }
-}
-
-boost::posix_time::ptime QueueDeadline() {
-  return boost::posix_time::microsec_clock::universal_time() +
-         boost::posix_time::microseconds(
-             std::chrono::duration_cast<std::chrono::microseconds>(kTimeout).count());
-}
-
 void BM_MessageQueue(benchmark::State& state) {
   const auto bytes = static_cast<std::size_t>(state.range(0));
-  const std::string prefix = std::string(kQueuePrefix) + std::to_string(::getpid());
-  const QueueName data_name(prefix + "-mq-data");  // outlive the queues: removed after unmapping
-  const QueueName ack_name(prefix + "-mq-ack");
+  const QueueName data_name("data");  // outlive the queues: removed after unmapping
+  const QueueName ack_name("ack");
   std::optional<bip::message_queue> to_peer;
   std::optional<bip::message_queue> from_peer;
   try {
@@ -506,17 +407,6 @@ void BM_MessageQueue(benchmark::State& state) {
 // UnixSocket and Pipe: the payload is written whole and read whole, a 1-byte ack comes back.
 // The sender closing its data end is the stop message (the peer reads end-of-stream).
 
-// One process's ends of an fd transport; `ack` is empty when acks share the data descriptor.
-struct FdEnds {
-  UniqueFd data;
-  UniqueFd ack;
-  [[nodiscard]] int ack_fd() const { return ack ? ack.get() : data.get(); }
-};
-struct FdChannel {
-  FdEnds parent;  // writes the payload, reads the ack
-  FdEnds peer;    // reads the payload, writes the ack
-};
-
 void RunFdRoundTrips(benchmark::State& state, std::size_t bytes, FdChannel channel) {
   const auto payload = MakeBuffer(bytes, kFillByte);
   auto peer = ForkedPeer::Start([&]() -> int {
@@ -557,52 +447,75 @@ void RunFdRoundTrips(benchmark::State& state, std::size_t bytes, FdChannel chann
   Report(state, bytes, usage);
 }
 
-// Sets a socket buffer size, past the sysctl limit if this process may (SO_*BUFFORCE).
-bool SetSocketBuffer(int fd, int force_option, int option, int value) {
-  if (::setsockopt(fd, SOL_SOCKET, force_option, &value, sizeof value) == 0) return true;
-  return ::setsockopt(fd, SOL_SOCKET, option, &value, sizeof value) == 0;
+// Runs the fd round trips over `channel`, or fails the benchmark with why it could not be opened.
+void BM_Fd(benchmark::State& state, tl::expected<FdChannel, std::string> channel) {
+  if (!channel) return SkipWith(state, channel.error());
+  RunFdRoundTrips(state, static_cast<std::size_t>(state.range(0)), std::move(*channel));
 }
 
-void BM_UnixSocket(benchmark::State& state) {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return SkipWith(state, Errno("socketpair"));
+// ----------------------------------------------------------------------------------------------
+// Zmq: a ZeroMQ PAIR socket over ipc://, used as its users would: the payload is sent from the
+// sender's buffer (ZeroMQ copies it into a message), the receiver gets it as a zmq::message_t,
+// touches its pages and sends a 1-byte ack. An empty message is the stop message.
+
+void BM_Zmq(benchmark::State& state) {
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  const auto payload = MakeBuffer(bytes, kFillByte);
+  std::optional<ZmqAddress> endpoint;
+  try {
+    endpoint.emplace();
+  } catch (const std::system_error& e) {
+    return SkipWith(state, e.what());
   }
-  FdChannel channel{.parent = {UniqueFd(fds[0]), {}}, .peer = {UniqueFd(fds[1]), {}}};
-  for (int fd : {fds[0], fds[1]}) {
-    if (!SetSocketBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, kSocketBufferBytes) ||
-        !SetSocketBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, kSocketBufferBytes)) {
-      return SkipWith(state, Errno("setsockopt"));
+  const std::string address = endpoint->address();
+  auto peer = ForkedPeer::Start([&]() -> int {
+    try {
+      zmq::context_t context;
+      zmq::socket_t socket = OpenZmqPair(context, address, ZmqRole::kConnect);
+      for (;;) {
+        zmq::message_t message;
+        if (!socket.recv(message)) return PeerFail("timed out waiting for a message");
+        if (message.size() == 0) return kPeerOk;  // the stop message
+        if (message.size() != bytes) return PeerFail("short message");
+        benchmark::DoNotOptimize(
+            TouchPages({static_cast<const std::byte*>(message.data()), message.size()}));
+        const std::byte ack{1};
+        if (!socket.send(zmq::const_buffer(&ack, 1))) return PeerFail("timed out sending the ack");
+      }
+    } catch (const zmq::error_t& e) {
+      return PeerFail("zmq", e.what());
     }
-  }
-  RunFdRoundTrips(state, static_cast<std::size_t>(state.range(0)), std::move(channel));
-}
+  });
+  if (!peer) return SkipWith(state, Errno("fork"));
 
-// The largest pipe capacity an unprivileged process may ask for.
-int PipeMaxSize() {
-  int size = 1 << 20;
-  if (std::FILE* file = std::fopen("/proc/sys/fs/pipe-max-size", "r")) {
-    if (std::fscanf(file, "%d", &size) != 1) size = 1 << 20;
-    static_cast<void>(std::fclose(file));  // read-only: nothing to lose
+  RunUsage usage;
+  try {
+    zmq::context_t context;  // after the fork: a context must not cross it
+    zmq::socket_t socket = OpenZmqPair(context, address, ZmqRole::kBind);
+    const bool ok = RunRoundTrips(state, *peer, usage, [&](std::string& error) {
+      if (!socket.send(zmq::const_buffer(payload.get(), bytes))) {
+        error = "timed out sending the payload";
+        return false;
+      }
+      std::byte ack{};
+      const auto received = socket.recv(zmq::mutable_buffer(&ack, 1));
+      if (!received || received->size != 1) {
+        error = "no ack from the peer";
+        return false;
+      }
+      return true;
+    });
+    if (ok) {
+      if (!socket.send(zmq::const_buffer(payload.get(), 0))) {
+        SkipWith(state, "timed out sending the stop message");
+      } else {
+        JoinPeer(state, *peer, usage);
+      }
+    }
+  } catch (const zmq::error_t& e) {
+    FailRoundTrip(state, *peer, std::string("zmq: ") + e.what());
   }
-  return size;
-}
-
-void BM_Pipe(benchmark::State& state) {
-  int data[2];
-  int ack[2];
-  if (::pipe2(data, O_CLOEXEC) != 0) return SkipWith(state, Errno("pipe2"));
-  UniqueFd data_read(data[0]);
-  UniqueFd data_write(data[1]);
-  if (::pipe2(ack, O_CLOEXEC) != 0) return SkipWith(state, Errno("pipe2"));
-  UniqueFd ack_read(ack[0]);
-  UniqueFd ack_write(ack[1]);
-  if (::fcntl(data_write.get(), F_SETPIPE_SZ, PipeMaxSize()) < 0) {
-    return SkipWith(state, Errno("fcntl(F_SETPIPE_SZ)"));
-  }
-  FdChannel channel{.parent = {std::move(data_write), std::move(ack_read)},
-                    .peer = {std::move(data_read), std::move(ack_write)}};
-  RunFdRoundTrips(state, static_cast<std::size_t>(state.range(0)), std::move(channel));
+  Report(state, bytes, usage);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -637,8 +550,9 @@ void RegisterAll() {
   Register("handoff/mailbox_spin", [](benchmark::State& s) { BM_Mailbox(s, Wait::kSpin); });
   Register("handoff/mailbox_futex", [](benchmark::State& s) { BM_Mailbox(s, Wait::kSleep); });
   Register("handoff/message_queue", [](benchmark::State& s) { BM_MessageQueue(s); });
-  Register("handoff/unix_socket", [](benchmark::State& s) { BM_UnixSocket(s); });
-  Register("handoff/pipe", [](benchmark::State& s) { BM_Pipe(s); });
+  Register("handoff/unix_socket", [](benchmark::State& s) { BM_Fd(s, OpenUnixSocket()); });
+  Register("handoff/pipe", [](benchmark::State& s) { BM_Fd(s, OpenPipes()); });
+  Register("handoff/zmq", [](benchmark::State& s) { BM_Zmq(s); });
 }
 
 }  // namespace
@@ -648,7 +562,7 @@ int main(int argc, char** argv) {
     std::perror("signal(SIGPIPE)");
     return 1;
   }
-  RemoveStaleQueues();
+  zcpipe::bench::RemoveStaleQueues();
   RegisterAll();
   // Repetitions run interleaved in random order by default: on a shared VM the cost of a
   // cross-core handoff drifts over minutes (the host moves the vCPUs), and interleaving spreads

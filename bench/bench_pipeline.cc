@@ -1,27 +1,32 @@
-// bench_pipeline: end-to-end MB/s of a CSV → encrypted .zcp import through zcpipe::Run at 1 and
-// 2 threads, over one generated CSV (256 MiB by default; ZCPIPE_BENCH_MIB changes it), with the
-// single-stage passes of bench_stages measured in the same run as the "ideal" the pipeline is
-// held to (counter `efficiency`). See bench/README.md.
+// bench_pipeline: end-to-end CSV → encrypted .zcp imports through zcpipe::Run.
+//   pipeline/<mode>/workers:<n>/mib:<size>  throughput, peak RSS, payload bytes copied between
+//       stages and progress latency, by mode (in-process, isolated zero-copy, isolated copy),
+//       worker count and input size (64 MiB, 512 MiB, 2 GiB generated files);
+//   pipeline_vs_stages/threads:<n>  the in-process import held to the sum of the single-stage
+//       passes of bench_stages measured in the same run (counter `efficiency`).
+// Flags (before Google Benchmark's): --modes=in_process,isolated_zero_copy,isolated_copy and
+// --sizes_mib=64,512,2048. See bench/README.md.
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "corpus.h"
+#include "input_files.h"
+#include "peak_rss.h"
 #include "zcpipe/pipeline/job.h"
 
 namespace zcpipe::bench {
@@ -30,6 +35,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kArenaSize = std::size_t{256} << 20;
+
+// The modes registered unless --modes says otherwise. Placement::kIsolated is not honoured yet
+// (JobConfig::placement, transport and workers are ignored: an "isolated" job runs in-process),
+// so only in_process runs by default. Once isolation works, add the isolated modes here.
+constexpr std::string_view kDefaultModes = "in_process";
+constexpr std::string_view kDefaultSizesMib = "64,512,2048";
+
+struct Mode {
+  const char* name;
+  Placement placement;
+  Transport transport;
+};
+constexpr Mode kModes[] = {
+    {"in_process", Placement::kInProcess, Transport::kZeroCopy},
+    {"isolated_zero_copy", Placement::kIsolated, Transport::kZeroCopy},
+    {"isolated_copy", Placement::kIsolated, Transport::kCopy},
+};
+constexpr unsigned kWorkerCounts[] = {1, 2};
 
 double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -45,6 +68,120 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+// The job every benchmark runs: the cleanup chain, a raw-key credential, 4 MiB chunks, a 256 MiB
+// arena, progress every 1 ms to a listener that does nothing.
+JobConfig ImportConfig(const fs::path& input, unsigned threads) {
+  static const auto chain = MakeCleanupChain();
+  static const auto credential = MakeCredential();
+  JobConfig config;
+  config.input = input;
+  config.format = InputFormat::kCsv;
+  config.transform = chain;
+  config.credential = credential;
+  config.chunk_size = kChunkSize;
+  config.arena_size = kArenaSize;
+  config.threads = threads;
+  config.on_progress = [](const ProgressEvent&) {};
+  config.progress_interval = std::chrono::milliseconds(1);
+  return config;
+}
+
+// What one import's Report and its measurement add up to over the iterations of a benchmark.
+struct ImportTally {
+  double seconds = 0;      // in zcpipe::Run
+  double cpu_seconds = 0;  // CPU time of the process meanwhile (only the job's threads run)
+  double latency_p50_us = 0, latency_p99_us = 0;  // the worst iteration's
+  std::uint64_t arena_peak = 0, copied = 0, rows_in = 0, rows_out = 0, peak_rss = 0;
+  double busy[kStageCount] = {};
+
+  // Runs the import in a fresh temporary directory (removed, untimed, after it). The peak RSS
+  // is reset right before. Returns what failed, or an empty string.
+  std::string Run(benchmark::State& state, const JobConfig& base) {
+    const fs::path dir = MakeTempDir();
+    JobConfig config = base;
+    config.output = dir / "out.zcp";
+    if (!ResetPeakRss()) return "cannot reset the peak RSS (/proc/self/clear_refs)";
+    const double cpu_since = ProcessCpuSeconds();
+    const auto since = Clock::now();
+    const Report report = zcpipe::Run(std::move(config));
+    seconds += SecondsSince(since);
+    cpu_seconds += ProcessCpuSeconds() - cpu_since;
+    peak_rss = std::max(peak_rss, PeakRssBytes());
+    state.PauseTiming();
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+    state.ResumeTiming();
+    if (report.status != JobStatus::kSucceeded) {
+      return "job " + std::string(Name(report.status)) + ": " +
+             (report.error ? report.error->message : std::string("no error"));
+    }
+    latency_p50_us = std::max(latency_p50_us, report.progress_latency_p50_us);
+    latency_p99_us = std::max(latency_p99_us, report.progress_latency_p99_us);
+    arena_peak = std::max(arena_peak, report.arena_peak_bytes);
+    copied = std::max(copied, report.bytes_copied_between_stages);
+    rows_in = report.totals.rows_in;
+    rows_out = report.totals.rows_out;
+    for (std::size_t i = 0; i < kStageCount; ++i) busy[i] += report.totals.stages[i].busy_seconds;
+    return {};
+  }
+
+  // Counters per import: bytes_per_second (of `input_bytes`), progress latency, arena and RSS
+  // peaks, payload bytes copied between stages, rows, where the threads' time went.
+  void SetCounters(benchmark::State& state, std::uint64_t input_bytes) const {
+    const auto iterations = static_cast<double>(state.iterations());
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(input_bytes));
+    state.counters["latency_p50_us"] = latency_p50_us;
+    state.counters["latency_p99_us"] = latency_p99_us;
+    const auto bytes = [](std::uint64_t value) {
+      return benchmark::Counter(static_cast<double>(value), benchmark::Counter::kDefaults,
+                                benchmark::Counter::kIs1024);
+    };
+    state.counters["arena_peak_bytes"] = bytes(arena_peak);
+    state.counters["peak_rss_bytes"] = bytes(peak_rss);
+    state.counters["bytes_copied_between_stages"] = static_cast<double>(copied);
+    state.counters["rows_out"] = static_cast<double>(rows_out);
+    // Report::totals.stages[i].busy_seconds, summed over threads, in ms per import, and how
+    // many threads were inside a stage on average.
+    static constexpr const char* kBusyNames[kStageCount] = {
+        "busy_read_ms", "busy_parse_ms", "busy_transform_ms", "busy_encrypt_ms", "busy_write_ms"};
+    const double measured = seconds / iterations;
+    double busy_total = 0;
+    for (std::size_t i = 0; i < kStageCount; ++i) {
+      state.counters[kBusyNames[i]] = busy[i] / iterations * 1e3;
+      busy_total += busy[i] / iterations;
+    }
+    state.counters["busy_threads"] = busy_total / measured;
+    // How many CPUs the import really got: below busy_threads when threads inside a stage were
+    // not running (waiting for a core, a page, a lock).
+    state.counters["cpu_utilization"] = cpu_seconds / seconds;
+  }
+};
+
+// The benchmark's iterations, one import of `config` each; after each, `check()` says what is
+// wrong with it (or returns an empty string). Returns false, the benchmark failed, on the first
+// import that failed or did not pass the check.
+template <class Check>
+bool RunImports(benchmark::State& state, const JobConfig& config, ImportTally& tally,
+                Check&& check) {
+  for (auto _ : state) {
+    std::string failure;
+    try {
+      failure = tally.Run(state, config);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    if (failure.empty()) failure = check();
+    if (!failure.empty()) {
+      state.SkipWithError(failure.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// ----------------------------------------------------------------------------------------------
+// pipeline_vs_stages: the efficiency of the in-process import against its stages' passes.
+
 // One single-threaded pass of each stage over the whole corpus (corpus.h, bench_stages' code):
 // the ideal the pipeline is measured against. Throws std::runtime_error when a pass fails.
 struct StageSeconds {
@@ -53,8 +190,9 @@ struct StageSeconds {
   [[nodiscard]] double sum() const { return chunk + parse + transform + encrypt + write; }
 };
 
-StageSeconds MeasureStages(const Corpus& corpus, const stages::Transform& chain,
-                           const stages::Credential& credential, const fs::path& dir) {
+StageSeconds MeasureStages(const Corpus& corpus, const fs::path& dir) {
+  const auto chain = MakeCleanupChain();
+  const auto credential = MakeCredential();
   StageSeconds seconds;
   Block block(kBlockSize);
   auto since = Clock::now();
@@ -67,42 +205,32 @@ StageSeconds MeasureStages(const Corpus& corpus, const stages::Transform& chain,
   seconds.parse = SecondsSince(since);
 
   since = Clock::now();
-  seconds.rows_out = PassTransform(corpus, chain, block);
+  seconds.rows_out = PassTransform(corpus, *chain, block);
   seconds.transform = SecondsSince(since);
 
-  auto writer = stages::ContainerWriter::Create(dir / "stages.zcp", credential, {});
+  auto writer = stages::ContainerWriter::Create(dir / "stages.zcp", *credential, {});
   if (!writer) throw std::runtime_error("encrypt: " + stages::Describe(writer.error()));
   since = Clock::now();
   PassEncrypt(corpus, writer->sealer(), block);
   seconds.encrypt = SecondsSince(since);
 
   since = Clock::now();
-  PassWrite(corpus, credential, dir / "write.zcp");
+  PassWrite(corpus, *credential, dir / "write.zcp");
   seconds.write = SecondsSince(since);
   return seconds;
 }
 
-// The import, CSV → .zcp, with the chain and a raw-key credential, at state.range(0) threads.
 // Setup (untimed) runs the stage passes once, right before the timed import, so that the ideal
 // and the measurement see the same machine state.
-void BM_Pipeline(benchmark::State& state) {
+void BM_PipelineVsStages(benchmark::State& state) {
   const auto threads = static_cast<unsigned>(state.range(0));
-  const Corpus* corpus_or_null = nullptr;
-  try {
-    corpus_or_null = &TheCorpus();
-  } catch (const std::exception& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
-  const Corpus& corpus = *corpus_or_null;
-  const auto chain = MakeCleanupChain();
-  const auto credential = MakeCredential();
-
   StageSeconds stage;
   fs::path stage_dir;
+  const Corpus* corpus = nullptr;
   try {
+    corpus = &TheCorpus();
     stage_dir = MakeTempDir();
-    stage = MeasureStages(corpus, *chain, *credential, stage_dir);
+    stage = MeasureStages(*corpus, stage_dir);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
   }
@@ -112,73 +240,22 @@ void BM_Pipeline(benchmark::State& state) {
   }
   if (state.error_occurred()) return;
 
-  double run_seconds = 0;      // in zcpipe::Run, summed over iterations
-  double run_cpu_seconds = 0;  // CPU time of the process meanwhile (only the job's threads run)
-  double latency_p50_us = 0, latency_p99_us = 0;
-  std::uint64_t arena_peak = 0, copied = 0, rows_out = 0;
-  double busy[kStageCount] = {};
-  for (auto _ : state) {
-    fs::path dir;
-    try {
-      dir = MakeTempDir();
-    } catch (const std::exception& e) {
-      state.SkipWithError(e.what());
-      break;
-    }
-    JobConfig config;
-    config.input = corpus.path;
-    config.format = InputFormat::kCsv;
-    config.transform = chain;
-    config.output = dir / "out.zcp";
-    config.credential = credential;
-    config.chunk_size = kChunkSize;
-    config.arena_size = kArenaSize;
-    config.threads = threads;
-    config.on_progress = [](const ProgressEvent&) {};
-    config.progress_interval = std::chrono::milliseconds(1);
-
-    const double cpu_since = ProcessCpuSeconds();
-    const auto since = Clock::now();
-    const Report report = Run(std::move(config));
-    run_seconds += SecondsSince(since);
-    run_cpu_seconds += ProcessCpuSeconds() - cpu_since;
-
-    state.PauseTiming();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-    state.ResumeTiming();
-    if (report.status != JobStatus::kSucceeded) {
-      state.SkipWithError(("job " + std::string(Name(report.status)) + ": " +
-                           (report.error ? report.error->message : std::string("no error")))
-                              .c_str());
-      break;
-    }
-    if (report.totals.rows_out != stage.rows_out) {
-      state.SkipWithError(("job wrote " + std::to_string(report.totals.rows_out) +
-                           " rows, the transform pass kept " + std::to_string(stage.rows_out))
-                              .c_str());
-      break;
-    }
-    // The worst iteration's numbers (Iterations(1): the only one's).
-    latency_p50_us = std::max(latency_p50_us, report.progress_latency_p50_us);
-    latency_p99_us = std::max(latency_p99_us, report.progress_latency_p99_us);
-    arena_peak = std::max(arena_peak, report.arena_peak_bytes);
-    copied = std::max(copied, report.bytes_copied_between_stages);
-    rows_out = report.totals.rows_out;
-    for (std::size_t i = 0; i < kStageCount; ++i) busy[i] += report.totals.stages[i].busy_seconds;
+  ImportTally tally;
+  const bool ok = RunImports(state, ImportConfig(corpus->path, threads), tally, [&] {
+    return tally.rows_out == stage.rows_out
+               ? std::string()
+               : "job wrote " + std::to_string(tally.rows_out) + " rows, the transform pass kept " +
+                     std::to_string(stage.rows_out);
+  });
+  if (!ok) return;
+  if (tally.copied != 0) {
+    return state.SkipWithError(
+        ("payload bytes copied between stages: " + std::to_string(tally.copied)).c_str());
   }
-  if (state.error_occurred()) return;
-  if (copied != 0) {
-    state.SkipWithError(("payload bytes copied between stages: " + std::to_string(copied)).c_str());
-    return;
-  }
-
-  const auto iterations = static_cast<double>(state.iterations());
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
-                          static_cast<std::int64_t>(corpus.csv.size()));
-  // efficiency = ideal / measured,
-  // ideal = (chunk + parse_csv + transform + encrypt + write) / threads.
-  const double measured = run_seconds / iterations;
+  tally.SetCounters(state, corpus->csv.size());
+  // efficiency = ideal / measured, ideal = (chunk + parse_csv + transform + encrypt + write) /
+  // threads.
+  const double measured = tally.seconds / static_cast<double>(state.iterations());
   state.counters["efficiency"] = stage.sum() / threads / measured;
   state.counters["ideal_ms"] = stage.sum() / threads * 1e3;
   state.counters["chunk_ms"] = stage.chunk * 1e3;
@@ -186,29 +263,75 @@ void BM_Pipeline(benchmark::State& state) {
   state.counters["transform_ms"] = stage.transform * 1e3;
   state.counters["encrypt_ms"] = stage.encrypt * 1e3;
   state.counters["write_ms"] = stage.write * 1e3;
-  state.counters["latency_p50_us"] = latency_p50_us;
-  state.counters["latency_p99_us"] = latency_p99_us;
-  state.counters["arena_peak_bytes"] = benchmark::Counter(
-      static_cast<double>(arena_peak), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
-  state.counters["bytes_copied_between_stages"] = static_cast<double>(copied);
-  state.counters["rows_out"] = static_cast<double>(rows_out);
-  // Where the threads' time went (Report::totals.stages[i].busy_seconds, summed over threads),
-  // in ms per import, and how many threads were busy on average.
-  static constexpr const char* kBusyNames[kStageCount] = {
-      "busy_read_ms", "busy_parse_ms", "busy_transform_ms", "busy_encrypt_ms", "busy_write_ms"};
-  double busy_total = 0;
-  for (std::size_t i = 0; i < kStageCount; ++i) {
-    state.counters[kBusyNames[i]] = busy[i] / iterations * 1e3;
-    busy_total += busy[i] / iterations;
-  }
-  state.counters["busy_threads"] = busy_total / measured;
-  // How many CPUs the import really got: below busy_threads when threads inside a stage were
-  // not running (waiting for a core, a page, a lock).
-  state.counters["cpu_utilization"] = run_cpu_seconds / run_seconds;
 }
 
-void Register() {
-  benchmark::RegisterBenchmark("pipeline/csv_to_zcp", BM_Pipeline)
+// ----------------------------------------------------------------------------------------------
+// pipeline/<mode>/workers:<n>/mib:<size>
+
+InputFiles& Inputs() {
+  static InputFiles inputs;  // removed at exit
+  return inputs;
+}
+
+void BM_Import(benchmark::State& state, Mode mode) {
+  const auto workers = static_cast<unsigned>(state.range(0));
+  const auto mib = static_cast<std::size_t>(state.range(1));
+  ReleaseCorpus();  // pipeline_vs_stages' corpus must not count in this case's RSS
+  const InputFile* input = nullptr;
+  try {
+    input = &Inputs().Get(mib, /*also_needed=*/std::uint64_t{mib} << 20);  // room for the output
+  } catch (const std::exception& e) {
+    return state.SkipWithError(e.what());
+  }
+  JobConfig config = ImportConfig(input->path, workers);
+  config.placement = mode.placement;
+  config.transport = mode.transport;
+  config.workers = workers;
+  ImportTally tally;
+  const bool ok = RunImports(state, config, tally, [&] {
+    return tally.rows_in == input->rows ? std::string()
+                                        : "job read " + std::to_string(tally.rows_in) +
+                                              " rows of " + std::to_string(input->rows);
+  });
+  if (!ok) return;
+  if (mode.transport == Transport::kZeroCopy && tally.copied != 0) {
+    return state.SkipWithError(
+        ("payload bytes copied between stages: " + std::to_string(tally.copied)).c_str());
+  }
+  tally.SetCounters(state, input->bytes);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Registration
+
+std::vector<std::string> SplitList(std::string_view list) {
+  std::vector<std::string> items;
+  std::stringstream stream{std::string(list)};
+  for (std::string item; std::getline(stream, item, ',');) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+// Takes --<name>=<value> out of argv (before Google Benchmark sees it); `fallback` if absent.
+std::string TakeFlag(int& argc, char** argv, std::string_view name, std::string_view fallback) {
+  const std::string prefix = "--" + std::string(name) + "=";
+  std::string value(fallback);
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]).starts_with(prefix)) {
+      value = argv[i] + prefix.size();
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return value;
+}
+
+// Returns false (and says why) for a mode it does not know.
+bool Register(const std::vector<std::string>& modes, const std::vector<std::string>& sizes_mib) {
+  benchmark::RegisterBenchmark("pipeline_vs_stages", BM_PipelineVsStages)
       ->ArgName("threads")
       ->Arg(1)
       ->Arg(2)
@@ -217,14 +340,37 @@ void Register() {
       ->Iterations(1)
       ->Repetitions(3)
       ->ReportAggregatesOnly(true);
+  for (const std::string& name : modes) {
+    const auto* mode = std::find_if(std::begin(kModes), std::end(kModes),
+                                    [&](const Mode& m) { return name == m.name; });
+    if (mode == std::end(kModes)) {
+      std::fprintf(stderr, "bench_pipeline: unknown mode %s\n", name.c_str());
+      return false;
+    }
+    auto* bench = benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), BM_Import, *mode)
+                      ->ArgNames({"workers", "mib"})
+                      ->UseRealTime()
+                      ->Unit(benchmark::kMillisecond)
+                      ->Iterations(1)
+                      ->Repetitions(3)
+                      ->ReportAggregatesOnly(true);
+    for (const unsigned workers : kWorkerCounts) {
+      for (const std::string& mib : sizes_mib) bench->Args({workers, std::stoll(mib)});
+    }
+  }
+  return true;
 }
 
 }  // namespace
 }  // namespace zcpipe::bench
 
 int main(int argc, char** argv) {
+  namespace zb = zcpipe::bench;
+  const auto modes = zb::SplitList(zb::TakeFlag(argc, argv, "modes", zb::kDefaultModes));
+  const auto sizes = zb::SplitList(zb::TakeFlag(argc, argv, "sizes_mib", zb::kDefaultSizesMib));
   benchmark::Initialize(&argc, argv);
-  zcpipe::bench::Register();
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (!zb::Register(modes, sizes)) return 2;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

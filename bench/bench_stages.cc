@@ -110,7 +110,10 @@ void Register() {
                       benchmark::RegisterBenchmark("stages/raw_aes_gcm", BM_RawAesGcm),
                       benchmark::RegisterBenchmark("stages/encrypt", BM_Encrypt),
                       benchmark::RegisterBenchmark("stages/write", BM_Write)}) {
-    bench->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(5)
+    bench->UseRealTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1)
+        ->Repetitions(5)
         ->ReportAggregatesOnly(true);
   }
 }

@@ -2,6 +2,7 @@
 // parsed batches, the transform chain, and one single-threaded pass of each stage over it.
 #pragma once
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -115,9 +116,23 @@ struct Corpus {
   }
 };
 
-inline const Corpus& TheCorpus() {
-  static const Corpus corpus;
+inline std::unique_ptr<const Corpus>& CorpusSlot() {
+  static std::unique_ptr<const Corpus> corpus;
   return corpus;
+}
+
+// The corpus, built on first use.
+inline const Corpus& TheCorpus() {
+  auto& corpus = CorpusSlot();
+  if (!corpus) corpus = std::make_unique<const Corpus>();
+  return *corpus;
+}
+
+// Frees the corpus (and returns the freed heap to the system), so that later benchmarks measure
+// their own memory, not the corpus's; TheCorpus() builds it again if asked.
+inline void ReleaseCorpus() {
+  CorpusSlot().reset();
+  ::malloc_trim(0);
 }
 
 // One pass of each stage over the whole corpus, single-threaded; each throws

@@ -16,7 +16,8 @@ inline void AppendSampleRows(std::uint64_t first, std::uint64_t count, std::stri
   for (std::uint64_t i = first; i < first + count; ++i) {
     const std::uint64_t mix = i * 0x9E3779B97F4A7C15ull;
     const int n = std::snprintf(
-        line, sizeof line, "%llu,customer-%llu,%llu.%02llu,%s,2024-%02llu-%02lluT%02llu:%02llu:%02lluZ\n",
+        line, sizeof line,
+        "%llu,customer-%llu,%llu.%02llu,%s,2024-%02llu-%02lluT%02llu:%02llu:%02lluZ\n",
         static_cast<unsigned long long>(i), static_cast<unsigned long long>(mix % 99991),
         static_cast<unsigned long long>((mix >> 20) % 100000),
         static_cast<unsigned long long>((mix >> 40) % 100), (mix >> 7) % 3 != 0 ? "true" : "false",
