@@ -7,6 +7,8 @@
 // Flags (before Google Benchmark's): --modes=in_process,isolated_zero_copy,isolated_copy and
 // --sizes_mib=64,512,2048. See bench/README.md.
 #include <benchmark/benchmark.h>
+
+#include "zcpipe/pipeline/worker.h"
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -36,10 +38,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kArenaSize = std::size_t{256} << 20;
 
-// The modes registered unless --modes says otherwise. Placement::kIsolated is not honoured yet
-// (JobConfig::placement, transport and workers are ignored: an "isolated" job runs in-process),
-// so only in_process runs by default. Once isolation works, add the isolated modes here.
-constexpr std::string_view kDefaultModes = "in_process";
+// The modes registered unless --modes says otherwise.
+constexpr std::string_view kDefaultModes = "in_process,isolated_zero_copy,isolated_copy";
 constexpr std::string_view kDefaultSizesMib = "64,512,2048";
 
 struct Mode {
@@ -365,6 +365,8 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
 }  // namespace zcpipe::bench
 
 int main(int argc, char** argv) {
+  // The isolated modes run this program's code in worker processes.
+  if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;
   namespace zb = zcpipe::bench;
   const auto modes = zb::SplitList(zb::TakeFlag(argc, argv, "modes", zb::kDefaultModes));
   const auto sizes = zb::SplitList(zb::TakeFlag(argc, argv, "sizes_mib", zb::kDefaultSizesMib));

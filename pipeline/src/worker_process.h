@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -49,7 +51,7 @@ class WorkerProcess {
   WorkerProcess(pid_t pid, int fd, shm::Segment control);
   pid_t pid_;
   int fd_;
-  bool reaped_ = false;
+  std::atomic<bool> reaped_{false};  // Kill may run on another thread than Exited and Reap
   std::string how_;
   shm::Segment control_;
   std::optional<shm::RingProducer<WorkMessage>> requests_;
