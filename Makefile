@@ -69,7 +69,7 @@ fuzz: deps-tools
 # Every benchmark suite writes $(BUILD)-release/<suite>.json; scripts/bench-report then rewrites
 # README.md's benchmark section and the charts in docs/bench/. BENCH_FILTER (a Google Benchmark
 # regex, e.g. 'handoff/(pipe|zmq)/') runs a subset of every suite; BENCHES a subset of suites.
-BENCHES      ?= handoff messages stages pipeline
+BENCHES      ?= handoff messages stages pipeline workgroup
 BENCH_FILTER ?=
 bench: deps
 	@$(CMAKE) -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DZCPIPE_BUILD_TESTS=OFF >/dev/null
