@@ -551,9 +551,18 @@ void Import::ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Ga
   const std::uint64_t length = msg->input.length - consumed;
   const auto input = msg->input.Sub(static_cast<std::uint32_t>(consumed),
                                     static_cast<std::uint32_t>(length));
+  // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
+  const auto valid = [this, block = *block, length](const shm::Handle& result) {
+    const auto reply = ReadReply(Bytes(result));
+    return reply && reply->bytes_consumed != 0 && reply->bytes_consumed <= length &&
+           stages::BatchView::Open(Bytes(block.Sub(static_cast<std::uint32_t>(reply->batch_offset),
+                                                   static_cast<std::uint32_t>(reply->batch_size))))
+               .has_value();
+  };
   Request request{.input = input,
                   .output = *block,
-                  .args = {kProcess | (length << 8), msg->index, line, msg->first_byte + consumed}};
+                  .args = {kProcess | (length << 8), msg->index, line, msg->first_byte + consumed},
+                  .validate = valid};
   NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) mutable {
     if (!result && result.error().poison) {  // its rows go to the error policy, the run goes on
       Release(*block);
@@ -571,19 +580,18 @@ void Import::ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Ga
               " killed its workers; its rows are rejected (" + result.error().message + ")"));
       return finish(std::move(msg));
     }
-    const auto reply = result ? ReadReply(Bytes(*result)) : std::nullopt;
-    const auto batch = reply ? block->Sub(static_cast<std::uint32_t>(reply->batch_offset),
-                                          static_cast<std::uint32_t>(reply->batch_size))
-                             : shm::Handle{};
-    if (!reply || !stages::BatchView::Open(Bytes(batch)) || reply->bytes_consumed == 0 ||
-        reply->bytes_consumed > length) {
+    const auto reply = result ? ReadReply(Bytes(*result)) : std::nullopt;  // validated
+    if (!reply) {
       Release(*block);
-      msg->failure = MakeError(
-          result ? ErrorKind::kIntegrity : ErrorKind::kWorkerCrash, Stage::kParse,
-          result ? "invalid worker reply" : "worker failed",
-          result ? "a worker returned a batch that does not verify" : result.error().message);
+      const bool stage_error = result.error().code == WorkErrc::kJob ||
+                               result.error().code == WorkErrc::kMember;
+      msg->failure = MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
+                               Stage::kParse, stage_error ? "stage failed" : "worker failed",
+                               result.error().message);
       return finish(std::move(msg));
     }
+    const auto batch = block->Sub(static_cast<std::uint32_t>(reply->batch_offset),
+                                  static_cast<std::uint32_t>(reply->batch_size));
     msg->batches.push_back(batch);
     msg->rows_in += reply->rows_in;
     msg->rows_out += reply->rows_out;
@@ -608,18 +616,22 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
   for (std::size_t i = 0; i < msg->batches.size(); ++i) {
     const shm::Handle batch = msg->batches[i];
     const shm::Handle block{batch.segment, batch.block, batch.generation, 0, pool_->block_size()};
-    Request request{.input = batch,
-                    .output = block,
-                    .args = {kSeal, batch.offset, batch.length, msg->first_frame + i}};
+    Request request{
+        .input = batch,
+        .output = block,
+        .args = {kSeal, batch.offset, batch.length, msg->first_frame + i},
+        .validate = [end = batch.offset + batch.length + kChunkTagSize](const shm::Handle& frame) {
+          return frame.length == end;
+        }};
     NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) {
-      if (result && result->length == batch.offset + batch.length + kChunkTagSize) {
+      if (result) {
         msg->batches[i] = block.Sub(static_cast<std::uint32_t>(batch.offset - kFrameHeaderSize),
                                     batch.length + kFrameHeaderSize + kChunkTagSize);
       } else {
         std::lock_guard lock(failure_mutex_);
         if (!msg->failure) {
           msg->failure = MakeError(ErrorKind::kWorkerCrash, Stage::kEncrypt, "worker failed",
-                                   result ? "a worker returned a bad frame" : result.error().message);
+                                   result.error().message);
         }
       }
       if (left->fetch_sub(1) == 1) {

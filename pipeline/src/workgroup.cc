@@ -1,6 +1,8 @@
 // Workgroup (workgroup.h): routing, supervision, restarts and retries.
 #include "zcpipe/pipeline/workgroup.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -24,18 +26,32 @@ using std::chrono::nanoseconds;
 
 constexpr milliseconds kStartTimeout{10'000};
 
+// Key material kept by the coordinator: wiped when dropped.
+struct Secret {
+  std::string bytes;
+  Secret() = default;
+  Secret(const Secret&) = default;
+  Secret(Secret&&) noexcept = default;
+  Secret& operator=(const Secret&) = default;
+  Secret& operator=(Secret&&) noexcept = default;
+  ~Secret() { ::explicit_bzero(bytes.data(), bytes.size()); }
+};
+
 // A request on its way: what was sent, and whom to tell.
 struct Pending {
   WorkMessage message;
   std::function<void(WorkResult)> done;
   std::function<void(std::uint64_t)> on_report;
-  std::string args, secret;  // kCreateMember: sent on the socket after the message
+  std::function<bool(const shm::Handle&)> validate;
+  std::string args;  // kCreateMember: sent on the socket after the message, with the secret
+  Secret secret;
   unsigned attempts = 0;
   std::uint64_t sent_ns = 0;
 };
 
 // One worker index: the current process behind it and what it owes.
 struct Slot {
+
   int index = 0;
   std::mutex mutex;       // process pointer, pending, members, probes (short sections only)
   std::mutex send_mutex;  // the request ring's producer end and the socket's write side
@@ -163,7 +179,7 @@ bool Workgroup::Impl::Start(Slot& slot, std::unique_ptr<Slot> adopt) {
     const int fd = (*process)->socket();
     if ((*process)->requests().TryPush(again.message) &&
         detail::WriteBlob(fd, std::as_bytes(std::span(again.args))) &&
-        detail::WriteBlob(fd, std::as_bytes(std::span(again.secret)))) {
+        detail::WriteBlob(fd, std::as_bytes(std::span(again.secret.bytes)))) {
       again.sent_ns = detail::MonotonicNanos();
       slot.pending.emplace(again.message.id, std::move(again));
     }
@@ -239,7 +255,8 @@ void Workgroup::Impl::Send(Slot& slot, Pending pending) {
     message.copy_bytes = static_cast<std::uint32_t>(payload.size());
     message.input = {};
   }
-  const std::string args = pending.args, secret = pending.secret;
+  const std::string args = pending.args;
+  const Secret secret = pending.secret;
   std::unique_lock send_lock(slot.send_mutex);
   WorkerProcess* process = nullptr;
   for (bool retired = false; process == nullptr && !retired;) {
@@ -272,7 +289,7 @@ void Workgroup::Impl::Send(Slot& slot, Pending pending) {
   if (copy && detail::WriteAll(process->socket(), payload)) bytes_copied_ += payload.size();
   if (message.kind == MessageKind::kCreateMember) {
     (void)(detail::WriteBlob(process->socket(), std::as_bytes(std::span(args))) &&
-           detail::WriteBlob(process->socket(), std::as_bytes(std::span(secret))));
+           detail::WriteBlob(process->socket(), std::as_bytes(std::span(secret.bytes))));
   }
 }
 
@@ -385,6 +402,13 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
       return OnDeath(slot, "worker " + std::to_string(slot.index) + " died while answering");
     }
     bytes_copied_ += message.copy_bytes;
+  }
+  if (pending->validate && !pending->validate(got)) {
+    {
+      std::lock_guard lock(slot.mutex);
+      slot.pending.emplace(message.id, std::move(*pending));
+    }
+    return OnDeath(slot, "worker " + std::to_string(slot.index) + " returned garbage");
   }
   Complete(*pending, got);
 }
@@ -539,8 +563,8 @@ tl::expected<MemberProxy, WorkError> Workgroup::Impl::AddMember(
   pending.message.member = pending.message.id;
   pending.message.set_text(type);
   pending.args.assign(reinterpret_cast<const char*>(args.data()), args.size());
-  pending.secret.assign(reinterpret_cast<const char*>(secret.data()), secret.size());
-  const Pending creation = pending;
+  pending.secret.bytes.assign(reinterpret_cast<const char*>(secret.data()), secret.size());
+  Pending creation = pending;
   pending.done = [&created](WorkResult result) { created.set_value(std::move(result)); };
   const auto id = pending.message.id;
   Send(*slot, std::move(pending));
@@ -548,7 +572,7 @@ tl::expected<MemberProxy, WorkError> Workgroup::Impl::AddMember(
   if (!result) return tl::unexpected(result.error());
   std::lock_guard lock(slot->mutex);
   ++slot->members;
-  if (recreate) slot->recreate.emplace(id, creation);
+  if (recreate) slot->recreate.emplace(id, std::move(creation));
   return MemberProxy(group, slot->index, id);
 }
 
@@ -696,6 +720,7 @@ void Workgroup::Dispatch(Request request, std::function<void(WorkResult)> done) 
   std::copy(request.args.begin(), request.args.end(), pending.message.args);
   pending.done = std::move(done);
   pending.on_report = std::move(request.on_report);
+  pending.validate = std::move(request.validate);
   impl_->Submit(std::move(pending), -1);
 }
 
@@ -716,6 +741,7 @@ void MemberProxy::Invoke(Request request, std::function<void(WorkResult)> done) 
   std::copy(request.args.begin(), request.args.end(), pending.message.args);
   pending.done = std::move(done);
   pending.on_report = std::move(request.on_report);
+  pending.validate = std::move(request.validate);
   group_->impl_->Submit(std::move(pending), worker_);
 }
 

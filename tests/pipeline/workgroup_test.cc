@@ -48,7 +48,7 @@ const bool kCrash = RegisterTask("test.crash", [](TaskContext&) -> TaskResult {
 class Counter final : public Member {
  public:
   explicit Counter(TaskContext& setup) {
-    if (setup.arg(0) == 13) throw std::runtime_error("unlucky set-up");
+    if (setup.input().size() == 7) throw std::runtime_error("unlucky set-up");
     total_ = setup.input().size();  // the set-up arguments' length
   }
   TaskResult Invoke(TaskContext& call) override {
@@ -168,11 +168,16 @@ TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsIsAnInitializationError) {
   Start({.workers = 1});
   std::atomic<int> init_errors{0};
   group_->OnError(WorkErrc::kInitialization, [&](const WorkError&) { ++init_errors; });
-  // args[0] of the set-up is not settable through AddMember; an unknown type is the same path.
+  const std::string unlucky = "7 bytes";
+  auto thrown = group_->AddMember("test.counter", std::as_bytes(std::span(unlucky)));
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().code, WorkErrc::kInitialization);
+  EXPECT_EQ(thrown.error().message, "unlucky set-up");
   auto unknown = group_->AddMember("test.no_such_member");
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().code, WorkErrc::kInitialization);
-  EXPECT_EQ(init_errors.load(), 1);
+  EXPECT_EQ(init_errors.load(), 2);
+  EXPECT_EQ(group_->workers().size(), 1u) << "a failed set-up does not cost the worker";
 }
 
 TEST_F(WorkgroupTest, AWorkerThatCannotStartIsReportedNotAwaited) {
@@ -218,6 +223,21 @@ TEST_F(WorkgroupTest, AStoppedWorkerIsDetectedAsStalledAndItsRequestReRun) {
   for (int i = 0; i < 4; ++i) results.push_back(group_->Dispatch({.task = "test.empty"}));
   for (auto& result : results) EXPECT_TRUE(result.get());
   EXPECT_GE(group_->stats().restarts, 1u);
+}
+
+TEST_F(WorkgroupTest, AnAnswerThatFailsValidationCountsAsACrash) {
+  Start({.workers = 1});
+  std::atomic<int> calls{0};
+  const auto out = *pool_->Allocate();
+  auto result = group_->Dispatch({.task = "test.upper",
+                                  .input = Put("abc"),
+                                  .output = out,
+                                  .validate = [&](const shm::Handle&) { return ++calls > 1; }})
+                    .get();
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(group_->stats().restarts, 1u);
+  EXPECT_EQ(group_->stats().retries, 1u);
 }
 
 TEST_F(WorkgroupTest, ProbeAnswersWhileAlive) {

@@ -77,6 +77,10 @@ struct Request {
   shm::Handle output = {};
   std::array<std::uint64_t, 4> args = {};        // TaskContext::arg(i)
   std::function<void(std::uint64_t)> on_report = {};  // TaskContext::Report, workgroup thread
+  // Checks what the worker wrote (after the workgroup's own handle checks), on a workgroup
+  // thread. False means the worker returned garbage: it is treated as crashed (killed,
+  // replaced, the request re-run), as for any other invalid answer.
+  std::function<bool(const shm::Handle& result)> validate = {};
 };
 
 struct ProbeResult {
