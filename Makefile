@@ -35,6 +35,7 @@ test: build examples
 	$(BUILD)/examples/shm_handoff 64
 	$(BUILD)/examples/bulk_import 20000
 	$(BUILD)/examples/import_to_sqlite 20000
+	$(BUILD)/examples/custom_worker_stage 50000
 
 demo: examples
 	$(BUILD)/examples/shm_handoff 256

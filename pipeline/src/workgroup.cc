@@ -460,7 +460,14 @@ void Workgroup::Impl::OnDeath(Slot& slot, const std::string& why) {
       slot.retired = true;
     }
   }
-  const std::string what = why + (how.empty() ? "" : " (" + how + ")");
+  const std::string what =
+      why + (how.empty() || why.find(how) != std::string::npos ? "" : " (" + how + ")");
+  // The worker serves requests in the order they were sent: the oldest one was running when it
+  // died (or stalled), and only that one is blamed; the others were waiting behind it.
+  std::uint64_t blamed = 0, oldest = UINT64_MAX;
+  for (const auto& [id, pending] : owed) {
+    if (pending.sent_ns < oldest) oldest = pending.sent_ns, blamed = id;
+  }
   if (!stopping_.load()) Report({WorkErrc::kCommunication, what, slot.index, false});
   bool replaced = false;
   {
@@ -482,7 +489,7 @@ void Workgroup::Impl::OnDeath(Slot& slot, const std::string& why) {
                kind == MessageKind::kCreateMember) {
       Complete(pending, tl::unexpected(WorkError{WorkErrc::kMember,
                                                  "member lost: " + what, slot.index}));
-    } else if (++pending.attempts > options_.health.max_retries) {
+    } else if (id == blamed && ++pending.attempts > options_.health.max_retries) {
       Complete(pending, tl::unexpected(WorkError{
                             WorkErrc::kCommunication,
                             "poison: the request killed " + std::to_string(pending.attempts) +
