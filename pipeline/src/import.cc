@@ -6,6 +6,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -29,6 +30,13 @@ using Clock = std::chrono::steady_clock;
 using stages::kChunkTagSize;
 using stages::kFrameHeaderSize;
 
+// Part of a chunk for a worker to parse: bytes [begin, end) of it, starting on `line`;
+// `suspect` while narrowing down a poison chunk (one attempt each).
+struct ByteRange {
+  std::uint64_t begin = 0, end = 0, line = 1;
+  bool suspect = false;
+};
+
 // One chunk on its way through the graph. Only handles into the arena travel; the payload
 // stays where the read stage put it, and each stage writes its output into a fresh block.
 struct ChunkState {
@@ -44,6 +52,7 @@ struct ChunkState {
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
   std::optional<ErrorEvent> failure;  // a stage failed on this chunk: the job fails
   Clock::time_point stage_start;      // isolated stages: when the chunk's current stage began
+  std::deque<ByteRange> todo;         // isolated stages: what is left to parse
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -108,8 +117,11 @@ class Import {
   bool OpenWorkers(bool csv);
   using Gateway = oneapi::tbb::flow::async_node<Msg, Msg>::gateway_type;
   void ProcessIsolated(Msg msg, Gateway& gateway);
-  // Parses the chunk's bytes from `consumed` on in a worker, then the rest, then passes it on.
-  void ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Gateway& gateway);
+  // Runs the chunk's byte ranges still to do through workers, one at a time, then passes the
+  // chunk on.
+  void ProcessNext(Msg msg, Gateway& gateway);
+  // A range that killed its workers: its only row is rejected as poison, or it is halved.
+  void Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why);
   void SealIsolated(Msg msg, Gateway& gateway);
   const MemberProxy& NextMember() {
     return members_[next_member_.fetch_add(1) % members_.size()];
@@ -534,23 +546,26 @@ void Import::ProcessIsolated(Msg msg, Gateway& gateway) {
   }
   gateway.reserve_wait();
   msg->stage_start = Clock::now();
-  const auto line = msg->first_line;
-  ProcessFrom(std::move(msg), 0, line, gateway);
+  msg->todo.push_back({0, msg->input.length, msg->first_line, false});
+  ProcessNext(std::move(msg), gateway);
 }
 
-void Import::ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Gateway& gateway) {
-  const auto finish = [this, &gateway](Msg done) {
-    Release(done->input);
-    done->input = {};
-    Timed(Stage::kParse, done->stage_start, *done);
-    gateway.try_put(std::move(done));
+void Import::ProcessNext(Msg msg, Gateway& gateway) {
+  if (msg->todo.empty() || msg->failure || failed_.load()) {
+    Release(msg->input);
+    msg->input = {};
+    Timed(Stage::kParse, msg->stage_start, *msg);
+    gateway.try_put(std::move(msg));
     gateway.release_wait();
-  };
+    return;
+  }
+  const ByteRange range = msg->todo.front();
   auto block = AllocateBlock(Stage::kParse);
-  if (!block) return finish(std::move(msg));
-  const std::uint64_t length = msg->input.length - consumed;
-  const auto input = msg->input.Sub(static_cast<std::uint32_t>(consumed),
-                                    static_cast<std::uint32_t>(length));
+  if (!block) {
+    msg->todo.clear();
+    return ProcessNext(std::move(msg), gateway);
+  }
+  const std::uint64_t length = range.end - range.begin;
   // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
   const auto valid = [this, block = *block, length](const shm::Handle& result) {
     const auto reply = ReadReply(Bytes(result));
@@ -559,50 +574,72 @@ void Import::ProcessFrom(Msg msg, std::uint64_t consumed, std::uint64_t line, Ga
                                                    static_cast<std::uint32_t>(reply->batch_size))))
                .has_value();
   };
-  Request request{.input = input,
-                  .output = *block,
-                  .args = {kProcess | (length << 8), msg->index, line, msg->first_byte + consumed},
-                  .validate = valid};
+  Request request{
+      .input = msg->input.Sub(static_cast<std::uint32_t>(range.begin),
+                              static_cast<std::uint32_t>(length)),
+      .output = *block,
+      .args = {kProcess | (length << 8), msg->index, range.line, msg->first_byte + range.begin},
+      .validate = valid,
+      .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
   NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) mutable {
-    if (!result && result.error().poison) {  // its rows go to the error policy, the run goes on
-      Release(*block);
-      const bool csv = Resolve(config_) == InputFormat::kCsv;
-      auto rows = SplitRecords(Bytes(input), csv ? '"' : '\0', line, msg->first_byte + consumed);
-      const bool header = csv && config_.header && msg->first_byte + consumed == 0;
-      for (std::size_t i = header ? 1 : 0; i < rows.size(); ++i) {
-        msg->rejected.push_back(std::move(rows[i]));
-        ++msg->rows_in;
-      }
-      channel_.PublishError(MakeError(
-          ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
-          config_.input.string() + ":" + std::to_string(line) + ": chunk " +
-              std::to_string(msg->index) + " from line " + std::to_string(line) +
-              " killed its workers; its rows are rejected (" + result.error().message + ")"));
-      return finish(std::move(msg));
+    msg->todo.pop_front();
+    if (!result) Release(*block);
+    if (!result && result.error().poison) {
+      Isolate(*msg, range, result.error().message);
+      return ProcessNext(std::move(msg), gateway);
     }
-    const auto reply = result ? ReadReply(Bytes(*result)) : std::nullopt;  // validated
-    if (!reply) {
-      Release(*block);
+    if (!result) {
       const bool stage_error = result.error().code == WorkErrc::kJob ||
                                result.error().code == WorkErrc::kMember;
       msg->failure = MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
                                Stage::kParse, stage_error ? "stage failed" : "worker failed",
                                result.error().message);
-      return finish(std::move(msg));
+      return ProcessNext(std::move(msg), gateway);
     }
-    const auto batch = block->Sub(static_cast<std::uint32_t>(reply->batch_offset),
-                                  static_cast<std::uint32_t>(reply->batch_size));
-    msg->batches.push_back(batch);
-    msg->rows_in += reply->rows_in;
-    msg->rows_out += reply->rows_out;
-    msg->rows_filtered += reply->rows_filtered;
-    for (const auto& row : reply->rejected) msg->rejected.push_back(row);
-    if (consumed + reply->bytes_consumed < msg->input.length && !failed_.load()) {
-      return ProcessFrom(std::move(msg), consumed + reply->bytes_consumed,
-                         line + reply->lines_consumed, gateway);
+    const auto reply = *ReadReply(Bytes(*result));  // validated
+    msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
+                                      static_cast<std::uint32_t>(reply.batch_size)));
+    msg->rows_in += reply.rows_in;
+    msg->rows_out += reply.rows_out;
+    msg->rows_filtered += reply.rows_filtered;
+    for (const auto& row : reply.rejected) msg->rejected.push_back(row);
+    if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
+      msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
+                            range.line + reply.lines_consumed, range.suspect});
     }
-    finish(std::move(msg));
+    ProcessNext(std::move(msg), gateway);
   });
+}
+
+void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
+  const bool csv = Resolve(config_) == InputFormat::kCsv;
+  const auto bytes = Bytes(chunk.input).subspan(range.begin, range.end - range.begin);
+  auto records = SplitRecords(bytes, csv ? '"' : '\0', range.line, chunk.first_byte + range.begin);
+  if (csv && config_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
+    records.erase(records.begin());  // the header travels with the first record
+  }
+  if (!range.suspect) {
+    channel_.PublishError(MakeError(
+        ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
+        config_.input.string() + ":" + std::to_string(range.line) + ": chunk " +
+            std::to_string(chunk.index) + " kills the workers that process it (" + why +
+            "); looking for the rows that do"));
+  }
+  if (records.size() <= 1) {  // found one: it goes to the error policy
+    for (auto& row : records) {
+      channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison row",
+                                      config_.input.string() + ":" + std::to_string(row.line) +
+                                          ": this row kills the worker that processes it"));
+      chunk.rejected.push_back(std::move(row));
+      ++chunk.rows_in;
+    }
+    return;
+  }
+  // Halve it and try each half once (in order, so that batches stay in input order).
+  const auto& middle = records[records.size() / 2];
+  const std::uint64_t split = middle.byte_offset - chunk.first_byte;
+  chunk.todo.push_front({split, range.end, middle.line, true});
+  chunk.todo.push_front({range.begin, split, range.line, true});
 }
 
 void Import::SealIsolated(Msg msg, Gateway& gateway) {

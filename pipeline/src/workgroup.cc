@@ -43,6 +43,7 @@ struct Pending {
   std::function<void(WorkResult)> done;
   std::function<void(std::uint64_t)> on_report;
   std::function<bool(const shm::Handle&)> validate;
+  std::optional<unsigned> max_retries;
   std::string args;  // kCreateMember: sent on the socket after the message, with the secret
   Secret secret;
   unsigned attempts = 0;
@@ -489,7 +490,8 @@ void Workgroup::Impl::OnDeath(Slot& slot, const std::string& why) {
                kind == MessageKind::kCreateMember) {
       Complete(pending, tl::unexpected(WorkError{WorkErrc::kMember,
                                                  "member lost: " + what, slot.index}));
-    } else if (id == blamed && ++pending.attempts > options_.health.max_retries) {
+    } else if (id == blamed &&
+               ++pending.attempts > pending.max_retries.value_or(options_.health.max_retries)) {
       Complete(pending, tl::unexpected(WorkError{
                             WorkErrc::kCommunication,
                             "poison: the request killed " + std::to_string(pending.attempts) +
@@ -728,6 +730,7 @@ void Workgroup::Dispatch(Request request, std::function<void(WorkResult)> done) 
   pending.done = std::move(done);
   pending.on_report = std::move(request.on_report);
   pending.validate = std::move(request.validate);
+  pending.max_retries = request.max_retries;
   impl_->Submit(std::move(pending), -1);
 }
 
@@ -749,6 +752,7 @@ void MemberProxy::Invoke(Request request, std::function<void(WorkResult)> done) 
   pending.done = std::move(done);
   pending.on_report = std::move(request.on_report);
   pending.validate = std::move(request.validate);
+  pending.max_retries = request.max_retries;
   group_->impl_->Submit(std::move(pending), worker_);
 }
 

@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ struct Request {
   // thread. False means the worker returned garbage: it is treated as crashed (killed,
   // replaced, the request re-run), as for any other invalid answer.
   std::function<bool(const shm::Handle& result)> validate = {};
+  // Overrides HealthConfig::max_retries for this request (e.g. 0 while narrowing down which
+  // part of a poison request kills workers).
+  std::optional<unsigned> max_retries = {};
 };
 
 struct ProbeResult {
