@@ -115,6 +115,22 @@ class Workgroup::Impl {
     handlers_.push_back({code, std::move(handler)});
   }
   std::uint64_t NextId() { return next_id_++; }
+  Pending MakePending(MessageKind kind, std::uint64_t member, Request request,
+                      std::function<void(WorkResult)> done) {
+    Pending pending;
+    pending.message.id = NextId();
+    pending.message.kind = kind;
+    pending.message.member = member;
+    pending.message.set_text(request.task);
+    pending.message.input = request.input;
+    pending.message.output = request.output;
+    std::copy(request.args.begin(), request.args.end(), pending.message.args);
+    pending.done = std::move(done);
+    pending.on_report = std::move(request.on_report);
+    pending.validate = std::move(request.validate);
+    pending.max_retries = request.max_retries;
+    return pending;
+  }
   WorkgroupStats stats() const {
     return {completed_.load(), restarts_.load(), retries_.load(), bytes_copied_.load()};
   }
@@ -720,47 +736,32 @@ void Workgroup::AttachArena(const shm::BlockPool& pool) { impl_->AttachArena(poo
 void Workgroup::DetachArena(std::uint32_t segment_id) { impl_->DetachArena(segment_id); }
 
 void Workgroup::Dispatch(Request request, std::function<void(WorkResult)> done) {
-  Pending pending;
-  pending.message.id = impl_->NextId();
-  pending.message.kind = MessageKind::kRun;
-  pending.message.set_text(request.task);
-  pending.message.input = request.input;
-  pending.message.output = request.output;
-  std::copy(request.args.begin(), request.args.end(), pending.message.args);
-  pending.done = std::move(done);
-  pending.on_report = std::move(request.on_report);
-  pending.validate = std::move(request.validate);
-  pending.max_retries = request.max_retries;
-  impl_->Submit(std::move(pending), -1);
-}
-
-std::future<WorkResult> Workgroup::Dispatch(Request request) {
-  auto promise = std::make_shared<std::promise<WorkResult>>();
-  auto future = promise->get_future();
-  Dispatch(std::move(request), [promise](WorkResult result) { promise->set_value(result); });
-  return future;
+  impl_->Submit(impl_->MakePending(MessageKind::kRun, 0, std::move(request), std::move(done)), -1);
 }
 
 void MemberProxy::Invoke(Request request, std::function<void(WorkResult)> done) const {
-  Pending pending;
-  pending.message.id = group_->impl_->NextId();
-  pending.message.kind = MessageKind::kInvoke;
-  pending.message.member = id_;
-  pending.message.input = request.input;
-  pending.message.output = request.output;
-  std::copy(request.args.begin(), request.args.end(), pending.message.args);
-  pending.done = std::move(done);
-  pending.on_report = std::move(request.on_report);
-  pending.validate = std::move(request.validate);
-  pending.max_retries = request.max_retries;
-  group_->impl_->Submit(std::move(pending), worker_);
+  group_->impl_->Submit(
+      group_->impl_->MakePending(MessageKind::kInvoke, id_, std::move(request), std::move(done)),
+      worker_);
+}
+
+namespace {
+// The future-returning forms: a promise fulfilled by the callback.
+template <class Call>
+std::future<WorkResult> AsFuture(Call call) {
+  auto promise = std::make_shared<std::promise<WorkResult>>();
+  auto future = promise->get_future();
+  call([promise](WorkResult result) { promise->set_value(std::move(result)); });
+  return future;
+}
+}  // namespace
+
+std::future<WorkResult> Workgroup::Dispatch(Request request) {
+  return AsFuture([&](auto done) { Dispatch(std::move(request), std::move(done)); });
 }
 
 std::future<WorkResult> MemberProxy::Invoke(Request request) const {
-  auto promise = std::make_shared<std::promise<WorkResult>>();
-  auto future = promise->get_future();
-  Invoke(std::move(request), [promise](WorkResult result) { promise->set_value(result); });
-  return future;
+  return AsFuture([&](auto done) { Invoke(std::move(request), std::move(done)); });
 }
 
 tl::expected<MemberProxy, WorkError> Workgroup::AddMember(const std::string& type,
