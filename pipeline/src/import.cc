@@ -850,18 +850,24 @@ void Import::RunGraph() {
       SealIsolated(std::move(m), g);
     });
     const bool isolated = workers_.has_value();
-    if (!isolated) flow::make_edge(parse, transform);
-    flow::receiver<Msg>& stages_in = isolated ? static_cast<flow::receiver<Msg>&>(process) : parse;
-    flow::sender<Msg>& stages_out = isolated ? static_cast<flow::sender<Msg>&>(process) : transform;
-    flow::receiver<Msg>& seal_in = isolated ? static_cast<flow::receiver<Msg>&>(seal) : encrypt;
-    flow::sender<Msg>& seal_out = isolated ? static_cast<flow::sender<Msg>&>(seal) : encrypt;
     flow::make_edge(read, limit);
-    flow::make_edge(limit, stages_in);
-    flow::make_edge(stages_out, in_order);
+    if (isolated) {
+      flow::make_edge(limit, process);
+      flow::make_edge(process, in_order);
+    } else {
+      flow::make_edge(limit, parse);
+      flow::make_edge(parse, transform);
+      flow::make_edge(transform, in_order);
+    }
     if (writer_) {
       flow::make_edge(in_order, number);
-      flow::make_edge(number, seal_in);
-      flow::make_edge(seal_out, in_order_again);
+      if (isolated) {
+        flow::make_edge(number, seal);
+        flow::make_edge(seal, in_order_again);
+      } else {
+        flow::make_edge(number, encrypt);
+        flow::make_edge(encrypt, in_order_again);
+      }
       flow::make_edge(in_order_again, write);
     } else {
       flow::make_edge(in_order, write);
