@@ -6,6 +6,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -111,7 +112,11 @@ class Import {
   void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk);
   ProgressEvent Snapshot(bool final) const;
   // Records in the journal that the input up to `next` is in the container, durably.
+  // Hands the point to the committer thread, which fsyncs the container and then appends the
+  // point to the journal, so that the serial sink never waits for the disk mid-run.
   void Commit(JournalPoint next);
+  void RunCommitter();
+  void StopCommitter();  // drops a point not yet committed; joins
 
   // Isolated placement: the workgroup, one import-stages member per worker, and the calls.
   bool OpenWorkers(bool csv);
@@ -148,6 +153,12 @@ class Import {
   std::optional<oneapi::tbb::enumerable_thread_specific<AnyParser>> parsers_;
   std::optional<stages::ContainerWriter> writer_;
   std::optional<Journal> journal_;
+  std::thread committer_;
+  std::mutex commit_mutex_;
+  std::condition_variable commit_wanted_;
+  std::optional<JournalPoint> commit_next_;  // guarded by commit_mutex_
+  bool commit_stop_ = false;                 // guarded by commit_mutex_
+  bool journal_broken_ = false;              // guarded by commit_mutex_; read after the join
   std::unique_ptr<TraceRecorder> trace_;  // only with config_.trace
   Clock::time_point last_commit_;
   std::ofstream rejects_;
@@ -423,8 +434,10 @@ bool Import::OpenOutput() {
   }
   if (header) {
     header->temp_path = writer_->temp_path().string();
-    if (auto journal = Journal::Create(journal_path, *header, point))
+    if (auto journal = Journal::Create(journal_path, *header, point)) {
       journal_.emplace(std::move(*journal));
+      committer_ = std::thread([this] { RunCommitter(); });
+    }
   }
   last_commit_ = Clock::now();
   return true;
@@ -761,7 +774,9 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     rows_rejected_ += chunk.rejected.size();
     rows_filtered_ += chunk.rows_filtered;
     ++chunks_done_;
-    if (journal_ && Clock::now() - last_commit_ >= config_.journal_interval) Commit(chunk.next);
+    if (committer_.joinable() && Clock::now() - last_commit_ >= config_.journal_interval) {
+      Commit(chunk.next);
+    }
   }
   Timed(Stage::kWrite, since, chunk);
   ReleaseAll(chunk);
@@ -785,10 +800,39 @@ void Import::Commit(JournalPoint next) {
   next.rows_out = rows_out_;
   next.rows_rejected = rows_rejected_;
   next.rows_filtered = rows_filtered_;
-  if (!writer_->Sync() || !journal_->Append(next)) {
-    journal_->Remove();  // a stale journal must not be resumed from
-    journal_.reset();
+  {
+    std::lock_guard lock(commit_mutex_);
+    commit_next_ = next;  // latest wins: the committer takes the newest point when it is free
   }
+  commit_wanted_.notify_one();
+}
+
+void Import::RunCommitter() {
+  std::unique_lock lock(commit_mutex_);
+  for (;;) {
+    commit_wanted_.wait(lock, [this] { return commit_next_ || commit_stop_; });
+    if (commit_stop_) return;
+    const JournalPoint point = *commit_next_;
+    commit_next_.reset();
+    lock.unlock();
+    // fsync covers every frame appended before the point was taken; only then is it recorded.
+    const bool recorded = writer_->Sync() && journal_->Append(point);
+    lock.lock();
+    if (!recorded) {
+      journal_->Remove();  // a stale journal must not be resumed from
+      journal_broken_ = true;
+      return;
+    }
+  }
+}
+
+void Import::StopCommitter() {
+  {
+    std::lock_guard lock(commit_mutex_);
+    commit_stop_ = true;
+  }
+  commit_wanted_.notify_one();
+  if (committer_.joinable()) committer_.join();
 }
 
 ProgressEvent Import::Snapshot(bool final) const {
@@ -885,6 +929,8 @@ Report Import::Run() {
     trace_ = std::make_unique<TraceRecorder>(start_, "zcpipe job " + std::to_string(job_));
   }
   if (Open()) RunGraph();
+  StopCommitter();
+  if (journal_broken_) journal_.reset();
   if (trace_) {
     if (auto written = trace_->Write(config_.trace); !written) {
       Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "cannot write trace", written.error()));
