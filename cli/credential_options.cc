@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <cstddef>
-#include <cstring>
 #include <iostream>
+#include <system_error>
 
 #include <tl/expected.hpp>
 
@@ -27,7 +27,8 @@ tl::expected<stages::SecretBytes, std::string> ReadLine(int fd) {
     const ssize_t n = ::read(fd, buffer.span().data() + size, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      return tl::unexpected("cannot read the passphrase: " + std::string(std::strerror(errno)));
+      return tl::unexpected("cannot read the passphrase: " +
+                            std::generic_category().message(errno));
     if (n == 0 || buffer.span()[size] == std::byte{'\n'}) break;
     ++size;
   }

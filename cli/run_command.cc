@@ -176,6 +176,7 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
     for (auto& job : jobs) job.Cancel();
   });
   std::vector<Report> reports;
+  reports.reserve(jobs.size());
   for (auto& job : jobs) reports.push_back(job.Wait());
 
   int exit_code = kOk;
