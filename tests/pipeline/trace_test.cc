@@ -43,6 +43,9 @@ class TraceTest : public ::testing::Test {
   simdjson::dom::parser parser_;
 };
 
+// Jobs run the oneTBB flow graph: excluded from TSan runs like JobTest (see Makefile).
+using JobTraceTest = TraceTest;
+
 TEST_F(TraceTest, WritesSlicesOnNamedTracksCountersAndForeignTracks) {
   const auto origin = Clock::now();
   TraceRecorder trace(origin, "zcpipe job 1");
@@ -85,7 +88,7 @@ TEST_F(TraceTest, WritesSlicesOnNamedTracksCountersAndForeignTracks) {
   EXPECT_EQ(phases["M"], 5);  // 2 processes, 2 coordinator tracks, 1 worker track
 }
 
-TEST_F(TraceTest, AJobTracesEveryStageOfEveryChunk) {
+TEST_F(JobTraceTest, TracesEveryStageOfEveryChunk) {
   const fs::path input = dir_ / "in.csv";
   {
     std::ofstream out(input);
@@ -127,7 +130,7 @@ TEST_F(TraceTest, AJobTracesEveryStageOfEveryChunk) {
   EXPECT_TRUE(counters.contains("arena bytes in use"));
 }
 
-TEST_F(TraceTest, AJobWithoutATracePathWritesNone) {
+TEST_F(JobTraceTest, WithoutATracePathWritesNone) {
   const fs::path input = dir_ / "in.csv";
   std::ofstream(input) << "id\n1\n";
   JobConfig config;
