@@ -192,7 +192,10 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
       exit_code = report.error ? ExitCodeFor(report.error->kind) : kInternal;
     }
   }
-  if (watcher.interrupted()) return kInterrupted;
+  if (watcher.interrupted()) {
+    std::cerr << "zcpipe: interrupted: the imports were cancelled, no output was published\n";
+    return kInterrupted;
+  }
   return exit_code;
 }
 

@@ -187,6 +187,7 @@ TEST_F(RunCommand, SigintCancelsCleanlyAndExitsWith130) {
   std::string last = *first;
   while (auto line = run.ReadErrLine()) last = *line;
   EXPECT_EQ(run.Wait(), 130) << last;
+  EXPECT_EQ(last, "zcpipe: interrupted: the imports were cancelled, no output was published");
   EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key"}));  // no output, no temp file
   for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
     EXPECT_NE(
