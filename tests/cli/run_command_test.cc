@@ -110,6 +110,17 @@ TEST_F(RunCommand, ProgressJsonIsOneObjectPerLineTaggedWithTheJob) {
   EXPECT_EQ(Run("run a.csv b.csv -o a.zcp -k key").exit_code, 2);  // not a directory
 }
 
+TEST_F(RunCommand, ProgressBarEndsWithOneFinishedLinePerJob) {
+  WriteCsv("in.csv", 1000);
+  const auto run = Run("run in.csv -o out.zcp -k key --progress bar");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto erase = run.err.rfind("\x1b[J");  // before the last redraw, if there were several
+  const std::string last = erase == std::string::npos ? run.err : run.err.substr(erase + 3);
+  EXPECT_EQ(last.rfind("in.csv  [########################] 100%", 0), 0u) << last;
+  EXPECT_NE(last.find("1000 rows"), std::string::npos) << last;
+  EXPECT_EQ(last.substr(last.size() - 5), "done\n") << last;
+}
+
 TEST_F(RunCommand, TraceIsChromeTraceJsonWithEveryStage) {
   WriteCsv("in.csv", 5000);
   const auto run =
@@ -167,6 +178,8 @@ TEST_F(RunCommand, APassphraseFromADescriptorUnlocksTheExport) {
   std::ofstream(dir_ / "pass.txt") << "correct horse\n";
   ASSERT_EQ(Run("run in.csv -o out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
   EXPECT_EQ(Run("verify out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
+  EXPECT_NE(Run("inspect out.zcp").out.find("key:         passphrase (scrypt N=2^15 r=8 p=1)"),
+            std::string::npos);
   const auto wrong = Run("verify out.zcp --passphrase-fd 3 3<in.csv");
   EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
 }
