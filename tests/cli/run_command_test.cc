@@ -121,6 +121,21 @@ TEST_F(RunCommand, ProgressBarEndsWithOneFinishedLinePerJob) {
   EXPECT_EQ(last.substr(last.size() - 5), "done\n") << last;
 }
 
+TEST_F(RunCommand, OnATerminalDrawsABarInColorUnlessNoColorIsSet) {
+  WriteCsv("in.csv", 1000);
+  const auto color = testing::ZcpipeOnTerminal("run in.csv -o a.zcp -k key", dir_.string());
+  ASSERT_EQ(color.exit_code, 0) << color.out << color.err;
+  EXPECT_NE(color.out.find("in.csv  [\x1b[32m########################\x1b[0m] 100%"),
+            std::string::npos)
+      << color.out;
+  const auto plain =
+      testing::ZcpipeOnTerminal("run in.csv -o b.zcp -k key", dir_.string(), "NO_COLOR=1");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  EXPECT_NE(plain.out.find("in.csv  [########################] 100%"), std::string::npos)
+      << plain.out;
+  EXPECT_EQ(plain.out.find("\x1b[3"), std::string::npos) << plain.out;
+}
+
 TEST_F(RunCommand, TraceIsChromeTraceJsonWithEveryStage) {
   WriteCsv("in.csv", 5000);
   const auto run =
