@@ -41,6 +41,15 @@ TEST_F(RunCommand, ImportsAFileThatExportsBackTheSameRows) {
   EXPECT_EQ(Files(), (std::vector<std::string>{"back.csv", "in.csv", "key", "out.zcp"}));
 }
 
+TEST_F(RunCommand, IsolationOptionsAreAcceptedAndKeepTheOutput) {
+  WriteCsv("in.csv", 3000);
+  const auto run = Run("run in.csv -o out.zcp -k key --isolate --workers 2 --transport copy");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(Run("export out.zcp --to csv -o back.csv -k key").exit_code, 0);
+  EXPECT_EQ(Read("back.csv"), Read("in.csv"));
+  EXPECT_EQ(Run("run in.csv -o x.zcp -k key --transport pigeon").exit_code, 2);
+}
+
 TEST_F(RunCommand, AppliesTransformsInCommandLineOrder) {
   WriteCsv("in.csv", 100);
   const auto run =
