@@ -47,12 +47,13 @@ asan: deps
 	@$(CMAKE) --build $(BUILD)-asan -j$(JOBS)
 	ctest --test-dir $(BUILD)-asan -j$(JOBS) --output-on-failure
 
-# The job, memory and resume tests run the oneTBB flow graph: Debian's libtbb is not built with
-# TSan, whose reports on its task pool are false positives, so those run under ASan/UBSan only.
+# The job, memory, resume and job-trace tests run the oneTBB flow graph, and so do the CLI tests
+# of commands that import: Debian's libtbb is not built with TSan, whose reports on its task pool
+# are false positives, so those run under ASan/UBSan only.
 tsan: deps
 	@$(CMAKE) -S . -B $(BUILD)-tsan -DZCPIPE_SANITIZE=thread -DZCPIPE_BUILD_BENCH=OFF >/dev/null
 	@$(CMAKE) --build $(BUILD)-tsan -j$(JOBS)
-	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure -E '^(JobTest|MemoryTest|Resume)\.' 
+	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure -E '^(JobTest|JobTraceTest|IsolationTest|MemoryTest|Resume|RunCommand|ExportCommand|InspectCommand|VerifyCommand)\.'
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
 fuzz: deps-tools

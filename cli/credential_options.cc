@@ -5,9 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstddef>
-#include <cstring>
 #include <iostream>
+#include <system_error>
 
 #include <tl/expected.hpp>
 
@@ -27,7 +28,8 @@ tl::expected<stages::SecretBytes, std::string> ReadLine(int fd) {
     const ssize_t n = ::read(fd, buffer.span().data() + size, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      return tl::unexpected("cannot read the passphrase: " + std::string(std::strerror(errno)));
+      return tl::unexpected("cannot read the passphrase: " +
+                            std::generic_category().message(errno));
     if (n == 0 || buffer.span()[size] == std::byte{'\n'}) break;
     ++size;
   }
@@ -36,14 +38,34 @@ tl::expected<stages::SecretBytes, std::string> ReadLine(int fd) {
   return stages::SecretBytes::CopyOf(buffer.span().first(size));
 }
 
-// Asks on the controlling terminal with echo off.
+// The terminal settings to restore if a signal ends the process during the prompt.
+int g_prompt_tty = -1;
+termios g_prompt_saved{};
+
+void RestoreTerminalAndDie(int signal) {  // async-signal-safe calls only
+  (void)::tcsetattr(g_prompt_tty, TCSAFLUSH, &g_prompt_saved);
+  (void)!::write(g_prompt_tty, "\n", 1);
+  std::signal(signal, SIG_DFL);
+  (void)std::raise(signal);
+}
+
+// Asks on the controlling terminal with echo off (restored also when Ctrl-C ends the prompt).
 tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
   const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (tty < 0)
+  if (tty < 0) {
     return tl::unexpected(std::string("--passphrase needs a terminal; use --passphrase-fd"));
+  }
   termios saved{};
   const bool is_terminal = ::tcgetattr(tty, &saved) == 0;
+  constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction previous[3]{};
   if (is_terminal) {
+    g_prompt_tty = tty;
+    g_prompt_saved = saved;
+    struct sigaction restore {};
+    restore.sa_handler = RestoreTerminalAndDie;
+    sigemptyset(&restore.sa_mask);
+    for (int i = 0; i < 3; ++i) (void)::sigaction(kSignals[i], &restore, &previous[i]);
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     (void)::tcsetattr(tty, TCSAFLUSH, &quiet);
@@ -51,7 +73,10 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
   constexpr std::string_view kPrompt = "Passphrase: ";
   (void)!::write(tty, kPrompt.data(), kPrompt.size());
   auto line = ReadLine(tty);
-  if (is_terminal) (void)::tcsetattr(tty, TCSAFLUSH, &saved);
+  if (is_terminal) {
+    (void)::tcsetattr(tty, TCSAFLUSH, &saved);
+    for (int i = 0; i < 3; ++i) (void)::sigaction(kSignals[i], &previous[i], nullptr);
+  }
   (void)!::write(tty, "\n", 1);
   ::close(tty);
   return line;

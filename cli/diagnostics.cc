@@ -8,7 +8,7 @@
 namespace zcpipe::cli {
 
 bool ColorOn(int fd) {
-  const char* no_color = std::getenv("NO_COLOR");
+  const char* no_color = std::getenv("NO_COLOR");  // NOLINT(concurrency-mt-unsafe): no setenv
   return ::isatty(fd) == 1 && (no_color == nullptr || *no_color == '\0');
 }
 

@@ -17,7 +17,8 @@
 namespace {
 
 int Run(int argc, char** argv) {
-  CLI::App app{"zcpipe: zero-copy shared-memory pipeline for bulk CSV / JSON Lines import"};
+  CLI::App app{"zcpipe: zero-copy shared-memory pipeline for bulk CSV / JSON Lines import",
+               "zcpipe"};
   app.set_version_flag("--version", "zcpipe " ZCPIPE_VERSION);
   app.require_subcommand(1);
   app.failure_message([](const CLI::App*, const CLI::Error& e) {  // before the subcommands copy it

@@ -9,8 +9,8 @@
 
 namespace zcpipe::cli {
 
-// {"job":1,"input":"a.csv","bytes_in":...,"bytes_total":...,"rows_in":...,"rows_out":...,
-//  "rows_rejected":...,"rows_filtered":...,"chunks":...,"bytes_per_second":...,
+// {"job":1,"input":"a.csv","rows_in":...,"rows_out":...,"rows_rejected":...,"rows_filtered":...,
+//  "bytes_in":...,"chunks":...,"bytes_total":...,"bytes_per_second":...,
 //  "eta_seconds":... or null,"final":false}
 [[nodiscard]] std::string ProgressJson(const ProgressEvent& event, std::string_view input);
 

@@ -176,6 +176,7 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
     for (auto& job : jobs) job.Cancel();
   });
   std::vector<Report> reports;
+  reports.reserve(jobs.size());
   for (auto& job : jobs) reports.push_back(job.Wait());
 
   int exit_code = kOk;
@@ -191,7 +192,10 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
       exit_code = report.error ? ExitCodeFor(report.error->kind) : kInternal;
     }
   }
-  if (watcher.interrupted()) return kInterrupted;
+  if (watcher.interrupted()) {
+    std::cerr << "zcpipe: interrupted: the imports were cancelled, no output was published\n";
+    return kInterrupted;
+  }
   return exit_code;
 }
 

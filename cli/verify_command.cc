@@ -25,7 +25,8 @@ void AddVerifyCommand(CLI::App& app, int& exit_code) {
     const auto credential = ReadCredential(*key, exit_code);
     if (!credential) return;
     auto reader = stages::ContainerReader::Open(*path, *credential);
-    std::uint64_t chunks = 0, bytes = 0;
+    std::uint64_t chunks = 0;
+    std::uint64_t bytes = 0;
     stages::ContainerResult<std::optional<stages::ContainerChunk>> chunk;
     if (!reader) chunk = tl::unexpected(reader.error());
     while (reader && (chunk = reader->Next()) && *chunk) {

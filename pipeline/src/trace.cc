@@ -19,23 +19,23 @@ void AppendNumber(double value, std::string& out) {
 // {"ph":"PH","pid":P,"tid":T,"name":NAME,  (the caller closes the object)
 void AppendHead(char phase, std::uint32_t pid, std::uint32_t tid, std::string_view name,
                 std::string& out) {
-  out += "{\"ph\":\"";
+  out += R"({"ph":")";
   out += phase;
-  out += "\",\"pid\":" + std::to_string(pid) + ",\"tid\":" + std::to_string(tid) + ",\"name\":";
+  out += R"(","pid":)" + std::to_string(pid) + R"(,"tid":)" + std::to_string(tid) + R"(,"name":)";
   stages::AppendJsonString(name, out);
 }
 
 void AppendMetadata(std::string_view kind, std::uint32_t pid, std::uint32_t tid,
                     std::string_view name, std::string& out) {
   AppendHead('M', pid, tid, kind, out);
-  out += ",\"args\":{\"name\":";
+  out += R"(,"args":{"name":)";
   stages::AppendJsonString(name, out);
   out += "}},\n";
 }
 
 }  // namespace
 
-TraceRecorder::TraceRecorder(Clock::time_point origin, std::string process)
+TraceRecorder::TraceRecorder(Clock::time_point origin, std::string_view process)
     : origin_(origin), pid_(static_cast<std::uint32_t>(::getpid())) {
   NameProcess(pid_, process);
 }
@@ -103,7 +103,7 @@ tl::expected<void, std::string> TraceRecorder::Write(const std::filesystem::path
     std::lock_guard lock(mutex_);
     // Every event ends in ",\n"; the last one's comma goes.
     const std::string_view events(events_.data(), events_.empty() ? 0 : events_.size() - 2);
-    out << "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n" << events << "\n]}\n";
+    out << R"({"displayTimeUnit":"ms","traceEvents":[)" << '\n' << events << "\n]}\n";
   }
   out.close();
   if (!out) return tl::unexpected(path.string() + ": cannot write the trace");

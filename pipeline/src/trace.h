@@ -37,7 +37,7 @@ class TraceRecorder {
   using Args = std::vector<std::pair<std::string_view, std::uint64_t>>;
 
   // `process` names the calling process's track group (e.g. "zcpipe job 1").
-  TraceRecorder(Clock::time_point origin, std::string process);
+  TraceRecorder(Clock::time_point origin, std::string_view process);
 
   // The calling thread's track for `stage`, named "STAGE #N" on first use.
   [[nodiscard]] Track ThreadTrack(std::string_view stage);

@@ -41,6 +41,15 @@ TEST_F(RunCommand, ImportsAFileThatExportsBackTheSameRows) {
   EXPECT_EQ(Files(), (std::vector<std::string>{"back.csv", "in.csv", "key", "out.zcp"}));
 }
 
+TEST_F(RunCommand, IsolationOptionsAreAcceptedAndKeepTheOutput) {
+  WriteCsv("in.csv", 3000);
+  const auto run = Run("run in.csv -o out.zcp -k key --isolate --workers 2 --transport copy");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_EQ(Run("export out.zcp --to csv -o back.csv -k key").exit_code, 0);
+  EXPECT_EQ(Read("back.csv"), Read("in.csv"));
+  EXPECT_EQ(Run("run in.csv -o x.zcp -k key --transport pigeon").exit_code, 2);
+}
+
 TEST_F(RunCommand, AppliesTransformsInCommandLineOrder) {
   WriteCsv("in.csv", 100);
   const auto run =
@@ -110,6 +119,32 @@ TEST_F(RunCommand, ProgressJsonIsOneObjectPerLineTaggedWithTheJob) {
   EXPECT_EQ(Run("run a.csv b.csv -o a.zcp -k key").exit_code, 2);  // not a directory
 }
 
+TEST_F(RunCommand, ProgressBarEndsWithOneFinishedLinePerJob) {
+  WriteCsv("in.csv", 1000);
+  const auto run = Run("run in.csv -o out.zcp -k key --progress bar");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto erase = run.err.rfind("\x1b[J");  // before the last redraw, if there were several
+  const std::string last = erase == std::string::npos ? run.err : run.err.substr(erase + 3);
+  EXPECT_EQ(last.rfind("in.csv  [########################] 100%", 0), 0u) << last;
+  EXPECT_NE(last.find("1000 rows"), std::string::npos) << last;
+  EXPECT_EQ(last.substr(last.size() - 5), "done\n") << last;
+}
+
+TEST_F(RunCommand, OnATerminalDrawsABarInColorUnlessNoColorIsSet) {
+  WriteCsv("in.csv", 1000);
+  const auto color = testing::ZcpipeOnTerminal("run in.csv -o a.zcp -k key", dir_.string());
+  ASSERT_EQ(color.exit_code, 0) << color.out << color.err;
+  EXPECT_NE(color.out.find("in.csv  [\x1b[32m########################\x1b[0m] 100%"),
+            std::string::npos)
+      << color.out;
+  const auto plain =
+      testing::ZcpipeOnTerminal("run in.csv -o b.zcp -k key", dir_.string(), "NO_COLOR=1");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  EXPECT_NE(plain.out.find("in.csv  [########################] 100%"), std::string::npos)
+      << plain.out;
+  EXPECT_EQ(plain.out.find("\x1b[3"), std::string::npos) << plain.out;
+}
+
 TEST_F(RunCommand, TraceIsChromeTraceJsonWithEveryStage) {
   WriteCsv("in.csv", 5000);
   const auto run =
@@ -167,6 +202,8 @@ TEST_F(RunCommand, APassphraseFromADescriptorUnlocksTheExport) {
   std::ofstream(dir_ / "pass.txt") << "correct horse\n";
   ASSERT_EQ(Run("run in.csv -o out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
   EXPECT_EQ(Run("verify out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
+  EXPECT_NE(Run("inspect out.zcp").out.find("key:         passphrase (scrypt N=2^15 r=8 p=1)"),
+            std::string::npos);
   const auto wrong = Run("verify out.zcp --passphrase-fd 3 3<in.csv");
   EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
 }
@@ -187,6 +224,7 @@ TEST_F(RunCommand, SigintCancelsCleanlyAndExitsWith130) {
   std::string last = *first;
   while (auto line = run.ReadErrLine()) last = *line;
   EXPECT_EQ(run.Wait(), 130) << last;
+  EXPECT_EQ(last, "zcpipe: interrupted: the imports were cancelled, no output was published");
   EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key"}));  // no output, no temp file
   for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
     EXPECT_NE(

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -42,6 +44,37 @@ class TraceTest : public ::testing::Test {
   fs::path dir_;
   simdjson::dom::parser parser_;
 };
+
+TEST_F(TraceTest, ThreadsRecordAtOnceEachOnItsOwnTrack) {
+  const auto origin = Clock::now();
+  TraceRecorder trace(origin, "zcpipe job 1");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&trace, origin] {
+      for (std::uint64_t chunk = 0; chunk < 500; ++chunk) {
+        trace.Slice(trace.ThreadTrack("parse"), "parse", origin, Clock::now(), {{"chunk", chunk}});
+        trace.Counter("chunks in flight", Clock::now(), 1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const fs::path path = dir_ / "trace.json";
+  ASSERT_TRUE(trace.Write(path));
+  std::map<std::string, int> phases;
+  std::set<std::uint64_t> tids;
+  for (simdjson::dom::object event : Events(path)) {
+    const std::string phase{std::string_view(event["ph"])};
+    ++phases[phase];
+    if (phase == "X") tids.insert(std::uint64_t(event["tid"]));
+  }
+  EXPECT_EQ(phases["X"], 2000);
+  EXPECT_EQ(phases["C"], 2000);
+  EXPECT_EQ(phases["M"], 5);  // the process, "parse #1" to "parse #4"
+  EXPECT_EQ(tids.size(), 4u);
+}
+
+// Jobs run the oneTBB flow graph: excluded from TSan runs like JobTest (see Makefile).
+using JobTraceTest = TraceTest;
 
 TEST_F(TraceTest, WritesSlicesOnNamedTracksCountersAndForeignTracks) {
   const auto origin = Clock::now();
@@ -85,7 +118,7 @@ TEST_F(TraceTest, WritesSlicesOnNamedTracksCountersAndForeignTracks) {
   EXPECT_EQ(phases["M"], 5);  // 2 processes, 2 coordinator tracks, 1 worker track
 }
 
-TEST_F(TraceTest, AJobTracesEveryStageOfEveryChunk) {
+TEST_F(JobTraceTest, TracesEveryStageOfEveryChunk) {
   const fs::path input = dir_ / "in.csv";
   {
     std::ofstream out(input);
@@ -127,7 +160,7 @@ TEST_F(TraceTest, AJobTracesEveryStageOfEveryChunk) {
   EXPECT_TRUE(counters.contains("arena bytes in use"));
 }
 
-TEST_F(TraceTest, AJobWithoutATracePathWritesNone) {
+TEST_F(JobTraceTest, WithoutATracePathWritesNone) {
   const fs::path input = dir_ / "in.csv";
   std::ofstream(input) << "id\n1\n";
   JobConfig config;

@@ -28,18 +28,29 @@ std::string Slurp(const std::filesystem::path& path) {
 
 int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
-}  // namespace
-
-CommandResult Zcpipe(const std::string& arguments, const std::string& directory) {
+// Runs `command` through /bin/sh, stdout and stderr captured.
+CommandResult Shell(const std::string& command) {
   const auto base =
       std::filesystem::temp_directory_path() / ("zcpipe-command-" + std::to_string(::getpid()));
   const std::string out = base.string() + ".out", err = base.string() + ".err";
-  const int status = std::system(
-      ("(" + Command(arguments, directory) + ") >'" + out + "' 2>'" + err + "'").c_str());
+  const int status =
+      std::system(("(" + command + ") >'" + out + "' 2>'" + err + "' </dev/null").c_str());
   CommandResult result{ExitCode(status), Slurp(out), Slurp(err)};
   std::filesystem::remove(out);
   std::filesystem::remove(err);
   return result;
+}
+
+}  // namespace
+
+CommandResult Zcpipe(const std::string& arguments, const std::string& directory) {
+  return Shell(Command(arguments, directory));
+}
+
+CommandResult ZcpipeOnTerminal(const std::string& arguments, const std::string& directory,
+                               const std::string& environment) {
+  return Shell("env " + environment + " script -qec \"" + Command(arguments, directory) +
+               "\" /dev/null");
 }
 
 BackgroundZcpipe::BackgroundZcpipe(const std::string& arguments, const std::string& directory) {

@@ -19,6 +19,11 @@ struct CommandResult {
 // `directory`, and waits for it.
 CommandResult Zcpipe(const std::string& arguments, const std::string& directory = ".");
 
+// The same on a pseudo-terminal (util-linux `script`), with `environment` ("NAME=value ...")
+// set: `out` holds what it wrote to the terminal (stdout and stderr), `err` what script said.
+CommandResult ZcpipeOnTerminal(const std::string& arguments, const std::string& directory,
+                               const std::string& environment = "");
+
 // `zcpipe ARGUMENTS` running in the background with its stderr readable line by line.
 // The destructor SIGKILLs and reaps a process that is still running.
 class BackgroundZcpipe {
