@@ -59,7 +59,8 @@ struct Slot {
   std::unique_ptr<WorkerProcess> process;
   std::map<std::uint64_t, Pending> pending;
   std::map<std::uint64_t, std::uint64_t> probes;  // id → sent ns
-  std::map<std::uint64_t, std::chrono::steady_clock::time_point> probe_answers;
+  // Probes a caller waits for: id → when answered.
+  std::map<std::uint64_t, std::optional<std::chrono::steady_clock::time_point>> probe_answers;
   std::condition_variable probe_answered;
   std::uint64_t members = 0;     // members living here (for placement)
   std::map<std::uint64_t, Pending> recreate;  // member id → its creation, to repeat on restart
@@ -349,8 +350,11 @@ void Workgroup::Impl::OnMessage(Slot& slot, const WorkMessage& message) {
     case MessageKind::kProbeReply: {
       std::lock_guard lock(slot.mutex);
       slot.probes.erase(message.id);
-      slot.probe_answers[message.id] = std::chrono::steady_clock::now();
-      slot.probe_answered.notify_all();
+      if (const auto waiter = slot.probe_answers.find(message.id);
+          waiter != slot.probe_answers.end()) {  // someone waits in Probe()
+        waiter->second = std::chrono::steady_clock::now();
+        slot.probe_answered.notify_all();
+      }
       return;
     }
     case MessageKind::kDone:
@@ -550,8 +554,12 @@ ProbeResult Workgroup::Impl::Probe(int index, milliseconds timeout) {
   message.id = next_id_++;
   message.kind = MessageKind::kProbe;
   const auto since = std::chrono::steady_clock::now();
+  const bool supervisor = timeout.count() == 0;
   {
-    std::lock_guard send_lock(slot->send_mutex);
+    // The supervisor never waits for a sender: a sender may be blocked on a socket that only
+    // the supervisor drains (copy transport). A busy send means traffic; probe next time.
+    std::unique_lock send_lock(slot->send_mutex, std::defer_lock);
+    if (supervisor ? !send_lock.try_lock() : (send_lock.lock(), false)) return result;
     std::lock_guard lock(slot->mutex);
     if (!slot->process || slot->retired) return result;
     const auto now = detail::MonotonicNanos();
@@ -560,14 +568,15 @@ ProbeResult Workgroup::Impl::Probe(int index, milliseconds timeout) {
     if (!slot->process->requests().TryPush(message)) return result;
     slot->probes[message.id] = now;
     slot->last_probe_ns = now;
+    if (!supervisor) slot->probe_answers.emplace(message.id, std::nullopt);
   }
-  if (timeout.count() == 0) return result;  // the supervisor's own probe: answered later
+  if (supervisor) return result;  // answered later; a late answer clears the stall check
   std::unique_lock lock(slot->mutex);
-  if (slot->probe_answered.wait_for(lock, timeout,
-                                    [&] { return slot->probe_answers.contains(message.id); })) {
+  if (slot->probe_answered.wait_for(
+          lock, timeout, [&] { return slot->probe_answers[message.id].has_value(); })) {
     result.alive = true;
     result.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(
-        slot->probe_answers[message.id] - since);
+        *slot->probe_answers[message.id] - since);
   }
   slot->probe_answers.erase(message.id);
   return result;
