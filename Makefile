@@ -68,11 +68,14 @@ fuzz: deps-tools
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
-# Every benchmark suite writes $(BUILD)-release/<suite>.json; scripts/bench-report then rewrites
-# README.md's benchmark section and the charts in docs/bench/. BENCH_FILTER (a Google Benchmark
-# regex, e.g. 'handoff/(pipe|zmq)/') runs a subset of every suite; BENCHES a subset of suites.
-BENCHES      ?= handoff messages stages pipeline workgroup
+# Every benchmark suite writes $(BUILD)-release/<suite>.json; then scripts/bench-report prints
+# the tables and, after a full run only, rewrites README.md's benchmark section and the charts in
+# docs/bench/. BENCH_FILTER (a Google Benchmark regex, e.g. 'handoff/(pipe|zmq)/') runs a subset
+# of every suite, BENCHES a subset of the suites.
+ALL_BENCHES  := handoff messages stages pipeline workgroup
+BENCHES      ?= $(ALL_BENCHES)
 BENCH_FILTER ?=
+BENCH_PUBLISH = $(if $(BENCH_FILTER)$(filter-out $(BENCHES),$(ALL_BENCHES)),,--readme README.md --charts docs/bench)
 bench: deps
 	@$(CMAKE) -S . -B $(BUILD)-release -DCMAKE_BUILD_TYPE=Release -DZCPIPE_BUILD_TESTS=OFF >/dev/null
 	@$(CMAKE) --build $(BUILD)-release -j$(JOBS) --target $(addprefix bench_,$(BENCHES))
@@ -81,7 +84,7 @@ bench: deps
 	  $(BUILD)-release/bench/bench_$$b $(if $(BENCH_FILTER),--benchmark_filter='$(BENCH_FILTER)') \
 	    --benchmark_out=$(BUILD)-release/$$b.json --benchmark_out_format=json || exit 1; \
 	done
-	scripts/bench-report --readme README.md --charts docs/bench --command "make bench$(if $(BENCH_FILTER), BENCH_FILTER='$(BENCH_FILTER)')" \
+	scripts/bench-report $(BENCH_PUBLISH) --command "make bench" \
 	  $(foreach b,$(BENCHES),$(BUILD)-release/$(b).json)
 
 format:

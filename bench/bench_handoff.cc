@@ -523,9 +523,11 @@ void BM_Zmq(benchmark::State& state) {
 
 constexpr std::int64_t kPayloadSizes[] = {64, 4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20};
 
-// Big copies take tens of milliseconds per round trip: a short minimum time still gives each
-// repetition several of them, and keeps the whole suite to a couple of minutes.
-double MinTimeFor(std::int64_t bytes) { return bytes >= (16 << 20) ? 0.2 : 0.1; }
+// Small round trips take microseconds: 50 ms give each repetition thousands. Big copies take
+// tens of milliseconds (ZeroMQ at 64 MiB ~80): 100 ms still give each repetition a few. Short
+// times keep the suite to about a minute and a half; on a busy machine the spinning variants
+// take much longer than their minimum time (each round trip may wait for a time slice).
+double MinTimeFor(std::int64_t bytes) { return bytes >= (16 << 20) ? 0.1 : 0.05; }
 
 template <class Fn>
 void Register(const char* name, Fn fn) {

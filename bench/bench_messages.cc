@@ -53,6 +53,12 @@ struct Message {
 };
 static_assert(sizeof(Message) == kMessageBytes);
 
+// Puts `why` into `error` and returns false: the failing return of the transports' steps.
+bool Fail(std::string& error, std::string why) {
+  error = std::move(why);
+  return false;
+}
+
 // The receiver's side of every stream: `count` messages, each checked to be the next one (so it
 // really read it), then an ack. The warm-up stream, then the timed one.
 template <class Receiver>
@@ -133,15 +139,13 @@ struct RingSender {
   shm::RingConsumer<std::uint64_t> acks;
   bool Send(const Message& message, std::string& error) {
     if (auto pushed = out.Push(message, kTimeout); !pushed) {
-      error = Describe("Push", pushed.error());
-      return false;
+      return Fail(error, Describe("Push", pushed.error()));
     }
     return true;
   }
   bool AwaitAck(std::string& error) {
     if (auto ack = acks.Pop(kTimeout); !ack) {
-      error = Describe("Pop ack", ack.error());
-      return false;
+      return Fail(error, Describe("Pop ack", ack.error()));
     }
     return true;
   }
@@ -153,16 +157,14 @@ struct RingReceiver {
   bool Receive(Message& message, std::string& error) {
     auto popped = in.Pop(kTimeout);
     if (!popped) {
-      error = Describe("Pop", popped.error());
-      return false;
+      return Fail(error, Describe("Pop", popped.error()));
     }
     message = *popped;
     return true;
   }
   bool Ack(std::string& error) {
     if (auto pushed = acks.Push(1, kTimeout); !pushed) {
-      error = Describe("Push ack", pushed.error());
-      return false;
+      return Fail(error, Describe("Push ack", pushed.error()));
     }
     return true;
   }
@@ -227,8 +229,8 @@ struct MailboxSender {
     if (taken.load(std::memory_order_acquire) == sent) return true;
     const auto got = AwaitChange(taken, sent - 1, Wait::kSpin);
     if (got == sent) return true;
-    error = got ? "the peer answered out of sequence" : "timed out waiting for the peer";
-    return false;
+    return Fail(error,
+                got ? "the peer answered out of sequence" : "timed out waiting for the peer");
   }
 };
 
@@ -238,8 +240,8 @@ struct MailboxReceiver {
   bool Receive(Message& message, std::string& error) {
     const auto got = AwaitChange(box->words.to_peer.seq, received, Wait::kSpin);
     if (got != received + 1) {
-      error = got ? "the parent wrote out of sequence" : "timed out waiting for the parent";
-      return false;
+      return Fail(error,
+                  got ? "the parent wrote out of sequence" : "timed out waiting for the parent");
     }
     message = box->slot;
     Post(box->words.to_parent.seq, ++received, Wait::kSpin);
@@ -274,16 +276,14 @@ struct QueueSender {
   bip::message_queue& acks;
   bool Send(const Message& message, std::string& error) {
     if (out.timed_send(&message, sizeof message, 0, QueueDeadline())) return true;
-    error = "timed out sending";
-    return false;
+    return Fail(error, "timed out sending");
   }
   bool AwaitAck(std::string& error) {
     std::byte ack{};
     bip::message_queue::size_type received = 0;
     unsigned int priority = 0;
     if (acks.timed_receive(&ack, 1, received, priority, QueueDeadline())) return true;
-    error = "no ack";
-    return false;
+    return Fail(error, "no ack");
   }
 };
 
@@ -294,16 +294,14 @@ struct QueueReceiver {
     bip::message_queue::size_type received = 0;
     unsigned int priority = 0;
     if (!in.timed_receive(&message, sizeof message, received, priority, QueueDeadline())) {
-      error = "timed out";
-      return false;
+      return Fail(error, "timed out");
     }
-    return received == sizeof message || (error = "short message", false);
+    return received == sizeof message || Fail(error, "short message");
   }
   bool Ack(std::string& error) {
     const std::byte ack{1};
     if (acks.timed_send(&ack, 1, 0, QueueDeadline())) return true;
-    error = "timed out sending the ack";
-    return false;
+    return Fail(error, "timed out sending the ack");
   }
 };
 
@@ -339,13 +337,13 @@ struct FdSender {
   bool Send(const Message& message, std::string& error) {
     const int written =
         WriteAll(ends.data.get(), reinterpret_cast<const std::byte*>(&message), sizeof message);
-    return written == 0 || (error = Errno("write", written), false);
+    return written == 0 || Fail(error, Errno("write", written));
   }
   bool AwaitAck(std::string& error) {
     std::byte ack{};
     const int read = ReadAll(ends.ack_fd(), &ack, 1);
     return read == 0 ||
-           (error = read == kIoEof ? "the peer closed its end" : Errno("read", read), false);
+           Fail(error, read == kIoEof ? "the peer closed its end" : Errno("read", read));
   }
 };
 
@@ -355,12 +353,12 @@ struct FdReceiver {
     const int read =
         ReadAll(ends.data.get(), reinterpret_cast<std::byte*>(&message), sizeof message);
     return read == 0 ||
-           (error = read == kIoEof ? "the parent closed its end" : Errno("read", read), false);
+           Fail(error, read == kIoEof ? "the parent closed its end" : Errno("read", read));
   }
   bool Ack(std::string& error) {
     const std::byte ack{1};
     const int written = WriteAll(ends.ack_fd(), &ack, 1);
-    return written == 0 || (error = Errno("write ack", written), false);
+    return written == 0 || Fail(error, Errno("write ack", written));
   }
 };
 
@@ -385,11 +383,11 @@ struct ZmqSender {
   zmq::socket_t& socket;
   bool Send(const Message& message, std::string& error) {
     return socket.send(zmq::const_buffer(&message, sizeof message)).has_value() ||
-           (error = "timed out sending", false);
+           Fail(error, "timed out sending");
   }
   bool AwaitAck(std::string& error) {
     std::byte ack{};
-    return socket.recv(zmq::mutable_buffer(&ack, 1)).has_value() || (error = "no ack", false);
+    return socket.recv(zmq::mutable_buffer(&ack, 1)).has_value() || Fail(error, "no ack");
   }
 };
 
@@ -398,14 +396,13 @@ struct ZmqReceiver {
   bool Receive(Message& message, std::string& error) {
     const auto received = socket.recv(zmq::mutable_buffer(&message, sizeof message));
     if (!received) {
-      error = "timed out";
-      return false;
+      return Fail(error, "timed out");
     }
-    return received->untruncated_size == sizeof message || (error = "wrong size", false);
+    return received->untruncated_size == sizeof message || Fail(error, "wrong size");
   }
   bool Ack(std::string& error) {
     const std::byte ack{1};
-    return socket.send(zmq::const_buffer(&ack, 1)).has_value() || (error = "timed out", false);
+    return socket.send(zmq::const_buffer(&ack, 1)).has_value() || Fail(error, "timed out");
   }
 };
 

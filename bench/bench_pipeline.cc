@@ -373,6 +373,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (!zb::Register(modes, sizes)) return 2;
+  zb::RemoveStaleInputs();  // of runs that were killed
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

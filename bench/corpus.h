@@ -41,9 +41,10 @@ struct Block {
   std::vector<std::uint64_t> words;
 };
 
-// A fresh directory under the temporary directory ($TMPDIR, else /tmp).
-inline fs::path MakeTempDir() {
-  std::string name = (fs::temp_directory_path() / "zcpipe-bench-XXXXXX").string();
+// A fresh directory under the temporary directory ($TMPDIR, else /tmp): `prefix` then 6 random
+// characters.
+inline fs::path MakeTempDir(const std::string& prefix = "zcpipe-bench-") {
+  std::string name = (fs::temp_directory_path() / (prefix + "XXXXXX")).string();
   if (::mkdtemp(name.data()) == nullptr) {
     throw std::system_error(errno, std::generic_category(), "mkdtemp " + name);
   }

@@ -3,19 +3,41 @@
 // input never sits in this process's memory (bench_pipeline measures its peak RSS).
 #pragma once
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "corpus.h"
 #include "csv_sample.h"
 
 namespace zcpipe::bench {
+
+// The inputs' directory: this prefix, the creating process's id, '-', 6 random characters.
+inline constexpr std::string_view kInputsPrefix = "zcpipe-bench-inputs-";
+
+// Removes the input directories of runs that were killed (their creating process is gone).
+inline void RemoveStaleInputs() {
+  std::error_code error;
+  for (auto it = fs::directory_iterator(fs::temp_directory_path(), error);
+       !error && it != fs::directory_iterator(); it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(kInputsPrefix)) continue;
+    const int pid = std::atoi(name.c_str() + kInputsPrefix.size());
+    std::error_code ignored;
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(it->path(), ignored);
+  }
+}
 
 struct InputFile {
   fs::path path;
@@ -38,7 +60,8 @@ class InputFiles {
   // system lacks room for it and `also_needed` more bytes (an import's output, say).
   const InputFile& Get(std::size_t mib, std::uint64_t also_needed) {
     if (auto found = files_.find(mib); found != files_.end()) return found->second;
-    if (dir_.empty()) dir_ = MakeTempDir();
+    if (dir_.empty())
+      dir_ = MakeTempDir(std::string(kInputsPrefix) + std::to_string(::getpid()) + "-");
     const std::uint64_t target = std::uint64_t{mib} << 20;
     const std::uint64_t available = fs::space(dir_).available;
     if (available < target + also_needed) {

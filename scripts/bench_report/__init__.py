@@ -1,0 +1,1 @@
+"""scripts/bench-report's parts: results (loading), tables (Markdown), charts (gnuplot)."""
