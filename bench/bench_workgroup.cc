@@ -59,9 +59,8 @@ double ChainedRoundTrips(Workgroup& group, const Request& request, int count) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-void BM_Dispatch(benchmark::State& state) {
+void BM_Dispatch(benchmark::State& state, Transport transport) {
   const auto bytes = static_cast<std::size_t>(state.range(0));
-  const auto transport = state.range(1) != 0 ? Transport::kCopy : Transport::kZeroCopy;
   const std::uint32_t block_size = bytes == 0 ? 4096 : static_cast<std::uint32_t>(bytes);
   auto pool = shm::BlockPool::Create({.block_size = block_size, .block_count = 2});
   if (!pool) return state.SkipWithError("arena");
@@ -92,13 +91,15 @@ void BM_Dispatch(benchmark::State& state) {
 }
 
 void Register() {
-  for (const std::int64_t copy : {0, 1}) {
+  for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
     for (const std::int64_t bytes : {std::int64_t{0}, std::int64_t{1} << 20, std::int64_t{64} << 20}) {
       benchmark::RegisterBenchmark(
-          (std::string("workgroup/dispatch/") + (copy != 0 ? "copy" : "zero_copy")).c_str(),
-          BM_Dispatch)
-          ->Args({bytes, copy})
-          ->ArgNames({"bytes", "copy"})
+          (std::string("workgroup/dispatch/") +
+           (transport == Transport::kCopy ? "copy" : "zero_copy"))
+              .c_str(),
+          BM_Dispatch, transport)
+          ->Arg(bytes)
+          ->ArgName("bytes")
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond)
           ->Iterations(bytes == (std::int64_t{64} << 20) ? 3 : 20)

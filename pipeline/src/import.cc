@@ -120,6 +120,14 @@ class Import {
 
   // Isolated placement: the workgroup, one import-stages member per worker, and the calls.
   bool OpenWorkers(bool csv);
+  // The job's task-arena threads, and its worker processes when isolated.
+  [[nodiscard]] unsigned Threads() const {
+    return config_.threads != 0 ? config_.threads
+                                : static_cast<unsigned>(oneapi::tbb::info::default_concurrency());
+  }
+  [[nodiscard]] unsigned WorkerCount() const {
+    return config_.workers != 0 ? config_.workers : Threads();
+  }
   using Gateway = oneapi::tbb::flow::async_node<Msg, Msg>::gateway_type;
   void ProcessIsolated(Msg msg, Gateway& gateway);
   // Runs the chunk's byte ranges still to do through workers, one at a time, then passes the
@@ -283,7 +291,10 @@ bool Import::Open() {
     return false;
   }
   pool_.emplace(std::move(*pool));
-  in_flight_ = std::max<std::size_t>(1, (blocks - 2) / 3);
+  // Enough chunks in flight to keep every thread (or worker) busy and the sequencers fed, and
+  // no more: memory then stays flat whatever the input's size, well inside the arena.
+  const std::size_t busy = config_.placement == Placement::kIsolated ? WorkerCount() : Threads();
+  in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, 2 * busy + 2));
 
   // The first chunk decides the schema (header, inference).
   first_block_ = AllocateBlock(Stage::kRead);
@@ -365,10 +376,7 @@ bool Import::OpenWorkers(bool csv) {
   }
   const auto encoded = Encode(setup);
   ::explicit_bzero(setup.payload_key.data(), setup.payload_key.size());
-  const unsigned count = config_.workers != 0 ? config_.workers
-                         : config_.threads != 0
-                             ? config_.threads
-                             : static_cast<unsigned>(oneapi::tbb::info::default_concurrency());
+  const unsigned count = WorkerCount();
   // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
   HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
   try {
@@ -862,8 +870,7 @@ ProgressEvent Import::Snapshot(bool final) const {
 }
 
 void Import::RunGraph() {
-  const int threads = config_.threads != 0 ? static_cast<int>(config_.threads)
-                                           : oneapi::tbb::info::default_concurrency();
+  const int threads = static_cast<int>(Threads());
   oneapi::tbb::task_arena arena(threads);
   arena.execute([&] {
     flow::graph graph;

@@ -70,17 +70,15 @@ def handoff_section(results, errors):
         ring_key, mailbox_key = (ring, 64), (mailbox, 64)
         if ring_key in handoff and mailbox_key in handoff:
             value = handoff[ring_key]["us"] / handoff[mailbox_key]["us"]
-            verdict = "met" if value <= RING_VS_MAILBOX_TARGET else "MISSED"
             lines.append(f"- 64 B {ring} / {mailbox}: **{value:.2f}x** (target ≤ "
-                         f"{RING_VS_MAILBOX_TARGET}x: {verdict}){caveat(ring_key, mailbox_key)}")
+                         f"{RING_VS_MAILBOX_TARGET}x: {verdict(value <= RING_VS_MAILBOX_TARGET)}){caveat(ring_key, mailbox_key)}")
     for size in (16 << 20, 64 << 20):
         best, key = best_copy(handoff, size), ("zero_copy_spin", size)
         if best and key in handoff:
             value = best[1] / handoff[key]["us"]
-            verdict = "met" if value >= COPY_VS_ZERO_COPY_TARGET else "MISSED"
             lines.append(f"- {size_label(size)} best copy ({best[0]}) / zero_copy_spin: "
                          f"**{value:.0f}x** (target ≥ {COPY_VS_ZERO_COPY_TARGET:.0f}x: "
-                         f"{verdict}){caveat(key)}")
+                         f"{verdict(value >= COPY_VS_ZERO_COPY_TARGET)}){caveat(key)}")
     if any(noisy(k, r) for k, r in handoff.items()):
         lines.append(f"- \\* a spinning side was off its core for more than "
                      f"{1 - MIN_CPU_SHARE:.0%} of the run: the machine was busy")
@@ -164,12 +162,67 @@ def pipeline_section(results):
             small, large = (cases[("in_process", workers, s)]["peak_rss_bytes"]
                             for s in (sizes[0], sizes[-1]))
             change = round(large / small - 1, 2)
-            verdict = "met" if abs(change) <= RSS_FLAT_TARGET else "MISSED"
             lines.append(f"- in_process, {workers} worker(s): peak RSS {mib(small)} at "
                          f"{size_label(sizes[0] << 20)}, {mib(large)} at "
                          f"{size_label(sizes[-1] << 20)}: **{round(change * 100):+d}%** "
-                         f"(target within ±{RSS_FLAT_TARGET:.0%}: {verdict})")
+                         f"(target within ±{RSS_FLAT_TARGET:.0%}: "
+                         f"{verdict(abs(change) <= RSS_FLAT_TARGET)})")
+    return lines + isolation_lines(cases) + [""]
+
+
+DISPATCH_TARGET_US = 10.0  # an empty job's round trip through a worker
+ISOLATED_VS_IN_PROCESS_TARGET = 0.9
+ZERO_COPY_VS_COPY_TARGET = 1.2  # isolated pipeline at 2 workers
+
+
+def verdict(met):
+    return "met" if met else "MISSED"
+
+
+def workgroup_section(results):
+    cases = {(c[1], arguments(c).get("bytes", 0)): r
+             for c, r in family(results, "workgroup").items() if len(c) >= 2}
+    if not cases:
+        return []
+    rows = []
+    for size in sorted({b for _, b in cases}):
+        zero, copy = cases.get(("zero_copy", size)), cases.get(("copy", size))
+        rows.append([size_label(size) if size else "empty",
+                     number(zero["us"]) if zero else "–", number(copy["us"]) if copy else "–",
+                     ratio(copy["us"] / zero["us"]) if zero and copy else "–"])
+    lines = ["**Workgroup dispatch round trip** (`bench_workgroup`: a job to a worker process "
+             "and back, the worker reading the whole payload; µs, medians):", ""]
+    lines += table(["payload", "handles", "copy transport", "copy / handles"], rows)
+    empty = cases.get(("zero_copy", 0))
+    if empty:
+        lines += ["", f"- empty job: {number(empty['us'])} µs (target ≤ {DISPATCH_TARGET_US:.0f} "
+                  f"µs: {verdict(empty['us'] <= DISPATCH_TARGET_US)})"]
     return lines + [""]
+
+
+def isolation_lines(cases):
+    """Ratios of the isolated modes, per workers and size present in both."""
+    lines = []
+    for (mode, workers, size), r in sorted(cases.items()):
+        if mode != "isolated_zero_copy":
+            continue
+        local = cases.get(("in_process", workers, size))
+        copy = cases.get(("isolated_copy", workers, size))
+        speed = r.get("bytes_per_second", 0)
+        parts = []
+        if local and local.get("bytes_per_second"):
+            share = speed / local["bytes_per_second"]
+            parts.append(f"isolated / in-process **{share:.2f}x** (target ≥ "
+                         f"{ISOLATED_VS_IN_PROCESS_TARGET}: "
+                         f"{verdict(share >= ISOLATED_VS_IN_PROCESS_TARGET)})")
+        if copy and copy.get("bytes_per_second"):
+            gain = speed / copy["bytes_per_second"]
+            target = f" (target ≥ {ZERO_COPY_VS_COPY_TARGET}x: " \
+                     f"{verdict(gain >= ZERO_COPY_VS_COPY_TARGET)})" if workers == 2 else ""
+            parts.append(f"zero-copy / copy transport **{gain:.2f}x**{target}")
+        if parts:
+            lines.append(f"- {workers} worker(s), {size_label(size << 20)}: " + "; ".join(parts))
+    return lines
 
 
 def error_lines(errors):
