@@ -1,0 +1,157 @@
+// Workgroup::Impl: the state behind a Workgroup and the operations its two halves share.
+// Private to zcpipe::pipeline. workgroup.cc holds routing, members, resizing and shutdown;
+// workgroup_supervision.cc what each worker's supervisor thread does.
+#pragma once
+
+#include <strings.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "worker_process.h"
+#include "zcpipe/pipeline/workgroup.h"
+
+namespace zcpipe::detail {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+struct Secret {
+  std::string bytes;
+  Secret() = default;
+  Secret(const Secret&) = default;
+  Secret(Secret&&) noexcept = default;
+  Secret& operator=(const Secret&) = default;
+  Secret& operator=(Secret&&) noexcept = default;
+  ~Secret() { ::explicit_bzero(bytes.data(), bytes.size()); }
+};
+
+// A request on its way: what was sent, and whom to tell.
+struct Pending {
+  WorkMessage message;
+  std::function<void(WorkResult)> done;
+  std::function<void(std::uint64_t)> on_report;
+  std::function<bool(const shm::Handle&)> validate;
+  std::optional<unsigned> max_retries;
+  std::string args;  // kCreateMember: sent on the socket after the message, with the secret
+  Secret secret;
+  unsigned attempts = 0;
+  std::uint64_t sent_ns = 0;
+};
+
+// One worker index: the current process behind it and what it owes.
+struct Slot {
+  int index = 0;
+  std::mutex mutex;       // process pointer, pending, members, probes (short sections only)
+  std::mutex send_mutex;  // the request ring's producer end and the socket's write side
+  std::unique_ptr<WorkerProcess> process;
+  std::map<std::uint64_t, Pending> pending;
+  std::map<std::uint64_t, std::uint64_t> probes;  // id → sent ns
+  // Probes a caller waits for: id → when answered.
+  std::map<std::uint64_t, std::optional<std::chrono::steady_clock::time_point>> probe_answers;
+  std::condition_variable probe_answered;
+  std::uint64_t members = 0;     // members living here (for placement)
+  std::map<std::uint64_t, Pending> recreate;  // member id → its creation, to repeat on restart
+  std::uint64_t last_probe_ns = 0;
+  bool retired = false;  // killed on purpose, or could not be restarted
+  std::atomic<bool> stop{false};
+  std::thread supervisor;
+};
+
+
+}  // namespace zcpipe::detail
+
+namespace zcpipe {
+
+using detail::MessageKind;
+using detail::MessageStatus;
+using detail::Pending;
+using detail::Secret;
+using detail::Slot;
+using detail::WorkerProcess;
+using detail::WorkMessage;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+// Lock order everywhere: mutex_, then a slot's send_mutex, then its mutex. A supervisor thread
+// never waits for a send_mutex held by a sender (see Probe).
+class Workgroup::Impl {
+ public:
+  explicit Impl(WorkgroupOptions options) : options_(std::move(options)) {}
+
+  void Launch();
+  void Shutdown(milliseconds deadline);
+  void AttachArena(const shm::BlockPool& pool);
+  void DetachArena(std::uint32_t segment_id);
+  void Submit(Pending pending, int worker);  // worker < 0: least loaded
+  tl::expected<MemberProxy, WorkError> AddMember(Workgroup* group, const std::string& type,
+                                                 std::span<const std::byte> args,
+                                                 std::span<const std::byte> secret,
+                                                 bool recreate);
+  void DestroyMember(const MemberProxy& member);
+  int AddWorker();
+  bool Kill(int index);
+  std::vector<int> workers() const;
+  int pid(int index) const;
+  ProbeResult Probe(int index, milliseconds timeout);
+  void OnError(std::optional<WorkErrc> code, std::function<void(const WorkError&)> handler) {
+    std::lock_guard lock(mutex_);
+    handlers_.push_back({code, std::move(handler)});
+  }
+  std::uint64_t NextId() { return next_id_++; }
+  Pending MakePending(MessageKind kind, std::uint64_t member, Request request,
+                      std::function<void(WorkResult)> done) {
+    Pending pending;
+    pending.message.id = NextId();
+    pending.message.kind = kind;
+    pending.message.member = member;
+    pending.message.set_text(request.task);
+    pending.message.input = request.input;
+    pending.message.output = request.output;
+    std::copy(request.args.begin(), request.args.end(), pending.message.args);
+    pending.done = std::move(done);
+    pending.on_report = std::move(request.on_report);
+    pending.validate = std::move(request.validate);
+    pending.max_retries = request.max_retries;
+    return pending;
+  }
+  WorkgroupStats stats() const {
+    return {completed_.load(), restarts_.load(), retries_.load(), bytes_copied_.load()};
+  }
+  Transport transport() const { return options_.transport; }
+
+ private:
+  Slot* SlotAt(int index) const;
+  Slot* LeastLoaded(bool for_member) const;
+  // Starts a process for `slot` and installs it with every arena attached; a new slot (`adopt`)
+  // joins slots_ at the same time, so that no AttachArena can fall in between.
+  [[nodiscard]] bool Start(Slot& slot, std::unique_ptr<Slot> adopt = nullptr);
+  // Puts `pending` on `slot`'s ring; its answer comes through the supervisor.
+  void Send(Slot& slot, Pending pending);
+  void Supervise(Slot& slot);
+  void OnMessage(Slot& slot, const WorkMessage& message);
+  void OnDone(Slot& slot, const WorkMessage& message);
+  // Replaces a dead or stalled worker and re-routes what it owed.
+  void OnDeath(Slot& slot, const std::string& why);
+  void CheckHealth(Slot& slot);
+  void Complete(Pending& pending, WorkResult result);
+  void Report(const WorkError& error);
+  std::span<std::byte> Bytes(const shm::Handle& handle) const;
+
+  const WorkgroupOptions options_;
+  mutable std::mutex mutex_;  // slots_, arenas_, handlers_
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::map<std::uint32_t, std::pair<std::string, shm::PoolView>> arenas_;  // id → name, view
+  std::vector<std::pair<std::optional<WorkErrc>, std::function<void(const WorkError&)>>> handlers_;
+  std::atomic<std::uint64_t> next_id_{1};
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> completed_{0}, restarts_{0}, retries_{0}, bytes_copied_{0};
+};
+
+}  // namespace zcpipe
