@@ -10,6 +10,7 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "import_stages.h"
@@ -54,6 +55,7 @@ struct ChunkState {
   std::optional<ErrorEvent> failure;  // a stage failed on this chunk: the job fails
   Clock::time_point stage_start;      // isolated stages: when the chunk's current stage began
   std::deque<ByteRange> todo;         // isolated stages: what is left to parse
+  int worker = -1;                    // isolated stages: the worker that served it last
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -110,6 +112,8 @@ class Import {
   void ReleaseAll(ChunkState& chunk);
   // Adds the time since `since` to the stage's busy time (and to the trace, with `chunk`).
   void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk);
+  // The trace track of worker `worker`'s process, named on first use.
+  TraceRecorder::Track WorkerTrack(int worker);
   ProgressEvent Snapshot(bool final) const;
   // Records in the journal that the input up to `next` is in the container, durably.
   // Hands the point to the committer thread, which fsyncs the container and then appends the
@@ -176,6 +180,8 @@ class Import {
   std::size_t in_flight_ = 1;
 
   std::optional<Workgroup> workers_;  // after pool_: shut down before the arena goes
+  std::mutex traced_workers_mutex_;
+  std::set<std::uint32_t> traced_workers_;  // worker pids named in the trace
   std::vector<MemberProxy> members_;
   std::atomic<std::size_t> next_member_{0};
 
@@ -253,8 +259,22 @@ void Import::Timed(Stage stage, Clock::time_point since, const ChunkState& chunk
   if (!trace_) return;
   std::uint64_t bytes = chunk.input.valid() ? chunk.input.length : 0;  // or the stage's output
   for (const auto& batch : chunk.batches) bytes += batch.length;
-  trace_->Slice(trace_->ThreadTrack(Name(stage)), Name(stage), since, now,
+  // Isolated stages: on the track of the worker process that ran them (dispatch to answer).
+  const bool in_worker = chunk.worker >= 0 && stage != Stage::kRead && stage != Stage::kWrite;
+  const auto track = in_worker ? WorkerTrack(chunk.worker) : trace_->ThreadTrack(Name(stage));
+  trace_->Slice(track, Name(stage), since, now,
                 {{"chunk", chunk.index}, {"rows", chunk.rows_out}, {"bytes", bytes}});
+}
+
+TraceRecorder::Track Import::WorkerTrack(int worker) {
+  const auto pid = static_cast<std::uint32_t>(workers_->pid(worker));
+  const TraceRecorder::Track track{pid, 1};
+  std::lock_guard lock(traced_workers_mutex_);
+  if (traced_workers_.insert(pid).second) {
+    trace_->NameProcess(pid, "zcpipe worker " + std::to_string(worker));
+    trace_->NameTrack(track, "isolated stages");
+  }
+  return track;
 }
 
 bool Import::OpenChunker(const JournalPoint& from) {
@@ -602,8 +622,11 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
       .args = {kProcess | (length << 8), msg->index, range.line, msg->first_byte + range.begin},
       .validate = valid,
       .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
-  NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) mutable {
+  const MemberProxy& member = NextMember();
+  member.Invoke(std::move(request), [=, this, &gateway, worker = member.worker()](
+                                        WorkResult result) mutable {
     msg->todo.pop_front();
+    msg->worker = worker;
     if (!result) Release(*block);
     if (!result && result.error().poison) {
       Isolate(*msg, range, result.error().message);
@@ -681,7 +704,10 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         .validate = [end = batch.offset + batch.length + kChunkTagSize](const shm::Handle& frame) {
           return frame.length == end;
         }};
-    NextMember().Invoke(std::move(request), [=, this, &gateway](WorkResult result) {
+    const MemberProxy& member = NextMember();
+    member.Invoke(std::move(request), [=, this, &gateway, worker = member.worker()](
+                                          WorkResult result) {
+      msg->worker = worker;
       if (result) {
         msg->batches[i] = block.Sub(static_cast<std::uint32_t>(batch.offset - kFrameHeaderSize),
                                     batch.length + kFrameHeaderSize + kChunkTagSize);

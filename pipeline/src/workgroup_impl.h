@@ -22,6 +22,7 @@ namespace zcpipe::detail {
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
+// Key material the coordinator keeps (to make members again): wiped when dropped.
 struct Secret {
   std::string bytes;
   Secret() = default;

@@ -204,6 +204,22 @@ TEST_F(IsolationTest, AStoppedWorkerIsReplacedAndTheRunCompletes) {
   EXPECT_GE(report.worker_restarts, 1u);
 }
 
+TEST_F(IsolationTest, TheTraceHasATrackPerWorkerProcessWithItsStages) {
+  auto config = Config(WriteCsv(100'000, 0), "isolated");
+  config.placement = Placement::kIsolated;
+  config.trace = dir_ / "trace.json";
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded) << Describe(report);
+  std::stringstream text;
+  text << std::ifstream(config.trace).rdbuf();
+  const std::string trace = text.str();
+  for (const auto* expected : {"\"zcpipe worker 0\"", "\"zcpipe worker 1\"", "\"isolated stages\"",
+                               "\"name\":\"parse\"", "\"name\":\"encrypt\"",
+                               "\"name\":\"write\""}) {
+    EXPECT_NE(trace.find(expected), std::string::npos) << expected;
+  }
+}
+
 TEST_F(IsolationTest, RowsThatCrashTheirWorkerAreQuarantinedAsPoison) {
   const auto input = WriteCsv(60000, 0);
   auto config = Config(input, "isolated");
