@@ -29,6 +29,7 @@ namespace {
 
 namespace flow = oneapi::tbb::flow;
 using Clock = std::chrono::steady_clock;
+using stages::kChunkOverhead;
 using stages::kChunkTagSize;
 using stages::kFrameHeaderSize;
 
@@ -696,26 +697,34 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
   auto left = std::make_shared<std::atomic<std::size_t>>(msg->batches.size());
   for (std::size_t i = 0; i < msg->batches.size(); ++i) {
     const shm::Handle batch = msg->batches[i];
-    const shm::Handle block{batch.segment, batch.block, batch.generation, 0, pool_->block_size()};
-    Request request{
-        .input = batch,
-        .output = block,
-        .args = {kSeal, batch.offset, batch.length, msg->first_frame + i},
-        .validate = [end = batch.offset + batch.length + kChunkTagSize](const shm::Handle& frame) {
-          return frame.length == end;
-        }};
-    const MemberProxy& member = NextMember();
-    member.Invoke(std::move(request), [=, this, &gateway, worker = member.worker()](
-                                          WorkResult result) {
+    // Out of place, so that a seal cut short by a crash can be re-run on the intact batch: at
+    // the start of the batch's block when the batch (its tail) leaves room, else in another.
+    const std::uint32_t frame_size = batch.length + kChunkOverhead;
+    std::optional<shm::Handle> into;
+    if (batch.offset >= frame_size) {
+      into = shm::Handle{batch.segment, batch.block, batch.generation, 0, batch.offset};
+    } else {
+      into = AllocateBlock(Stage::kEncrypt);
+    }
+    Request request{.input = batch,
+                    .output = into.value_or(shm::Handle{}),
+                    .args = {kSeal, msg->first_frame + i},
+                    .validate = [frame_size](const shm::Handle& frame) {
+                      return frame.length == frame_size;
+                    }};
+    const auto done = [=, this, &gateway](WorkResult result, int worker) {
       msg->worker = worker;
-      if (result) {
-        msg->batches[i] = block.Sub(static_cast<std::uint32_t>(batch.offset - kFrameHeaderSize),
-                                    batch.length + kFrameHeaderSize + kChunkTagSize);
-      } else {
+      {
         std::lock_guard lock(failure_mutex_);
-        if (!msg->failure) {
-          msg->failure = MakeError(ErrorKind::kWorkerCrash, Stage::kEncrypt, "worker failed",
-                                   result.error().message);
+        if (result) {
+          if (into->block != batch.block) Release(batch);
+          msg->batches[i] = into->Sub(0, frame_size);
+        } else {
+          if (into && into->block != batch.block) Release(*into);
+          if (!msg->failure) {
+            msg->failure = MakeError(ErrorKind::kWorkerCrash, Stage::kEncrypt, "worker failed",
+                                     result.error().message);
+          }
         }
       }
       if (left->fetch_sub(1) == 1) {
@@ -723,7 +732,14 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         gateway.try_put(msg);
         gateway.release_wait();
       }
-    });
+    };
+    if (!into) {
+      done(tl::unexpected(WorkError{WorkErrc::kJob, "no arena block for a frame"}), -1);
+      continue;
+    }
+    const MemberProxy& member = NextMember();
+    member.Invoke(std::move(request),
+                  [done, worker = member.worker()](WorkResult result) { done(std::move(result), worker); });
   }
 }
 

@@ -1,5 +1,6 @@
 #include "import_stages.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -14,6 +15,7 @@
 namespace zcpipe::detail {
 namespace {
 
+using stages::kChunkOverhead;
 using stages::kChunkTagSize;
 using stages::kFrameHeaderSize;
 
@@ -142,23 +144,18 @@ TaskResult ImportStages::Process(TaskContext& call) {
 }
 
 TaskResult ImportStages::Seal(TaskContext& call) const {
+  const auto batch = call.input();
   const auto output = call.output();
-  const auto offset = call.arg(1), size = call.arg(2);
-  if (!sealer_ || offset < kFrameHeaderSize || size > output.size() ||
-      offset + size + kChunkTagSize > output.size()) {
+  if (!sealer_ || batch.size() + kChunkOverhead > output.size()) {
     return tl::unexpected(std::string("import stages: bad seal request"));
   }
-  const auto batch = output.subspan(offset, size);
-  // In place in the arena; the copy transport hands the batch in as input instead.
-  if (call.input().size() != size) return tl::unexpected(std::string("import stages: bad seal"));
-  if (call.input().data() != batch.data()) {
-    std::memcpy(batch.data(), call.input().data(), size);
-  }
-  const std::span<std::byte> frame(batch.data() - kFrameHeaderSize,
-                                   size + kFrameHeaderSize + kChunkTagSize);
-  auto sealed = sealer_->Seal(call.arg(3), false, batch, frame);
+  const auto frame = output.first(batch.size() + kChunkOverhead);
+  const bool overlap = frame.data() < batch.data() + batch.size() &&
+                       batch.data() < frame.data() + frame.size();
+  if (overlap) return tl::unexpected(std::string("import stages: frame overlaps its batch"));
+  auto sealed = sealer_->Seal(call.arg(1), false, batch, frame);
   if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
-  return offset + size + kChunkTagSize;
+  return frame.size();
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 //    batch, which lands inside BatchRoom so that it can be sealed in place, as a suffix; the
 //    reply (counts, rejected rows) goes before it, at kFrameHeaderSize. args = {kProcess |
 //    chunk length << 8, chunk index, first line, first byte}. Returns the batch's end.
-//  - kSeal: seal the batch at args[1] (size args[2]) of `output` in place as frame args[3];
-//    input = the batch itself (the same bytes; with the copy transport, the copy to seal).
+//  - kSeal: seal the batch `input` as frame args[1], out of place: the frame goes to the start
+//    of `output` (the batch's own block when the batch, its tail, leaves room; else another),
+//    so the batch stays intact and a seal cut short by a crash can be re-run. Returns the
+//    frame's size.
 #pragma once
 
 #include <cstdint>

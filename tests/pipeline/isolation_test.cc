@@ -154,7 +154,7 @@ TEST_F(IsolationTest, IsolatedStagesWriteWhatInProcessStagesWrite) {
 TEST_F(IsolationTest, KillingWorkersAtRandomChangesNothingInTheOutput) {
   // ZCPIPE_LONG_TESTS=1: the 512 MiB run of the issue; by default a few MiB.
   const bool long_run = std::getenv("ZCPIPE_LONG_TESTS") != nullptr;
-  const auto input = WriteCsv(long_run ? 16'000'000 : 2'000'000, 0);
+  const auto input = WriteCsv(long_run ? 21'000'000 : 2'000'000, 0);  // 540 MiB or 50 MiB
   const Report local = zcpipe::Run(Config(input, "local"));
   ASSERT_EQ(local.status, JobStatus::kSucceeded) << Describe(local);
 
