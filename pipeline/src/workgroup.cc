@@ -37,11 +37,11 @@ Slot* Workgroup::Impl::SlotAt(int index) const {
   return slots_[static_cast<std::size_t>(index)].get();
 }
 
-bool Workgroup::Impl::Start(Slot& slot, std::unique_ptr<Slot> adopt) {
+tl::expected<void, std::string> Workgroup::Impl::Start(Slot& slot, std::unique_ptr<Slot> adopt) {
   auto process = WorkerProcess::Spawn(options_.executable, slot.index, kStartTimeout);
   if (!process) {
     Report({WorkErrc::kInitialization, process.error(), slot.index, false});
-    return false;
+    return tl::unexpected(process.error());
   }
   std::lock_guard lock(mutex_);
   for (const auto& [id, arena] : arenas_) {  // a fresh ring: never full
@@ -69,7 +69,7 @@ bool Workgroup::Impl::Start(Slot& slot, std::unique_ptr<Slot> adopt) {
   }
   slot.members = slot.recreate.size();
   slot.process = std::move(*process);
-  return true;
+  return {};
 }
 
 void Workgroup::Impl::Launch() {
@@ -78,19 +78,19 @@ void Workgroup::Impl::Launch() {
 }
 
 int Workgroup::Impl::AddWorker() {
-  static std::mutex adding;  // one AddWorker at a time: indices are slots_' positions
-  std::lock_guard add_lock(adding);
+  std::lock_guard add_lock(adding_);  // one at a time: indices are slots_' positions
   auto slot = std::make_unique<Slot>();
   {
     std::lock_guard lock(mutex_);
     slot->index = static_cast<int>(slots_.size());
   }
   Slot& added = *slot;
-  if (!Start(added, std::move(slot))) {
-    throw std::runtime_error("worker " + std::to_string(added.index) + " did not start");
+  const int index = added.index;
+  if (auto started = Start(added, std::move(slot)); !started) {  // `added` is gone
+    throw std::runtime_error(started.error());
   }
   added.supervisor = std::thread([this, &added] { Supervise(added); });
-  return added.index;
+  return index;
 }
 
 Slot* Workgroup::Impl::LeastLoaded(bool for_member) const {

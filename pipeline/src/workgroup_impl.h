@@ -132,7 +132,9 @@ class Workgroup::Impl {
   Slot* LeastLoaded(bool for_member) const;
   // Starts a process for `slot` and installs it with every arena attached; a new slot (`adopt`)
   // joins slots_ at the same time, so that no AttachArena can fall in between.
-  [[nodiscard]] bool Start(Slot& slot, std::unique_ptr<Slot> adopt = nullptr);
+  // Errors: why the worker did not start (also reported as an initialization error).
+  [[nodiscard]] tl::expected<void, std::string> Start(Slot& slot,
+                                                      std::unique_ptr<Slot> adopt = nullptr);
   // Puts `pending` on `slot`'s ring; its answer comes through the supervisor.
   void Send(Slot& slot, Pending pending);
   void Supervise(Slot& slot);
@@ -147,6 +149,7 @@ class Workgroup::Impl {
 
   const WorkgroupOptions options_;
   mutable std::mutex mutex_;  // slots_, arenas_, handlers_
+  std::mutex adding_;         // one AddWorker at a time
   std::vector<std::unique_ptr<Slot>> slots_;
   std::map<std::uint32_t, std::pair<std::string, shm::PoolView>> arenas_;  // id → name, view
   std::vector<std::pair<std::optional<WorkErrc>, std::function<void(const WorkError&)>>> handlers_;
