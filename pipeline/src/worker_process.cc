@@ -123,6 +123,7 @@ void WorkerProcess::Kill() const {
 }
 
 bool WorkerProcess::Exited(std::string& how) {
+  std::lock_guard lock(reap_mutex_);
   if (reaped_) {
     how = how_;
     return true;
@@ -135,6 +136,7 @@ bool WorkerProcess::Exited(std::string& how) {
 }
 
 std::string WorkerProcess::Reap() {
+  std::lock_guard lock(reap_mutex_);
   if (reaped_) return how_;
   ::kill(pid_, SIGKILL);
   int status = 0;

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <mutex>
 
 #include <chrono>
 #include <filesystem>
@@ -21,7 +22,7 @@ namespace zcpipe::detail {
 // of the two rings, and the coordinator's end of the socket pair.
 //
 // Thread-safety: requests() is one producer (callers serialise), responses() one consumer
-// (the supervisor thread); Kill and the accessors are safe from any thread.
+// (the supervisor thread); Kill, Exited, Reap and the accessors are safe from any thread.
 class WorkerProcess {
  public:
   // Runs `executable` with the worker flag, in a process group of its own (a terminal's Ctrl-C
@@ -51,8 +52,9 @@ class WorkerProcess {
   WorkerProcess(pid_t pid, int fd, shm::Segment control);
   pid_t pid_;
   int fd_;
-  std::atomic<bool> reaped_{false};  // Kill may run on another thread than Exited and Reap
-  std::string how_;
+  std::mutex reap_mutex_;             // Exited and Reap may run on different threads
+  std::atomic<bool> reaped_{false};  // guarded by reap_mutex_ for writes; Kill reads it
+  std::string how_;                  // guarded by reap_mutex_
   shm::Segment control_;
   std::optional<shm::RingProducer<WorkMessage>> requests_;
   std::optional<shm::RingConsumer<WorkMessage>> responses_;
