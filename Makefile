@@ -37,8 +37,8 @@ test: build examples
 	$(BUILD)/examples/import_to_sqlite 20000
 	$(BUILD)/examples/custom_worker_stage 50000
 
-demo: examples
-	$(BUILD)/examples/shm_handoff 256
+demo: build
+	scripts/demo $(BUILD)/cli/zcpipe $(BUILD)/demo
 
 sanitize: asan tsan
 
