@@ -92,12 +92,12 @@ void BM_Dispatch(benchmark::State& state, Transport transport) {
 
 void Register() {
   for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
-    for (const std::int64_t bytes : {std::int64_t{0}, std::int64_t{1} << 20, std::int64_t{64} << 20}) {
-      benchmark::RegisterBenchmark(
-          (std::string("workgroup/dispatch/") +
-           (transport == Transport::kCopy ? "copy" : "zero_copy"))
-              .c_str(),
-          BM_Dispatch, transport)
+    for (const std::int64_t bytes :
+         {std::int64_t{0}, std::int64_t{1} << 20, std::int64_t{64} << 20}) {
+      benchmark::RegisterBenchmark((std::string("workgroup/dispatch/") +
+                                    (transport == Transport::kCopy ? "copy" : "zero_copy"))
+                                       .c_str(),
+                                   BM_Dispatch, transport)
           ->Arg(bytes)
           ->ArgName("bytes")
           ->UseManualTime()

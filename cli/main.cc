@@ -1,6 +1,6 @@
 // zcpipe: the command-line front end. A thin layer over the library; see --help.
-#include "zcpipe/pipeline/worker.h"
 #include <unistd.h>
+#include "zcpipe/pipeline/worker.h"
 
 #include <CLI/CLI.hpp>
 #include <iostream>

@@ -72,7 +72,8 @@ int Check(bool ok, const std::string& what) {
 int main(int argc, char** argv) {
   if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;  // a worker: serve, then exit
   const int rows = argc > 1 ? std::atoi(argv[1]) : 50000;
-  const auto dir = fs::temp_directory_path() / ("zcpipe-custom-stage-" + std::to_string(::getpid()));
+  const auto dir =
+      fs::temp_directory_path() / ("zcpipe-custom-stage-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   {
     std::ofstream out(dir / "in.csv", std::ios::binary);
@@ -108,12 +109,13 @@ int main(int argc, char** argv) {
   };
   const auto report = zcpipe::Run(config);
   const auto& totals = report.totals;
-  std::printf("custom_worker_stage: %llu rows in, %llu imported, %llu quarantined as poison, "
-              "%llu worker restarts\n",
-              static_cast<unsigned long long>(totals.rows_in),
-              static_cast<unsigned long long>(totals.rows_out),
-              static_cast<unsigned long long>(totals.rows_rejected),
-              static_cast<unsigned long long>(report.worker_restarts));
+  std::printf(
+      "custom_worker_stage: %llu rows in, %llu imported, %llu quarantined as poison, "
+      "%llu worker restarts\n",
+      static_cast<unsigned long long>(totals.rows_in),
+      static_cast<unsigned long long>(totals.rows_out),
+      static_cast<unsigned long long>(totals.rows_rejected),
+      static_cast<unsigned long long>(report.worker_restarts));
   int failures = Check(report.status == zcpipe::JobStatus::kSucceeded,
                        report.error ? report.error->message : "the import failed");
   failures += Check(totals.rows_in == static_cast<std::uint64_t>(rows), "rows_in");

@@ -141,9 +141,7 @@ class Import {
   // A range that killed its workers: its only row is rejected as poison, or it is halved.
   void Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why);
   void SealIsolated(Msg msg, Gateway& gateway);
-  const MemberProxy& NextMember() {
-    return members_[next_member_.fetch_add(1) % members_.size()];
-  }
+  const MemberProxy& NextMember() { return members_[next_member_.fetch_add(1) % members_.size()]; }
 
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
@@ -172,7 +170,7 @@ class Import {
   std::optional<JournalPoint> commit_next_;  // guarded by commit_mutex_
   bool commit_stop_ = false;                 // guarded by commit_mutex_
   bool journal_broken_ = false;              // guarded by commit_mutex_; read after the join
-  std::unique_ptr<TraceRecorder> trace_;  // only with config_.trace
+  std::unique_ptr<TraceRecorder> trace_;     // only with config_.trace
   Clock::time_point last_commit_;
   std::ofstream rejects_;
   stages::Schema parsed_schema_, output_schema_;
@@ -624,36 +622,36 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
       .validate = valid,
       .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
   const MemberProxy& member = NextMember();
-  member.Invoke(std::move(request), [=, this, &gateway, worker = member.worker()](
-                                        WorkResult result) mutable {
-    msg->todo.pop_front();
-    msg->worker = worker;
-    if (!result) Release(*block);
-    if (!result && result.error().poison) {
-      Isolate(*msg, range, result.error().message);
-      return ProcessNext(std::move(msg), gateway);
-    }
-    if (!result) {
-      const bool stage_error = result.error().code == WorkErrc::kJob ||
-                               result.error().code == WorkErrc::kMember;
-      msg->failure = MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
-                               Stage::kParse, stage_error ? "stage failed" : "worker failed",
-                               result.error().message);
-      return ProcessNext(std::move(msg), gateway);
-    }
-    const auto reply = *ReadReply(Bytes(*result));  // validated
-    msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
-                                      static_cast<std::uint32_t>(reply.batch_size)));
-    msg->rows_in += reply.rows_in;
-    msg->rows_out += reply.rows_out;
-    msg->rows_filtered += reply.rows_filtered;
-    for (const auto& row : reply.rejected) msg->rejected.push_back(row);
-    if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
-      msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
-                            range.line + reply.lines_consumed, range.suspect});
-    }
-    ProcessNext(std::move(msg), gateway);
-  });
+  member.Invoke(
+      std::move(request), [=, this, &gateway, worker = member.worker()](WorkResult result) mutable {
+        msg->todo.pop_front();
+        msg->worker = worker;
+        if (!result) Release(*block);
+        if (!result && result.error().poison) {
+          Isolate(*msg, range, result.error().message);
+          return ProcessNext(std::move(msg), gateway);
+        }
+        if (!result) {
+          const bool stage_error =
+              result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
+          msg->failure =
+              MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash, Stage::kParse,
+                        stage_error ? "stage failed" : "worker failed", result.error().message);
+          return ProcessNext(std::move(msg), gateway);
+        }
+        const auto reply = *ReadReply(Bytes(*result));  // validated
+        msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
+                                          static_cast<std::uint32_t>(reply.batch_size)));
+        msg->rows_in += reply.rows_in;
+        msg->rows_out += reply.rows_out;
+        msg->rows_filtered += reply.rows_filtered;
+        for (const auto& row : reply.rejected) msg->rejected.push_back(row);
+        if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
+          msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
+                                range.line + reply.lines_consumed, range.suspect});
+        }
+        ProcessNext(std::move(msg), gateway);
+      });
 }
 
 void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
@@ -664,11 +662,11 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
     records.erase(records.begin());  // the header travels with the first record
   }
   if (!range.suspect) {
-    channel_.PublishError(MakeError(
-        ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
-        config_.input.string() + ":" + std::to_string(range.line) + ": chunk " +
-            std::to_string(chunk.index) + " kills the workers that process it (" + why +
-            "); looking for the rows that do"));
+    channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
+                                    config_.input.string() + ":" + std::to_string(range.line) +
+                                        ": chunk " + std::to_string(chunk.index) +
+                                        " kills the workers that process it (" + why +
+                                        "); looking for the rows that do"));
   }
   if (records.size() <= 1) {  // found one: it goes to the error policy
     for (auto& row : records) {
@@ -706,12 +704,11 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
     } else {
       into = AllocateBlock(Stage::kEncrypt);
     }
-    Request request{.input = batch,
-                    .output = into.value_or(shm::Handle{}),
-                    .args = {kSeal, msg->first_frame + i},
-                    .validate = [frame_size](const shm::Handle& frame) {
-                      return frame.length == frame_size;
-                    }};
+    Request request{
+        .input = batch,
+        .output = into.value_or(shm::Handle{}),
+        .args = {kSeal, msg->first_frame + i},
+        .validate = [frame_size](const shm::Handle& frame) { return frame.length == frame_size; }};
     const auto done = [=, this, &gateway](WorkResult result, int worker) {
       msg->worker = worker;
       {
@@ -738,8 +735,9 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
       continue;
     }
     const MemberProxy& member = NextMember();
-    member.Invoke(std::move(request),
-                  [done, worker = member.worker()](WorkResult result) { done(std::move(result), worker); });
+    member.Invoke(std::move(request), [done, worker = member.worker()](WorkResult result) {
+      done(std::move(result), worker);
+    });
   }
 }
 
@@ -936,12 +934,10 @@ void Import::RunGraph() {
       return flow::continue_msg{};
     });
     // Isolated: parse + transform, and sealing, run in workers; no TBB thread waits for them.
-    flow::async_node<Msg, Msg> process(graph, flow::unlimited, [this](Msg m, Gateway& g) {
-      ProcessIsolated(std::move(m), g);
-    });
-    flow::async_node<Msg, Msg> seal(graph, flow::unlimited, [this](Msg m, Gateway& g) {
-      SealIsolated(std::move(m), g);
-    });
+    flow::async_node<Msg, Msg> process(
+        graph, flow::unlimited, [this](Msg m, Gateway& g) { ProcessIsolated(std::move(m), g); });
+    flow::async_node<Msg, Msg> seal(graph, flow::unlimited,
+                                    [this](Msg m, Gateway& g) { SealIsolated(std::move(m), g); });
     const bool isolated = workers_.has_value();
     flow::make_edge(read, limit);
     if (isolated) {

@@ -54,8 +54,8 @@ ImportStages::ImportStages(TaskContext& setup) {
     const auto kind = args.Bytes();
     const auto spec = args.Bytes();
     const auto key = secret.Bytes();
-    chain.push_back(stages::ParseTransform(
-        kind, spec, std::as_bytes(std::span(key.data(), key.size()))));
+    chain.push_back(
+        stages::ParseTransform(kind, spec, std::as_bytes(std::span(key.data(), key.size()))));
   }
   const auto payload_key = secret.Bytes();
   if (!args.ok() || !secret.ok()) throw std::invalid_argument("import stages: bad set-up");
@@ -76,9 +76,12 @@ ImportStages::ImportStages(TaskContext& setup) {
 
 TaskResult ImportStages::Invoke(TaskContext& call) {
   switch (call.arg(0) & 0xff) {
-    case kProcess: return Process(call);
-    case kSeal: return Seal(call);
-    default: return tl::unexpected(std::string("import stages: unknown call"));
+    case kProcess:
+      return Process(call);
+    case kSeal:
+      return Seal(call);
+    default:
+      return tl::unexpected(std::string("import stages: unknown call"));
   }
 }
 
@@ -150,8 +153,8 @@ TaskResult ImportStages::Seal(TaskContext& call) const {
     return tl::unexpected(std::string("import stages: bad seal request"));
   }
   const auto frame = output.first(batch.size() + kChunkOverhead);
-  const bool overlap = frame.data() < batch.data() + batch.size() &&
-                       batch.data() < frame.data() + frame.size();
+  const bool overlap =
+      frame.data() < batch.data() + batch.size() && batch.data() < frame.data() + frame.size();
   if (overlap) return tl::unexpected(std::string("import stages: frame overlaps its batch"));
   auto sealed = sealer_->Seal(call.arg(1), false, batch, frame);
   if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
@@ -227,7 +230,10 @@ stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
       auto raw = text.substr(start, i - start);
       if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
       if (!raw.empty()) {
-        records.push_back({stages::InputErrc::kPoison, start_line, first_byte + start, {},
+        records.push_back({stages::InputErrc::kPoison,
+                           start_line,
+                           first_byte + start,
+                           {},
                            "the row's chunk killed the workers that parsed it",
                            std::string(raw)});
       }

@@ -57,7 +57,6 @@ struct ProcessReply {
 // The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their
 // line, offset and raw text, split as the chunker does (`quote` '\0' for JSON Lines).
 [[nodiscard]] stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
-                                               std::uint64_t first_line,
-                                               std::uint64_t first_byte);
+                                               std::uint64_t first_line, std::uint64_t first_byte);
 
 }  // namespace zcpipe::detail

@@ -170,12 +170,12 @@ bool WorkerLoop::Call(const WorkMessage& request, const TaskFunction* task, Memb
   }
   TaskContext context(*input, *output, std::span<const std::uint64_t, 4>(request.args), {},
                       [&](std::uint64_t value) {
-    WorkMessage report;
-    report.id = request.id;
-    report.kind = MessageKind::kReport;
-    report.args[0] = value;
-    (void)Respond(report);
-  });
+                        WorkMessage report;
+                        report.id = request.id;
+                        report.kind = MessageKind::kReport;
+                        report.args[0] = value;
+                        (void)Respond(report);
+                      });
   TaskResult result;
   try {
     result = task != nullptr ? (*task)(context) : member->Invoke(context);

@@ -43,8 +43,8 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   if (!control) return tl::unexpected("control segment: " + shm::Describe(control.error()));
   const auto payload = control->payload();
   if (!shm::Ring<WorkMessage>::Format(
-           payload.subspan(ControlLayout::kRequestsOffset, ControlLayout::kRingBytes),
-           kRingCapacity) ||
+          payload.subspan(ControlLayout::kRequestsOffset, ControlLayout::kRingBytes),
+          kRingCapacity) ||
       !shm::Ring<WorkMessage>::Format(
           payload.subspan(ControlLayout::kResponsesOffset, ControlLayout::kRingBytes),
           kRingCapacity)) {
@@ -86,11 +86,10 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
 
   const auto& name = worker->control_.name();
   std::byte ready{};
-  if (!WriteBlob(worker->fd_, std::as_bytes(std::span(name))) ||
-      !Readable(worker->fd_, timeout) || !ReadAll(worker->fd_, std::span(&ready, 1))) {
-    return tl::unexpected("worker " + std::to_string(index) + " (" + program +
-                          ") did not start: " + worker->Reap() +
-                          " (does main() call zcpipe::RunIfWorker first?)");
+  if (!WriteBlob(worker->fd_, std::as_bytes(std::span(name))) || !Readable(worker->fd_, timeout) ||
+      !ReadAll(worker->fd_, std::span(&ready, 1))) {
+    return tl::unexpected("worker " + std::to_string(index) + " (" + program + ") did not start: " +
+                          worker->Reap() + " (does main() call zcpipe::RunIfWorker first?)");
   }
   const auto ring_payload = worker->control_.payload();
   auto requests = shm::RingProducer<WorkMessage>::Attach(

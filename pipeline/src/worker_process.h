@@ -52,7 +52,7 @@ class WorkerProcess {
   WorkerProcess(pid_t pid, int fd, shm::Segment control);
   pid_t pid_;
   int fd_;
-  std::mutex reap_mutex_;             // Exited and Reap may run on different threads
+  std::mutex reap_mutex_;            // Exited and Reap may run on different threads
   std::atomic<bool> reaped_{false};  // guarded by reap_mutex_ for writes; Kill reads it
   std::string how_;                  // guarded by reap_mutex_
   shm::Segment control_;

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "workgroup_impl.h"
 #include "worker_registry.h"
+#include "workgroup_impl.h"
 
 namespace zcpipe {
 namespace {
@@ -14,20 +14,28 @@ constexpr milliseconds kStartTimeout{10'000};
 
 const char* Name(WorkErrc code) {
   switch (code) {
-    case WorkErrc::kJob: return "job";
-    case WorkErrc::kMember: return "member";
-    case WorkErrc::kInitialization: return "initialization";
-    case WorkErrc::kCommunication: return "communication";
-    case WorkErrc::kShutdown: return "shutdown";
+    case WorkErrc::kJob:
+      return "job";
+    case WorkErrc::kMember:
+      return "member";
+    case WorkErrc::kInitialization:
+      return "initialization";
+    case WorkErrc::kCommunication:
+      return "communication";
+    case WorkErrc::kShutdown:
+      return "shutdown";
   }
   return "unknown";
 }
 
 HealthConfig HealthConfig::For(Mode mode) {
   switch (mode) {
-    case Mode::kDisabled: return {};
-    case Mode::kAggressive: return {milliseconds(50), milliseconds(2'000), 2, true};
-    case Mode::kRelaxed: break;
+    case Mode::kDisabled:
+      return {};
+    case Mode::kAggressive:
+      return {milliseconds(50), milliseconds(2'000), 2, true};
+    case Mode::kRelaxed:
+      break;
   }
   return {milliseconds(1'000), milliseconds(30'000), 2, true};
 }
@@ -161,9 +169,9 @@ void Workgroup::Impl::Send(Slot& slot, Pending pending) {
   if (process == nullptr) {  // the worker died or was killed meanwhile
     send_lock.unlock();
     if (message.kind == MessageKind::kInvoke || message.kind == MessageKind::kCreateMember) {
-      return Complete(pending, tl::unexpected(WorkError{WorkErrc::kMember,
-                                                        "member lost: its worker is gone",
-                                                        slot.index}));
+      return Complete(pending,
+                      tl::unexpected(WorkError{WorkErrc::kMember, "member lost: its worker is gone",
+                                               slot.index}));
     }
     return Submit(std::move(pending), -1);
   }
@@ -175,9 +183,11 @@ void Workgroup::Impl::Send(Slot& slot, Pending pending) {
            detail::WriteBlob(process->socket(), std::as_bytes(std::span(secret.bytes))));
   }
 }
-tl::expected<MemberProxy, WorkError> Workgroup::Impl::AddMember(
-    Workgroup* group, const std::string& type, std::span<const std::byte> args,
-    std::span<const std::byte> secret, bool recreate) {
+tl::expected<MemberProxy, WorkError> Workgroup::Impl::AddMember(Workgroup* group,
+                                                                const std::string& type,
+                                                                std::span<const std::byte> args,
+                                                                std::span<const std::byte> secret,
+                                                                bool recreate) {
   Slot* slot = LeastLoaded(true);
   if (slot == nullptr) {
     return tl::unexpected(WorkError{WorkErrc::kCommunication, "no live worker for a member"});
@@ -324,12 +334,13 @@ void Workgroup::Impl::Shutdown(milliseconds deadline) {
       slot->process.reset();  // kills what is left
     }
     for (auto& [id, pending] : owed) {
-      Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown,
-                                                 "workgroup stopped first", slot->index}));
+      Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped first",
+                                                 slot->index}));
     }
   }
 }
-Workgroup::Workgroup(WorkgroupOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Workgroup::Workgroup(WorkgroupOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
 Workgroup::~Workgroup() { impl_->Shutdown(milliseconds(1'000)); }
 void Workgroup::Launch() { impl_->Launch(); }
 void Workgroup::Shutdown(milliseconds deadline) { impl_->Shutdown(deadline); }

@@ -57,14 +57,13 @@ struct Slot {
   // Probes a caller waits for: id → when answered.
   std::map<std::uint64_t, std::optional<std::chrono::steady_clock::time_point>> probe_answers;
   std::condition_variable probe_answered;
-  std::uint64_t members = 0;     // members living here (for placement)
+  std::uint64_t members = 0;                  // members living here (for placement)
   std::map<std::uint64_t, Pending> recreate;  // member id → its creation, to repeat on restart
   std::uint64_t last_probe_ns = 0;
   bool retired = false;  // killed on purpose, or could not be restarted
   std::atomic<bool> stop{false};
   std::thread supervisor;
 };
-
 
 }  // namespace zcpipe::detail
 
@@ -93,8 +92,7 @@ class Workgroup::Impl {
   void Submit(Pending pending, int worker);  // worker < 0: least loaded
   tl::expected<MemberProxy, WorkError> AddMember(Workgroup* group, const std::string& type,
                                                  std::span<const std::byte> args,
-                                                 std::span<const std::byte> secret,
-                                                 bool recreate);
+                                                 std::span<const std::byte> secret, bool recreate);
   void DestroyMember(const MemberProxy& member);
   int AddWorker();
   bool Kill(int index);

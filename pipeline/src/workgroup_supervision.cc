@@ -96,11 +96,12 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
   const shm::Handle& got = message.output;
   const bool copy = (request.flags & WorkMessage::kCopyPayload) != 0 ||
                     (options_.transport == Transport::kCopy && message.copy_bytes > 0);
-  const bool valid =
-      !given.valid() ? got.length == 0
-                     : got.segment == given.segment && got.block == given.block &&
-                           got.generation == given.generation && got.offset == given.offset &&
-                           got.length <= given.length && (!copy || message.copy_bytes == got.length);
+  const bool valid = !given.valid()
+                         ? got.length == 0
+                         : got.segment == given.segment && got.block == given.block &&
+                               got.generation == given.generation && got.offset == given.offset &&
+                               got.length <= given.length &&
+                               (!copy || message.copy_bytes == got.length);
   if (!valid) {
     {
       std::lock_guard lock(slot.mutex);
@@ -201,17 +202,16 @@ void Workgroup::Impl::OnDeath(Slot& slot, const std::string& why) {
       Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown, what, slot.index}));
     } else if (kind == MessageKind::kCreateMember && recreated) {
       // A re-creation in flight: the new process got its own.
-    } else if ((kind == MessageKind::kInvoke && !recreated) ||
-               kind == MessageKind::kCreateMember) {
-      Complete(pending, tl::unexpected(WorkError{WorkErrc::kMember,
-                                                 "member lost: " + what, slot.index}));
+    } else if ((kind == MessageKind::kInvoke && !recreated) || kind == MessageKind::kCreateMember) {
+      Complete(pending,
+               tl::unexpected(WorkError{WorkErrc::kMember, "member lost: " + what, slot.index}));
     } else if (id == blamed &&
                ++pending.attempts > pending.max_retries.value_or(options_.health.max_retries)) {
-      Complete(pending, tl::unexpected(WorkError{
-                            WorkErrc::kCommunication,
-                            "poison: the request killed " + std::to_string(pending.attempts) +
-                                " workers in a row; last: " + what,
-                            slot.index, true}));
+      Complete(pending, tl::unexpected(WorkError{WorkErrc::kCommunication,
+                                                 "poison: the request killed " +
+                                                     std::to_string(pending.attempts) +
+                                                     " workers in a row; last: " + what,
+                                                 slot.index, true}));
     } else {
       ++retries_;
       Submit(std::move(pending), kind == MessageKind::kInvoke ? slot.index : -1);
@@ -267,8 +267,8 @@ ProbeResult Workgroup::Impl::Probe(int index, milliseconds timeout) {
   }
   if (supervisor) return result;  // answered later; a late answer clears the stall check
   std::unique_lock lock(slot->mutex);
-  if (slot->probe_answered.wait_for(
-          lock, timeout, [&] { return slot->probe_answers[message.id].has_value(); })) {
+  if (slot->probe_answered.wait_for(lock, timeout,
+                                    [&] { return slot->probe_answers[message.id].has_value(); })) {
     result.alive = true;
     result.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(
         *slot->probe_answers[message.id] - since);

@@ -213,9 +213,9 @@ TEST_F(IsolationTest, TheTraceHasATrackPerWorkerProcessWithItsStages) {
   std::stringstream text;
   text << std::ifstream(config.trace).rdbuf();
   const std::string trace = text.str();
-  for (const auto* expected : {"\"zcpipe worker 0\"", "\"zcpipe worker 1\"", "\"isolated stages\"",
-                               "\"name\":\"parse\"", "\"name\":\"encrypt\"",
-                               "\"name\":\"write\""}) {
+  for (const auto* expected :
+       {"\"zcpipe worker 0\"", "\"zcpipe worker 1\"", "\"isolated stages\"", "\"name\":\"parse\"",
+        "\"name\":\"encrypt\"", "\"name\":\"write\""}) {
     EXPECT_NE(trace.find(expected), std::string::npos) << expected;
   }
 }
@@ -240,8 +240,8 @@ TEST_F(IsolationTest, RowsThatCrashTheirWorkerAreQuarantinedAsPoison) {
   EXPECT_EQ(totals.rows_out, 59999u);
   ASSERT_FALSE(crashes.empty());
   EXPECT_EQ(crashes.back().reason, "poison row");
-  EXPECT_EQ(crashes.back().message, config.input.string() +
-                                        ":12347: this row kills the worker that processes it");
+  EXPECT_EQ(crashes.back().message,
+            config.input.string() + ":12347: this row kills the worker that processes it");
   // The row with id 12345 (line 12347) is the one in the rejects file, as poison.
   std::ifstream rejects(config.rejects);
   std::uint64_t poison = 0, matching = 0;

@@ -86,7 +86,8 @@ class WorkgroupTest : public testing::Test {
 TEST_F(WorkgroupTest, DispatchRunsANamedTaskOnHandles) {
   Start({.workers = 2});
   const auto out = *pool_->Allocate();
-  auto result = group_->Dispatch({.task = "test.upper", .input = Put("hello"), .output = out}).get();
+  auto result =
+      group_->Dispatch({.task = "test.upper", .input = Put("hello"), .output = out}).get();
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(Text(*result), "HELLO");
   EXPECT_EQ(result->block, out.block);
@@ -96,7 +97,8 @@ TEST_F(WorkgroupTest, DispatchRunsANamedTaskOnHandles) {
 TEST_F(WorkgroupTest, CopyTransportGivesTheSameResultAndCountsTheCopies) {
   Start({.workers = 1, .transport = Transport::kCopy});
   const auto out = *pool_->Allocate();
-  auto result = group_->Dispatch({.task = "test.upper", .input = Put("hello"), .output = out}).get();
+  auto result =
+      group_->Dispatch({.task = "test.upper", .input = Put("hello"), .output = out}).get();
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(Text(*result), "HELLO");
   EXPECT_EQ(group_->stats().bytes_copied, 10u);
@@ -131,9 +133,10 @@ TEST_F(WorkgroupTest, ATaskErrorGoesToTheCallerAndTheJobHandler) {
 TEST_F(WorkgroupTest, ReportsReachTheCallerInOrderBeforeTheResult) {
   Start({.workers = 1});
   std::vector<std::uint64_t> seen;  // written on the supervisor thread, read after get()
-  auto result = group_->Dispatch({.task = "test.reports",
-                                  .args = {5},
-                                  .on_report = [&](std::uint64_t v) { seen.push_back(v); }})
+  auto result = group_
+                    ->Dispatch({.task = "test.reports",
+                                .args = {5},
+                                .on_report = [&](std::uint64_t v) { seen.push_back(v); }})
                     .get();
   ASSERT_TRUE(result);
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
@@ -229,10 +232,11 @@ TEST_F(WorkgroupTest, AnAnswerThatFailsValidationCountsAsACrash) {
   Start({.workers = 1});
   std::atomic<int> calls{0};
   const auto out = *pool_->Allocate();
-  auto result = group_->Dispatch({.task = "test.upper",
-                                  .input = Put("abc"),
-                                  .output = out,
-                                  .validate = [&](const shm::Handle&) { return ++calls > 1; }})
+  auto result = group_
+                    ->Dispatch({.task = "test.upper",
+                                .input = Put("abc"),
+                                .output = out,
+                                .validate = [&](const shm::Handle&) { return ++calls > 1; }})
                     .get();
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(calls.load(), 2);

@@ -61,8 +61,8 @@ class Member {
 };
 using MemberFactory = std::function<std::unique_ptr<Member>(TaskContext& setup)>;
 
-// Registers worker code under `name` (at most 87 bytes; closures cannot cross a process boundary, names can).
-// Register in every process that runs the program the same way: at namespace scope
+// Registers worker code under `name` (at most 87 bytes; closures cannot cross a process boundary,
+// names can). Register in every process that runs the program the same way: at namespace scope
 // (`static const bool r = RegisterTask(...)`) or in main() before RunIfWorker. Returns true;
 // registering a name twice replaces the earlier entry. Thread-safe.
 bool RegisterTask(const std::string& name, TaskFunction task);

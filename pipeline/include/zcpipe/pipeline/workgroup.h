@@ -35,7 +35,7 @@ const char* Name(WorkErrc code);
 struct WorkError {
   WorkErrc code = WorkErrc::kJob;
   std::string message;
-  int worker = -1;     // the worker it happened on, when there is one
+  int worker = -1;      // the worker it happened on, when there is one
   bool poison = false;  // kCommunication: the request killed `max_retries + 1` workers in a row
 };
 
@@ -76,7 +76,7 @@ struct Request {
   std::string task = {};
   shm::Handle input = {};
   shm::Handle output = {};
-  std::array<std::uint64_t, 4> args = {};        // TaskContext::arg(i)
+  std::array<std::uint64_t, 4> args = {};             // TaskContext::arg(i)
   std::function<void(std::uint64_t)> on_report = {};  // TaskContext::Report, workgroup thread
   // Checks what the worker wrote (after the workgroup's own handle checks), on a workgroup
   // thread. False means the worker returned garbage: it is treated as crashed (killed,
@@ -88,16 +88,16 @@ struct Request {
 };
 
 struct ProbeResult {
-  bool alive = false;      // the process exists and answered
+  bool alive = false;  // the process exists and answered
   std::chrono::microseconds round_trip{0};
   std::chrono::milliseconds heartbeat_age{0};  // since the worker last showed life
 };
 
 struct WorkgroupStats {
-  std::uint64_t completed = 0;      // requests answered (either way)
-  std::uint64_t restarts = 0;       // workers replaced after dying or stalling
-  std::uint64_t retries = 0;        // requests re-run on another worker
-  std::uint64_t bytes_copied = 0;   // payload bytes sent through sockets (kCopy only)
+  std::uint64_t completed = 0;     // requests answered (either way)
+  std::uint64_t restarts = 0;      // workers replaced after dying or stalling
+  std::uint64_t retries = 0;       // requests re-run on another worker
+  std::uint64_t bytes_copied = 0;  // payload bytes sent through sockets (kCopy only)
 };
 
 class Workgroup;
@@ -170,7 +170,7 @@ class Workgroup {
   // are gone. Returns false if there is no such live worker.
   bool Kill(int index);
   [[nodiscard]] std::vector<int> workers() const;  // live indices, ascending
-  [[nodiscard]] int pid(int index) const;           // 0 when not running
+  [[nodiscard]] int pid(int index) const;          // 0 when not running
   [[nodiscard]] ProbeResult Probe(int index, std::chrono::milliseconds timeout);
 
   // Calls `handler` for every error of that kind (any request's), in addition to failing the
