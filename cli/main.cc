@@ -1,6 +1,5 @@
 // zcpipe: the command-line front end. A thin layer over the library; see --help.
 #include <unistd.h>
-#include "zcpipe/pipeline/worker.h"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -13,6 +12,7 @@
 #include "keygen_command.h"
 #include "run_command.h"
 #include "verify_command.h"
+#include "zcpipe/pipeline/worker.h"
 
 namespace {
 
