@@ -22,7 +22,11 @@ enum class InputFormat : std::uint8_t { kAuto, kCsv, kJsonl };  // kAuto: by ext
 // Where the parse, transform and encrypt stages run.
 enum class Placement : std::uint8_t {
   kInProcess,  // on the job's oneTBB threads
-  kIsolated,   // in worker processes (a crash stays in the worker); same output
+  // In worker processes (a crash stays in the worker, which is replaced); the same output.
+  // REQUIRES: the program calls RunIfWorker first in main() (worker.h), and the transform, if
+  // any, was made by ParseTransform (built in, or a kind registered with RegisterTransformKind)
+  // so that workers can make it too; otherwise the job fails with an initialization error.
+  kIsolated,
 };
 
 // How an isolated stage's payload crosses the process boundary.
