@@ -141,7 +141,9 @@ class Import {
   // A range that killed its workers: its only row is rejected as poison, or it is halved.
   void Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why);
   void SealIsolated(Msg msg, Gateway& gateway);
-  const MemberProxy& NextMember() { return members_[next_member_.fetch_add(1) % members_.size()]; }
+  // Runs `request` on the member whose worker has the least work queued (`cost`: an estimate in
+  // parse-equivalent bytes), then `done` with the result and that worker's index.
+  void Call(Request request, std::uint64_t cost, std::function<void(WorkResult, int)> done);
 
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
@@ -182,7 +184,7 @@ class Import {
   std::mutex traced_workers_mutex_;
   std::set<std::uint32_t> traced_workers_;  // worker pids named in the trace
   std::vector<MemberProxy> members_;
-  std::atomic<std::size_t> next_member_{0};
+  std::unique_ptr<std::atomic<std::uint64_t>[]> member_load_;  // queued cost per member
 
   std::atomic<bool> failed_{false};
   std::mutex failure_mutex_;
@@ -414,6 +416,10 @@ bool Import::OpenWorkers(bool csv) {
     if (!member) return fail("workers did not start", member.error().message);
     members_.push_back(*member);
   }
+  member_load_ = std::make_unique<std::atomic<std::uint64_t>[]>(members_.size());
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    member_load_[i] = 0;
+  }
   return true;
 }
 
@@ -621,9 +627,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
       .args = {kProcess | (length << 8), msg->index, range.line, msg->first_byte + range.begin},
       .validate = valid,
       .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
-  const MemberProxy& member = NextMember();
-  member.Invoke(
-      std::move(request), [=, this, &gateway, worker = member.worker()](WorkResult result) mutable {
+  Call(std::move(request), length, [=, this, &gateway](WorkResult result, int worker) mutable {
         msg->todo.pop_front();
         msg->worker = worker;
         if (!result) Release(*block);
@@ -734,11 +738,23 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
       done(tl::unexpected(WorkError{WorkErrc::kJob, "no arena block for a frame"}), -1);
       continue;
     }
-    const MemberProxy& member = NextMember();
-    member.Invoke(std::move(request), [done, worker = member.worker()](WorkResult result) {
-      done(std::move(result), worker);
-    });
+    Call(std::move(request), batch.length / 8, done);  // sealing runs ~8x faster than parsing
   }
+}
+
+void Import::Call(Request request, std::uint64_t cost,
+                  std::function<void(WorkResult, int)> done) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < members_.size(); ++i) {
+    if (member_load_[i].load() < member_load_[best].load()) best = i;
+  }
+  member_load_[best] += cost;
+  const MemberProxy& member = members_[best];
+  member.Invoke(std::move(request), [this, best, cost, worker = member.worker(),
+                                     done = std::move(done)](WorkResult result) {
+    member_load_[best] -= cost;
+    done(std::move(result), worker);
+  });
 }
 
 Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are contiguous
