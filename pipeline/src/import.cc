@@ -416,10 +416,7 @@ bool Import::OpenWorkers(bool csv) {
     if (!member) return fail("workers did not start", member.error().message);
     members_.push_back(*member);
   }
-  member_load_ = std::make_unique<std::atomic<std::uint64_t>[]>(members_.size());
-  for (std::size_t i = 0; i < members_.size(); ++i) {
-    member_load_[i] = 0;
-  }
+  member_load_ = std::make_unique<std::atomic<std::uint64_t>[]>(members_.size());  // zeros
   return true;
 }
 
@@ -628,34 +625,34 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
       .validate = valid,
       .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
   Call(std::move(request), length, [=, this, &gateway](WorkResult result, int worker) mutable {
-        msg->todo.pop_front();
-        msg->worker = worker;
-        if (!result) Release(*block);
-        if (!result && result.error().poison) {
-          Isolate(*msg, range, result.error().message);
-          return ProcessNext(std::move(msg), gateway);
-        }
-        if (!result) {
-          const bool stage_error =
-              result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
-          msg->failure =
-              MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash, Stage::kParse,
-                        stage_error ? "stage failed" : "worker failed", result.error().message);
-          return ProcessNext(std::move(msg), gateway);
-        }
-        const auto reply = *ReadReply(Bytes(*result));  // validated
-        msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
-                                          static_cast<std::uint32_t>(reply.batch_size)));
-        msg->rows_in += reply.rows_in;
-        msg->rows_out += reply.rows_out;
-        msg->rows_filtered += reply.rows_filtered;
-        for (const auto& row : reply.rejected) msg->rejected.push_back(row);
-        if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
-          msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
-                                range.line + reply.lines_consumed, range.suspect});
-        }
-        ProcessNext(std::move(msg), gateway);
-      });
+    msg->todo.pop_front();
+    msg->worker = worker;
+    if (!result) Release(*block);
+    if (!result && result.error().poison) {
+      Isolate(*msg, range, result.error().message);
+      return ProcessNext(std::move(msg), gateway);
+    }
+    if (!result) {
+      const bool stage_error =
+          result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
+      msg->failure =
+          MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash, Stage::kParse,
+                    stage_error ? "stage failed" : "worker failed", result.error().message);
+      return ProcessNext(std::move(msg), gateway);
+    }
+    const auto reply = *ReadReply(Bytes(*result));  // validated
+    msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
+                                      static_cast<std::uint32_t>(reply.batch_size)));
+    msg->rows_in += reply.rows_in;
+    msg->rows_out += reply.rows_out;
+    msg->rows_filtered += reply.rows_filtered;
+    for (const auto& row : reply.rejected) msg->rejected.push_back(row);
+    if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
+      msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
+                            range.line + reply.lines_consumed, range.suspect});
+    }
+    ProcessNext(std::move(msg), gateway);
+  });
 }
 
 void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
@@ -742,8 +739,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
   }
 }
 
-void Import::Call(Request request, std::uint64_t cost,
-                  std::function<void(WorkResult, int)> done) {
+void Import::Call(Request request, std::uint64_t cost, std::function<void(WorkResult, int)> done) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < members_.size(); ++i) {
     if (member_load_[i].load() < member_load_[best].load()) best = i;

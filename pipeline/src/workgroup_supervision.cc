@@ -72,16 +72,21 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
     }
   }
   if (!pending) return OnDeath(slot, "worker " + std::to_string(slot.index) + " sent garbage");
+  // A worker that answers wrongly, or dies while answering, is treated as crashed: the request
+  // goes back on its books, to be re-run (or blamed) by OnDeath.
+  const auto crashed = [&](const char* what) {
+    {
+      std::lock_guard lock(slot.mutex);
+      slot.pending.emplace(message.id, std::move(*pending));
+    }
+    OnDeath(slot, "worker " + std::to_string(slot.index) + " " + what);
+  };
   const WorkMessage& request = pending->message;
   const bool member_call = request.kind == MessageKind::kInvoke;
   if (message.status != MessageStatus::kOk) {
     std::string text(message.copy_bytes, '\0');
     if (!detail::ReadAll(process->socket(), std::as_writable_bytes(std::span(text)))) {
-      {
-        std::lock_guard lock(slot.mutex);
-        slot.pending.emplace(message.id, std::move(*pending));  // re-run it
-      }
-      return OnDeath(slot, "worker " + std::to_string(slot.index) + " died while answering");
+      return crashed("died while answering");
     }
     WorkErrc code = member_call ? WorkErrc::kMember : WorkErrc::kJob;
     if (message.status == MessageStatus::kSetupFailed ||
@@ -103,29 +108,17 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
                                got.length <= given.length &&
                                (!copy || message.copy_bytes == got.length);
   if (!valid) {
-    {
-      std::lock_guard lock(slot.mutex);
-      slot.pending.emplace(message.id, std::move(*pending));
-    }
-    return OnDeath(slot, "worker " + std::to_string(slot.index) + " returned an invalid handle");
+    return crashed("returned an invalid handle");
   }
   if (message.copy_bytes > 0) {
     const auto into = Bytes(got);
     if (into.size() != message.copy_bytes || !detail::ReadAll(process->socket(), into)) {
-      {
-        std::lock_guard lock(slot.mutex);
-        slot.pending.emplace(message.id, std::move(*pending));
-      }
-      return OnDeath(slot, "worker " + std::to_string(slot.index) + " died while answering");
+      return crashed("died while answering");
     }
     bytes_copied_ += message.copy_bytes;
   }
   if (pending->validate && !pending->validate(got)) {
-    {
-      std::lock_guard lock(slot.mutex);
-      slot.pending.emplace(message.id, std::move(*pending));
-    }
-    return OnDeath(slot, "worker " + std::to_string(slot.index) + " returned garbage");
+    return crashed("returned garbage");
   }
   Complete(*pending, got);
 }
