@@ -95,6 +95,12 @@ void ColumnBuffer::Clear() {
   bytes_.clear();
 }
 
+void ColumnBuffer::Reset(std::string name, ColumnType type) {
+  Clear();
+  name_ = std::move(name);
+  type_ = type;
+}
+
 namespace {
 
 // Every FlatBuffers vector costs a 4-byte length and up to 8 bytes of alignment padding; a

@@ -1,12 +1,42 @@
+#include <cstddef>
+#include <vector>
+
 #include "transform_value.h"
 #include "zcpipe/stages/transform.h"
 
 namespace zcpipe::stages {
 
+namespace {
+
+// What the last TransformWriter destroyed on this thread leaves to the next. A fresh vector of
+// a few MiB is fresh memory from the kernel, a page fault per 4 KiB, on every batch.
+struct Spares {
+  std::vector<ColumnBuffer> columns;
+  std::vector<std::uint32_t> lines;
+};
+thread_local Spares spares;
+
+}  // namespace
+
 TransformWriter::TransformWriter(const BatchView& in, std::span<const ColumnSpec> output)
-    : in_(&in) {
-  columns_.reserve(output.size());
-  for (const auto& spec : output) columns_.emplace_back(spec.name, spec.type);
+    : in_(&in), columns_(std::move(spares.columns)), lines_(std::move(spares.lines)) {
+  if (columns_.size() > output.size()) {
+    columns_.erase(columns_.begin() + static_cast<std::ptrdiff_t>(output.size()), columns_.end());
+  }
+  for (std::size_t i = 0; i < output.size(); ++i) {
+    if (i < columns_.size()) {
+      columns_[i].Reset(output[i].name, output[i].type);
+    } else {
+      columns_.emplace_back(output[i].name, output[i].type);
+    }
+  }
+  lines_.clear();
+}
+
+TransformWriter::~TransformWriter() {
+  // Keep the larger set: a chain's writers may be alive at once on one thread.
+  if (columns_.size() >= spares.columns.size()) spares.columns = std::move(columns_);
+  if (lines_.capacity() >= spares.lines.capacity()) spares.lines = std::move(lines_);
 }
 
 void TransformWriter::CopyValue(std::size_t i, const ColumnView& from, std::uint32_t row) {

@@ -200,6 +200,27 @@ TEST(Select, KeepsColumnsInOrderWithInfoAndLines) {
   EXPECT_EQ(applied.output.rows_filtered, 0u);
 }
 
+// Writers take over their thread's buffers from the last one destroyed (transform.h): what an
+// earlier writer left there, of other columns, types or rows, must not show in a later batch.
+TEST(TransformWriter, ALaterWriterSeesNothingOfTheBuffersItTakesOver) {
+  const auto in = Sample();
+  const auto wide = Apply(CastTransform({{"id", ColumnType::kString}}), in.view);
+  EXPECT_EQ(wide.view.column(0).string(0), "1");
+  {
+    TransformWriter abandoned(in.view, in.view.schema().columns());  // a row never ended
+    for (std::size_t c = 0; c < in.view.column_count(); ++c) {
+      abandoned.CopyValue(c, in.view.column(c), 3);
+    }
+  }
+  const auto narrow = Apply(SelectTransform({"code", "id"}), in.view);
+  const std::vector<std::string> expected{"42|1", "x1|2", "7|null", "null|4", "-3|-5"};
+  EXPECT_EQ(narrow.view.schema().ToString(), "code:string,id:int64");
+  EXPECT_EQ(Rows(narrow.view), expected);
+  EXPECT_EQ(Lines(narrow.view), (std::vector<std::uint64_t>{100, 101, 103, 104, 106}));
+  const auto again = Apply(SelectTransform({"code", "id"}), in.view);
+  EXPECT_EQ(Rows(again.view), expected);
+}
+
 TEST(Select, RefusesUnknownAndRepeatedColumns) {
   const auto in = Sample();
   const SelectTransform select({"id", "nope"});

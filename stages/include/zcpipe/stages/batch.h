@@ -46,6 +46,8 @@ class ColumnBuffer {
   // Removes the last row (a row that turned out to be bad after some of its fields were added).
   void PopBack();
   void Clear();
+  // Clear() and become a column of another name and type, keeping the capacity.
+  void Reset(std::string name, ColumnType type);
 
   [[nodiscard]] const std::string& name() const { return name_; }
   [[nodiscard]] ColumnType type() const { return type_; }

@@ -84,12 +84,17 @@ class Transform {
 // Builds a transform's output: one ColumnBuffer per output column, in schema order, and the
 // input row each output row came from. Per-call state: create one per Apply.
 // Usage: for each kept input row, append one value to every column(i), then EndRow(row).
-// Thread-compatible (one thread at a time).
+// Its buffers are recycled per thread: a writer takes over the capacity of the last one its
+// thread destroyed, so that a steady transform allocates (and page-faults) nothing per batch.
+// Thread-compatible (one thread at a time); destroy it on the thread that created it.
 class TransformWriter {
  public:
   // One ColumnBuffer per output column (e.g. OutputSchema(in.schema()).columns()).
   // `in` must outlive the writer.
   TransformWriter(const BatchView& in, std::span<const ColumnSpec> output);
+  TransformWriter(TransformWriter&&) noexcept = default;
+  TransformWriter& operator=(TransformWriter&&) noexcept = default;
+  ~TransformWriter();
 
   [[nodiscard]] ColumnBuffer& column(std::size_t i) { return columns_[i]; }
   [[nodiscard]] std::size_t column_count() const { return columns_.size(); }
