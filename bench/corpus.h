@@ -31,7 +31,7 @@ namespace zcpipe::bench {
 namespace fs = std::filesystem;
 
 // The pipeline's default chunk size, so that stage passes and jobs see the same chunks.
-inline constexpr std::size_t kChunkSize = std::size_t{4} << 20;
+inline constexpr std::size_t kChunkSize = std::size_t{2} << 20;
 inline constexpr std::size_t kBlockSize = std::size_t{32} << 20;  // passes' output blocks
 
 // An 8-byte-aligned stand-in for an arena block.

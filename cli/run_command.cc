@@ -90,7 +90,7 @@ void AddOptions(CLI::App& command, RunArgs& args) {
       command.add_option("--transport", job.transport, "With --isolate (default zero-copy)"),
       {{"zero-copy", Transport::kZeroCopy}, {"copy", Transport::kCopy}})
       ->group(engine);
-  command.add_option("--chunk-size", job.chunk_size, "Input bytes per chunk (default 4MiB)")
+  command.add_option("--chunk-size", job.chunk_size, "Input bytes per chunk (default 2MiB)")
       ->transform(CLI::AsSizeValue(false).description(""))
       ->option_text("SIZE")
       ->group(engine);

@@ -313,9 +313,11 @@ bool Import::Open() {
   }
   pool_.emplace(std::move(*pool));
   // Enough chunks in flight to keep every thread (or worker) busy and the sequencers fed, and
-  // no more: memory then stays flat whatever the input's size, well inside the arena.
-  const std::size_t busy = config_.placement == Placement::kIsolated ? WorkerCount() : Threads();
-  in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, 2 * busy + 2));
+  // no more: memory then stays flat whatever the input's size, well inside the arena. A thread
+  // needs its chunk plus one waiting; a worker also one queued and one being sealed.
+  const std::size_t wanted =
+      config_.placement == Placement::kIsolated ? 2 * WorkerCount() + 2 : Threads() + 2;
+  in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, wanted));
 
   // The first chunk decides the schema (header, inference).
   first_block_ = AllocateBlock(Stage::kRead);

@@ -70,7 +70,7 @@ struct JobConfig {
   ErrorPolicy on_error = ErrorPolicy::kFail;
   std::filesystem::path rejects;  // JSON Lines of rejected rows, for kQuarantine
 
-  std::size_t chunk_size = std::size_t{4} << 20;    // input bytes per chunk
+  std::size_t chunk_size = std::size_t{2} << 20;    // input bytes per chunk
   std::size_t arena_size = std::size_t{256} << 20;  // shared memory for chunks in flight
   unsigned threads = 0;  // threads of the job's task arena; 0: all cores
   // Concurrency of each parallel stage (0: `threads`); read and write are serial.
