@@ -305,19 +305,27 @@ bool Import::Open() {
   const auto block_size = static_cast<std::uint32_t>(
       (2 * config_.chunk_size + kFrameHeaderSize + kChunkTagSize + 4095) / 4096 * 4096);
   const auto blocks = static_cast<std::uint32_t>(config_.arena_size / block_size);
-  auto pool = shm::BlockPool::Create({.block_size = block_size, .block_count = blocks});
+  // Enough chunks in flight to keep every thread (or worker) busy and the sequencers fed, and
+  // no more: memory then stays flat whatever the input's size, well inside the arena. A thread
+  // needs its chunk plus one waiting; a worker also one queued and one being sealed.
+  const bool isolated = config_.placement == Placement::kIsolated;
+  const std::size_t wanted = isolated ? 2 * WorkerCount() + 2 : Threads() + 2;
+  in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, wanted));
+  // In-process, the blocks the job can hold at once (one per chunk in flight, one more per
+  // thread inside a stage) are made resident up front: each is used as input (its head) and as
+  // a batch (its tail) in turn, and a long run would otherwise grow its resident size as it
+  // touches them. Isolated, every worker faults the pages into its own mapping anyway.
+  const auto resident =
+      isolated ? 0
+               : static_cast<std::uint32_t>(std::min<std::size_t>(blocks, in_flight_ + Threads()));
+  auto pool = shm::BlockPool::Create(
+      {.block_size = block_size, .block_count = blocks, .resident_blocks = resident});
   if (!pool) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot create arena",
                    "shared memory: " + shm::Describe(pool.error())));
     return false;
   }
   pool_.emplace(std::move(*pool));
-  // Enough chunks in flight to keep every thread (or worker) busy and the sequencers fed, and
-  // no more: memory then stays flat whatever the input's size, well inside the arena. A thread
-  // needs its chunk plus one waiting; a worker also one queued and one being sealed.
-  const std::size_t wanted =
-      config_.placement == Placement::kIsolated ? 2 * WorkerCount() + 2 : Threads() + 2;
-  in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, wanted));
 
   // The first chunk decides the schema (header, inference).
   first_block_ = AllocateBlock(Stage::kRead);

@@ -1,5 +1,8 @@
 #include "zcpipe/shm/block_pool.h"
 
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -48,7 +51,7 @@ BlockPool::~BlockPool() = default;
 
 Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   if (options.block_size == 0 || options.block_size % detail::kPageSize != 0 ||
-      options.block_count == 0) {
+      options.block_count == 0 || options.resident_blocks > options.block_count) {
     return Fail(Errc::kInvalidArgument);
   }
   constexpr std::uint64_t kPayloadOffset = sizeof(detail::SegmentHeader);
@@ -66,6 +69,14 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
     new (&generations[i]) std::atomic<std::uint32_t>(1);
   }
 
+  // Blocks are handed out lowest first (see free_blocks), so these are the first ones used.
+  if (options.resident_blocks != 0 &&
+      ::madvise(base + geometry.blocks_offset,
+                std::size_t{options.resident_blocks} * options.block_size,
+                MADV_POPULATE_WRITE) != 0 &&
+      errno != EINVAL) {  // EINVAL: a kernel before 5.14; the pages come on first use
+    return Fail(Errc::kSystem, errno);
+  }
   auto impl = std::make_unique<Impl>(std::move(*segment));
   impl->allocated.assign(options.block_count, false);
   impl->free_blocks.reserve(options.block_count);

@@ -1,6 +1,10 @@
 #include "zcpipe/shm/block_pool.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstring>
+#include <span>
 #include <functional>
 #include <set>
 #include <thread>
@@ -27,6 +31,31 @@ TEST(BlockPool, RejectsBadOptions) {
   EXPECT_EQ(BlockPool::Create({.block_size = 4095}).error().code, Errc::kInvalidArgument);
   EXPECT_EQ(BlockPool::Create({.block_size = 4096, .block_count = 0}).error().code,
             Errc::kInvalidArgument);
+  EXPECT_EQ(BlockPool::Create({.block_size = 4096, .block_count = 2, .resident_blocks = 3})
+                .error()
+                .code,
+            Errc::kInvalidArgument);
+}
+
+// How many of the pages `bytes` spans are resident (mincore).
+std::size_t ResidentPages(std::span<std::byte> bytes) {
+  std::vector<unsigned char> pages(bytes.size() / 4096);
+  if (::mincore(bytes.data(), bytes.size(), pages.data()) != 0) return SIZE_MAX;
+  std::size_t resident = 0;
+  for (const unsigned char page : pages) resident += page & 1;
+  return resident;
+}
+
+TEST(BlockPool, ResidentBlocksAreTheFirstHandedOutAndArePopulated) {
+  auto pool = BlockPool::Create({.block_size = 64 * 4096, .block_count = 4, .resident_blocks = 2});
+  ASSERT_TRUE(pool) << Describe(pool.error());
+  std::vector<std::size_t> resident;
+  for (int i = 0; i < 4; ++i) {
+    auto handle = pool->Allocate();
+    ASSERT_TRUE(handle);
+    resident.push_back(ResidentPages(*pool->Resolve(*handle)));
+  }
+  EXPECT_EQ(resident, (std::vector<std::size_t>{64, 64, 0, 0}));
 }
 
 TEST(BlockPool, BlocksArePageAlignedDisjointAndWhole) {

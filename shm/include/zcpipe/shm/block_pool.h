@@ -16,6 +16,11 @@ namespace zcpipe::shm {
 struct PoolOptions {
   std::uint32_t block_size = 1u << 20;  // bytes; REQUIRES a multiple of 4096
   std::uint32_t block_count = 64;       // REQUIRES > 0
+  // The first blocks Allocate hands out whose pages are made resident at creation
+  // (MADV_POPULATE_WRITE; skipped on kernels before 5.14): a caller that knows its working set
+  // claims it up front, so that its page faults do not land mid-run and its resident size
+  // does not drift as blocks are reused. REQUIRES <= block_count.
+  std::uint32_t resident_blocks = 0;
 };
 
 // The allocating side of an arena: creates a segment of kind kBlockPool holding `block_count`
@@ -32,7 +37,8 @@ struct PoolOptions {
 // process (the free list is guarded by a process-private mutex; Resolve takes no lock).
 class BlockPool {
  public:
-  // Errors: kInvalidArgument for options that break their REQUIRES, else as Segment::Create.
+  // Errors: kInvalidArgument for options that break their REQUIRES, kSystem when the resident
+  // blocks cannot be had (e.g. /dev/shm is full), else as Segment::Create.
   [[nodiscard]] static Result<BlockPool> Create(const PoolOptions& options);
 
   BlockPool(BlockPool&&) noexcept;
