@@ -8,8 +8,8 @@
 // --sizes_mib=64,512,2048. See bench/README.md.
 #include <benchmark/benchmark.h>
 
-#include "zcpipe/pipeline/worker.h"
 #include <sys/resource.h>
+#include "zcpipe/pipeline/worker.h"
 
 #include <algorithm>
 #include <chrono>
@@ -289,8 +289,9 @@ std::string WarmUp(JobConfig config) {
   const Report report = zcpipe::Run(std::move(config));
   std::error_code ignored;
   fs::remove_all(dir, ignored);
-  return report.status == JobStatus::kSucceeded ? std::string()
-                                                : "warm-up import " + std::string(Name(report.status));
+  return report.status == JobStatus::kSucceeded
+             ? std::string()
+             : "warm-up import " + std::string(Name(report.status));
 }
 
 void BM_Import(benchmark::State& state, Mode mode) {

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 #include <cstring>
-#include <span>
 #include <functional>
 #include <set>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -31,10 +31,9 @@ TEST(BlockPool, RejectsBadOptions) {
   EXPECT_EQ(BlockPool::Create({.block_size = 4095}).error().code, Errc::kInvalidArgument);
   EXPECT_EQ(BlockPool::Create({.block_size = 4096, .block_count = 0}).error().code,
             Errc::kInvalidArgument);
-  EXPECT_EQ(BlockPool::Create({.block_size = 4096, .block_count = 2, .resident_blocks = 3})
-                .error()
-                .code,
-            Errc::kInvalidArgument);
+  EXPECT_EQ(
+      BlockPool::Create({.block_size = 4096, .block_count = 2, .resident_blocks = 3}).error().code,
+      Errc::kInvalidArgument);
 }
 
 // How many of the pages `bytes` spans are resident (mincore).
@@ -46,7 +45,17 @@ std::size_t ResidentPages(std::span<std::byte> bytes) {
   return resident;
 }
 
+// Whether this kernel has MADV_POPULATE_WRITE (5.14+); without it resident_blocks is a no-op.
+bool KernelCanPopulate() {
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  const bool can = ::madvise(page, 4096, MADV_POPULATE_WRITE) == 0;
+  ::munmap(page, 4096);
+  return can;
+}
+
 TEST(BlockPool, ResidentBlocksAreTheFirstHandedOutAndArePopulated) {
+  if (!KernelCanPopulate()) GTEST_SKIP() << "no MADV_POPULATE_WRITE before Linux 5.14";
   auto pool = BlockPool::Create({.block_size = 64 * 4096, .block_count = 4, .resident_blocks = 2});
   ASSERT_TRUE(pool) << Describe(pool.error());
   std::vector<std::size_t> resident;
