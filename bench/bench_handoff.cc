@@ -29,6 +29,7 @@
 #include "fd_channel.h"
 #include "fd_io.h"
 #include "forked_peer.h"
+#include "interleaved.h"
 #include "mailbox.h"
 #include "message_queue_name.h"
 #include "page_touch.h"
@@ -566,17 +567,7 @@ int main(int argc, char** argv) {
   }
   zcpipe::bench::RemoveStaleQueues();
   RegisterAll();
-  // Repetitions run interleaved in random order by default: on a shared VM the cost of a
-  // cross-core handoff drifts over minutes (the host moves the vCPUs), and interleaving spreads
-  // that drift over all transports instead of favouring whichever ran in a quiet minute. A
-  // later --benchmark_enable_random_interleaving=false on the command line still wins.
-  static char interleave[] = "--benchmark_enable_random_interleaving=true";
-  std::vector<char*> args(argv, argv + argc);
-  args.insert(args.begin() + (argc > 0 ? 1 : 0), interleave);
-  args.push_back(nullptr);
-  int count = argc + 1;
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  if (!zcpipe::bench::InitializeInterleaved(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

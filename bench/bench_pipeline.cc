@@ -28,6 +28,7 @@
 
 #include "corpus.h"
 #include "input_files.h"
+#include "interleaved.h"
 #include "peak_rss.h"
 #include "zcpipe/pipeline/job.h"
 
@@ -41,6 +42,7 @@ constexpr std::size_t kArenaSize = std::size_t{256} << 20;
 // The modes registered unless --modes says otherwise.
 constexpr std::string_view kDefaultModes = "in_process,isolated_zero_copy,isolated_copy";
 constexpr std::string_view kDefaultSizesMib = "64,512,2048";
+constexpr long long kOnceFromMib = 2048;  // inputs this large are imported once, not 3 times
 
 struct Mode {
   const char* name;
@@ -371,15 +373,18 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
       std::fprintf(stderr, "bench_pipeline: unknown mode %s\n", name.c_str());
       return false;
     }
-    auto* bench = benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), BM_Import, *mode)
-                      ->ArgNames({"workers", "mib"})
-                      ->UseRealTime()
-                      ->Unit(benchmark::kMillisecond)
-                      ->Iterations(1)
-                      ->Repetitions(3)
-                      ->ReportAggregatesOnly(true);
-    for (const unsigned workers : kWorkerCounts) {
-      for (const std::string& mib : sizes_mib) bench->Args({workers, std::stoll(mib)});
+    for (const std::string& mib : sizes_mib) {
+      // An import of 2 GiB or more runs for long enough (10-30 s) to average the host's noise
+      // within one run; repeating it would take make bench past its 10 minutes.
+      const long long size = std::stoll(mib);
+      auto* bench = benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), BM_Import, *mode)
+                        ->ArgNames({"workers", "mib"})
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMillisecond)
+                        ->Iterations(1)
+                        ->Repetitions(size >= kOnceFromMib ? 1 : 3)
+                        ->ReportAggregatesOnly(true);
+      for (const unsigned workers : kWorkerCounts) bench->Args({workers, size});
     }
   }
   return true;
@@ -394,8 +399,7 @@ int main(int argc, char** argv) {
   namespace zb = zcpipe::bench;
   const auto modes = zb::SplitList(zb::TakeFlag(argc, argv, "modes", zb::kDefaultModes));
   const auto sizes = zb::SplitList(zb::TakeFlag(argc, argv, "sizes_mib", zb::kDefaultSizesMib));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (!zb::InitializeInterleaved(argc, argv)) return 1;
   if (!zb::Register(modes, sizes)) return 2;
   zb::RemoveStaleInputs();  // of runs that were killed
   benchmark::RunSpecifiedBenchmarks();
