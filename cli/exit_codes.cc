@@ -43,6 +43,8 @@ ExitCode ExitCodeFor(stages::ContainerErrc code) {
     case kTrailingBytes:
     case kNotRecordBatches:
       return kIntegrity;
+    case kCancelled:
+      return kInterrupted;
   }
   return kInternal;
 }

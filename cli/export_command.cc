@@ -1,5 +1,7 @@
 #include "export_command.h"
 
+#include <atomic>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -8,6 +10,7 @@
 #include "credential_options.h"
 #include "diagnostics.h"
 #include "exit_codes.h"
+#include "interrupt_watcher.h"
 #include "zcpipe/stages/export.h"
 
 namespace zcpipe::cli {
@@ -43,7 +46,19 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   command->callback([args, &exit_code] {
     const auto credential = ReadCredential(args->key, exit_code);
     if (!credential) return;
-    auto exported = stages::ExportFile(args->input, args->output, *credential, args->options);
+    // Ctrl-C stops the export between chunks, so that its temporary file goes too.
+    InterruptWatcher::BlockInterrupts();
+    std::atomic<bool> cancel{false};
+    const InterruptWatcher watcher([&cancel] { cancel.store(true); });
+    auto options = args->options;
+    options.cancel = &cancel;
+    auto exported = stages::ExportFile(args->input, args->output, *credential, options);
+    if (!exported && exported.error().code == stages::ContainerErrc::kCancelled) {
+      std::cerr << "zcpipe: interrupted: the export was cancelled"
+                << (args->output == "-" ? "\n" : ", no output was published\n");
+      exit_code = kInterrupted;
+      return;
+    }
     if (!exported) {
       PrintError(args->input + ": " + Describe(exported.error()));
       exit_code = ExitCodeFor(exported.error().code);

@@ -46,6 +46,8 @@ const char* Name(ContainerErrc code) {
       return "trailing bytes";
     case ContainerErrc::kNotRecordBatches:
       return "not record batches";
+    case ContainerErrc::kCancelled:
+      return "cancelled";
   }
   return "unknown error";
 }

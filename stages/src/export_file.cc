@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
+#include <string>
 
 #include "atomic_file.h"
 #include "zcpipe/stages/container.h"
@@ -66,6 +67,11 @@ ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
   std::string text;
   formatter.AppendHeader(schema, text);
   for (;;) {
+    if (options.cancel != nullptr && options.cancel->load()) {
+      return tl::unexpected(
+          ContainerError{ContainerErrc::kCancelled, std::nullopt, std::nullopt, 0,
+                         "stopped before chunk " + std::to_string(report.chunks)});
+    }
     auto next = reader->Next();
     if (!next) return tl::unexpected(next.error());
     if (!*next) break;
@@ -76,7 +82,8 @@ ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
     if (!batch) return tl::unexpected(NotBatches(chunk.index, batch.error().message));
     if (batch->schema() != schema) {
       return tl::unexpected(NotBatches(chunk.index, "batch columns " + batch->schema().ToString() +
-                                                        " differ from the header's " + report.schema));
+                                                        " differ from the header's " +
+                                                        report.schema));
     }
     formatter.Append(*batch, text);
     report.rows += batch->row_count();

@@ -1,3 +1,10 @@
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "cli_test_fixture.h"
 
 namespace zcpipe::cli {
@@ -25,6 +32,27 @@ TEST_F(ExportCommand, NeverReplacesAFileUnlessForced) {
   EXPECT_NE(refused.err.find("already exists"), std::string::npos) << refused.err;
   EXPECT_EQ(Run("export out.zcp --to csv -o in.csv -k key --force").exit_code, 0);
   EXPECT_EQ(Run("export out.zcp --to xml -o x -k key").exit_code, 2);
+}
+
+TEST_F(ExportCommand, SigintCancelsCleanlyAndExitsWith130) {
+  ImportCsv(2'000'000);  // about 1 s of export here; the signal comes within milliseconds
+  testing::BackgroundZcpipe exported("export out.zcp --to jsonl -o back.jsonl -k key",
+                                     dir_.string());
+  const auto writing = [&] {  // its temporary file is there: the export is under way
+    return std::ranges::any_of(
+        Files(), [](const std::string& name) { return name.starts_with(".back.jsonl.tmp-"); });
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!writing() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(writing());
+  ASSERT_EQ(::kill(exported.pid(), SIGINT), 0);
+  std::string last;
+  while (auto line = exported.ReadErrLine()) last = *line;
+  EXPECT_EQ(exported.Wait(), 130) << last;
+  EXPECT_EQ(last, "zcpipe: interrupted: the export was cancelled, no output was published");
+  EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "key", "out.zcp"}));  // no temp file
 }
 
 }  // namespace

@@ -73,8 +73,10 @@ TEST_F(ExportTest, AllStringCsvRoundTripIsExact) {
       "2,\"with, comma\",\"\"\n"
       "3,\"quote \"\" and\nnewline\",x\n"
       "4,\" padded \",y\n";
-  const auto zcp = Import(csv, {.delimiter = ',', .header = true,
-                                .schema = Schema::Parse("id:string,note:string,empty:string")},
+  const auto zcp = Import(csv,
+                          {.delimiter = ',',
+                           .header = true,
+                           .schema = Schema::Parse("id:string,note:string,empty:string")},
                           Key(1));
   const fs::path back = dir_ / "back.csv";
   auto report = ExportFile(zcp, back, Key(1), {});
@@ -90,8 +92,10 @@ TEST_F(ExportTest, TypedCsvRoundTripKeepsEveryValue) {
       "-9223372036854775808,0.1,false,1969-12-31T23:59:59.000001Z,\n"
       "3,,,,\"\"\n"
       "4,1e300,true,2024-02-29,é\n";
-  const CsvOptions options{.delimiter = ',', .header = true,
-                           .schema = Schema::Parse("id:int64,amount:float64,ok:bool,at:timestamp,name")};
+  const CsvOptions options{
+      .delimiter = ',',
+      .header = true,
+      .schema = Schema::Parse("id:int64,amount:float64,ok:bool,at:timestamp,name")};
   const auto zcp = Import(csv, options, Key(2));
   const fs::path back = dir_ / "back.csv";
   ASSERT_TRUE(ExportFile(zcp, back, Key(2), {}));
@@ -103,7 +107,8 @@ TEST_F(ExportTest, TypedCsvRoundTripKeepsEveryValue) {
 
 TEST_F(ExportTest, JsonLinesOutput) {
   const auto zcp = Import("id,name,at,x\n1,\"a\"\"b\\c\",2024-03-01,1.5\n2,,,\n",
-                          {.delimiter = ',', .header = true,
+                          {.delimiter = ',',
+                           .header = true,
                            .schema = Schema::Parse("id:int64,name,at:timestamp,x:float64")},
                           Key(3));
   const fs::path back = dir_ / "back.jsonl";
@@ -126,6 +131,19 @@ TEST_F(ExportTest, AWrongKeyOrDamageLeavesNoOutput) {
   auto damaged = ExportFile(zcp, back, Key(4), {});
   ASSERT_FALSE(damaged);
   EXPECT_EQ(damaged.error().code, ContainerErrc::kTamperedChunk);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 2u);  // in.csv and out.zcp: no output, no temporary file
+}
+
+TEST_F(ExportTest, ACancelledExportLeavesNoOutput) {
+  const auto zcp = Import("a\n1\n2\n", {}, Key(7));
+  const fs::path back = dir_ / "back.csv";
+  const std::atomic<bool> cancel{true};
+  auto cancelled = ExportFile(zcp, back, Key(7), {.cancel = &cancel});
+  ASSERT_FALSE(cancelled);
+  EXPECT_EQ(cancelled.error().code, ContainerErrc::kCancelled);
+  EXPECT_EQ(Describe(cancelled.error()), "cancelled: stopped before chunk 0");
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++files;
   EXPECT_EQ(files, 2u);  // in.csv and out.zcp: no output, no temporary file

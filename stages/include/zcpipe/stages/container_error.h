@@ -22,6 +22,7 @@ enum class ContainerErrc : std::uint8_t {
   kAlreadyExists,    // the destination exists and replacing it was not asked for
   kBadKeyFile,       // a key file is not a regular file of exactly 32 bytes
   kCrypto,           // OpenSSL failed for a reason that is not the input's fault
+  kCancelled,        // the caller asked to stop (ExportOptions::cancel)
   // The file is not something this version reads.
   kNotZcp,                // bad magic: not a .zcp file
   kUnsupportedVersion,    // format version other than 1

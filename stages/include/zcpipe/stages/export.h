@@ -1,6 +1,7 @@
 // Export: record batches back to CSV or JSON Lines; a whole .zcp container to a text file.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -19,6 +20,9 @@ struct ExportOptions {
   char delimiter = ',';           // CSV
   bool header = true;             // CSV: a first line of column names
   bool replace_existing = false;  // ExportFile: may replace an existing output file
+  // ExportFile: when this turns true (from any thread), the export stops before its next chunk
+  // with kCancelled. REQUIRES: outlives the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Renders batches as text that zcpipe's parsers read back to the same values:
@@ -53,7 +57,7 @@ struct ExportReport {
 // rows to `out` in `options.format`. The output is written to a temporary file next to `out`
 // and renamed into place only after every chunk verified; on any error nothing is left under
 // `out`. `out` == "-" streams to standard output instead (rows already written stay written:
-// check the result). Errors: those of ContainerReader, kAlreadyExists, kIo, and
+// check the result). Errors: those of ContainerReader, kAlreadyExists, kIo, kCancelled, and
 // kNotRecordBatches for an authentic chunk that is not a valid record batch.
 [[nodiscard]] ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
                                                        const std::filesystem::path& out,
