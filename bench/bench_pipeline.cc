@@ -8,25 +8,32 @@
 // --sizes_mib=64,512,2048. See bench/README.md.
 #include <benchmark/benchmark.h>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include "zcpipe/pipeline/worker.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "corpus.h"
+#include "fd_io.h"
+#include "forked_peer.h"
 #include "input_files.h"
 #include "interleaved.h"
 #include "peak_rss.h"
@@ -88,42 +95,140 @@ JobConfig ImportConfig(const fs::path& input, unsigned threads) {
   return config;
 }
 
-// What one import's Report and its measurement add up to over the iterations of a benchmark.
-struct ImportTally {
+// What one import measured, sent back by the child process that ran it (through a pipe).
+struct ImportMeasure {
   double seconds = 0;      // in zcpipe::Run
   double cpu_seconds = 0;  // CPU time of the process meanwhile (only the job's threads run)
+  double latency_p50_us = 0, latency_p99_us = 0;
+  std::uint64_t arena_peak = 0, copied = 0, rows_in = 0, rows_out = 0, peak_rss = 0;
+  double busy[kStageCount] = {};
+  char failure[512] = {};  // what failed; empty when the import succeeded
+};
+static_assert(std::is_trivially_copyable_v<ImportMeasure>);
+
+// In the child: one untimed import of `warm_up` with `base`'s settings (what a process keeps
+// after its first import, oneTBB's threads and malloc's arenas, is then in every case's
+// baseline alike), then `base`, timed, with the peak RSS reset right before. Outputs go to a
+// temporary directory, removed after each import.
+ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
+  ImportMeasure measure;
+  const auto fail = [&measure](const std::string& what) {
+    std::snprintf(measure.failure, sizeof measure.failure, "%s", what.c_str());
+    return measure;
+  };
+  const fs::path dir = MakeTempDir();
+  std::error_code ignored;
+  JobConfig warm = base;
+  warm.input = warm_up;
+  warm.output = dir / "warm-up.zcp";
+  const Report warmed = zcpipe::Run(std::move(warm));
+  fs::remove(dir / "warm-up.zcp", ignored);
+  if (warmed.status != JobStatus::kSucceeded) {
+    fs::remove_all(dir, ignored);
+    return fail("warm-up import " + std::string(Name(warmed.status)));
+  }
+  base.output = dir / "out.zcp";
+  if (!ResetPeakRss()) return fail("cannot reset the peak RSS (/proc/self/clear_refs)");
+  const double cpu_since = ProcessCpuSeconds();
+  const auto since = Clock::now();
+  const Report report = zcpipe::Run(std::move(base));
+  measure.seconds = SecondsSince(since);
+  measure.cpu_seconds = ProcessCpuSeconds() - cpu_since;
+  measure.peak_rss = PeakRssBytes();
+  fs::remove_all(dir, ignored);
+  if (report.status != JobStatus::kSucceeded) {
+    return fail("job " + std::string(Name(report.status)) + ": " +
+                (report.error ? report.error->message : std::string("no error")));
+  }
+  measure.latency_p50_us = report.progress_latency_p50_us;
+  measure.latency_p99_us = report.progress_latency_p99_us;
+  measure.arena_peak = report.arena_peak_bytes;
+  measure.copied = report.bytes_copied_between_stages;
+  measure.rows_in = report.totals.rows_in;
+  measure.rows_out = report.totals.rows_out;
+  for (std::size_t i = 0; i < kStageCount; ++i) {
+    measure.busy[i] = report.totals.stages[i].busy_seconds;
+  }
+  return measure;
+}
+
+// Threads of this process (/proc/self/status); 0 if it cannot be read.
+int ThreadCount() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("Threads:")) return std::stoi(line.substr(8));
+  }
+  return 0;
+}
+
+// Runs MeasureImport in a child process forked for it, so that every import starts from the
+// same memory whatever ran before it in this process, and in whichever order the interleaved
+// repetitions come: glibc keeps tens of MiB in the malloc arenas of a job's threads after they
+// are gone (malloc_trim does not return them), which would otherwise count in a later
+// import's peak RSS. Returns what failed, or an empty string.
+// REQUIRES: no other thread runs in this process (fork).
+std::string ImportInChild(const JobConfig& config, const fs::path& warm_up,
+                          ImportMeasure& measure) {
+  if (const int threads = ThreadCount(); threads != 1) {
+    return "cannot fork an import: " + std::to_string(threads) + " threads run";
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+  UniqueFd from_child(fds[0]), to_parent(fds[1]);
+  auto child = ForkedPeer::Start([&]() -> int {
+    from_child.Reset();
+    const ImportMeasure measured = MeasureImport(config, warm_up);
+    return WriteAll(to_parent.get(), reinterpret_cast<const std::byte*>(&measured),
+                    sizeof measured) == 0
+               ? kPeerOk
+               : kPeerFailed;
+  });
+  if (!child) return std::string("fork: ") + std::strerror(errno);
+  to_parent.Reset();  // end of file when the child is gone
+  const int read =
+      ReadAll(from_child.get(), reinterpret_cast<std::byte*>(&measure), sizeof measure);
+  const std::string joined = child->Join(std::chrono::seconds(60));
+  if (!joined.empty()) return "the import's child process: " + joined;
+  if (read != 0) return "the import's child process sent no result";
+  return measure.failure;
+}
+
+InputFiles& Inputs() {
+  static InputFiles inputs;  // removed at exit
+  return inputs;
+}
+
+// What the imports of a benchmark's iterations add up to.
+struct ImportTally {
+  double seconds = 0, cpu_seconds = 0;
   double latency_p50_us = 0, latency_p99_us = 0;  // the worst iteration's
   std::uint64_t arena_peak = 0, copied = 0, rows_in = 0, rows_out = 0, peak_rss = 0;
   double busy[kStageCount] = {};
 
-  // Runs the import in a fresh temporary directory (removed, untimed, after it). The peak RSS
-  // is reset right before. Returns what failed, or an empty string.
-  std::string Run(benchmark::State& state, const JobConfig& base) {
-    const fs::path dir = MakeTempDir();
-    JobConfig config = base;
-    config.output = dir / "out.zcp";
-    if (!ResetPeakRss()) return "cannot reset the peak RSS (/proc/self/clear_refs)";
-    const double cpu_since = ProcessCpuSeconds();
-    const auto since = Clock::now();
-    const Report report = zcpipe::Run(std::move(config));
-    seconds += SecondsSince(since);
-    cpu_seconds += ProcessCpuSeconds() - cpu_since;
-    peak_rss = std::max(peak_rss, PeakRssBytes());
-    state.PauseTiming();
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
-    state.ResumeTiming();
-    if (report.status != JobStatus::kSucceeded) {
-      return "job " + std::string(Name(report.status)) + ": " +
-             (report.error ? report.error->message : std::string("no error"));
+  // One import of `config` in a child process (ImportInChild), its time the iteration's.
+  // Returns what failed, or an empty string.
+  std::string Run(benchmark::State& state, const JobConfig& config) {
+    constexpr std::size_t kWarmUpMib = 16;
+    ImportMeasure measure;
+    std::string failure;
+    try {
+      const auto& warm_up = Inputs().Get(kWarmUpMib, std::uint64_t{kWarmUpMib} << 20).path;
+      failure = ImportInChild(config, warm_up, measure);
+    } catch (const std::exception& e) {
+      failure = e.what();
     }
-    latency_p50_us = std::max(latency_p50_us, report.progress_latency_p50_us);
-    latency_p99_us = std::max(latency_p99_us, report.progress_latency_p99_us);
-    arena_peak = std::max(arena_peak, report.arena_peak_bytes);
-    copied = std::max(copied, report.bytes_copied_between_stages);
-    rows_in = report.totals.rows_in;
-    rows_out = report.totals.rows_out;
-    for (std::size_t i = 0; i < kStageCount; ++i) busy[i] += report.totals.stages[i].busy_seconds;
+    if (!failure.empty()) return failure;
+    state.SetIterationTime(measure.seconds);
+    seconds += measure.seconds;
+    cpu_seconds += measure.cpu_seconds;
+    peak_rss = std::max(peak_rss, measure.peak_rss);
+    latency_p50_us = std::max(latency_p50_us, measure.latency_p50_us);
+    latency_p99_us = std::max(latency_p99_us, measure.latency_p99_us);
+    arena_peak = std::max(arena_peak, measure.arena_peak);
+    copied = std::max(copied, measure.copied);
+    rows_in = measure.rows_in;
+    rows_out = measure.rows_out;
+    for (std::size_t i = 0; i < kStageCount; ++i) busy[i] += measure.busy[i];
     return {};
   }
 
@@ -166,12 +271,7 @@ template <class Check>
 bool RunImports(benchmark::State& state, const JobConfig& config, ImportTally& tally,
                 Check&& check) {
   for (auto _ : state) {
-    std::string failure;
-    try {
-      failure = tally.Run(state, config);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
+    std::string failure = tally.Run(state, config);
     if (failure.empty()) failure = check();
     if (!failure.empty()) {
       state.SkipWithError(failure.c_str());
@@ -270,32 +370,6 @@ void BM_PipelineVsStages(benchmark::State& state) {
 // ----------------------------------------------------------------------------------------------
 // pipeline/<mode>/workers:<n>/mib:<size>
 
-InputFiles& Inputs() {
-  static InputFiles inputs;  // removed at exit
-  return inputs;
-}
-
-// One untimed import of a small input with `config`'s settings. What a process keeps after its
-// first imports (oneTBB's threads, malloc's arenas: a few MiB) is then in the baseline of every
-// case alike, so that the peak RSS compares input sizes, not the order the cases ran in.
-// Returns what failed, or an empty string.
-std::string WarmUp(JobConfig config) {
-  constexpr std::size_t kWarmUpMib = 16;
-  try {
-    config.input = Inputs().Get(kWarmUpMib, std::uint64_t{kWarmUpMib} << 20).path;
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  const fs::path dir = MakeTempDir();
-  config.output = dir / "warm-up.zcp";
-  const Report report = zcpipe::Run(std::move(config));
-  std::error_code ignored;
-  fs::remove_all(dir, ignored);
-  return report.status == JobStatus::kSucceeded
-             ? std::string()
-             : "warm-up import " + std::string(Name(report.status));
-}
-
 void BM_Import(benchmark::State& state, Mode mode) {
   const auto workers = static_cast<unsigned>(state.range(0));
   const auto mib = static_cast<std::size_t>(state.range(1));
@@ -310,9 +384,6 @@ void BM_Import(benchmark::State& state, Mode mode) {
   config.placement = mode.placement;
   config.transport = mode.transport;
   config.workers = workers;
-  if (const std::string failure = WarmUp(config); !failure.empty()) {
-    return state.SkipWithError(failure.c_str());
-  }
   ImportTally tally;
   const bool ok = RunImports(state, config, tally, [&] {
     return tally.rows_in == input->rows ? std::string()
@@ -361,7 +432,7 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
       ->ArgName("threads")
       ->Arg(1)
       ->Arg(2)
-      ->UseRealTime()
+      ->UseManualTime()
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1)
       ->Repetitions(3)
@@ -379,7 +450,7 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
       const long long size = std::stoll(mib);
       auto* bench = benchmark::RegisterBenchmark(("pipeline/" + name).c_str(), BM_Import, *mode)
                         ->ArgNames({"workers", "mib"})
-                        ->UseRealTime()
+                        ->UseManualTime()
                         ->Unit(benchmark::kMillisecond)
                         ->Iterations(1)
                         ->Repetitions(size >= kOnceFromMib ? 1 : 3)
