@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <optional>
 #include <string>
 #include <thread>
@@ -57,8 +58,10 @@ class ForkedPeer {
       int status = kPeerException;
       try {
         status = body();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "peer %d: exception: %s\n", static_cast<int>(::getpid()), e.what());
       } catch (...) {
-        std::fputs("handoff peer: exception\n", stderr);
+        std::fprintf(stderr, "peer %d: exception\n", static_cast<int>(::getpid()));
       }
       ::_exit(status);
     }
