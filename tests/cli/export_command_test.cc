@@ -35,7 +35,7 @@ TEST_F(ExportCommand, NeverReplacesAFileUnlessForced) {
 }
 
 TEST_F(ExportCommand, SigintCancelsCleanlyAndExitsWith130) {
-  ImportCsv(2'000'000);  // about 1 s of export here; the signal comes within milliseconds
+  ImportCsv(2'000'000);  // over half a second of export; the signal comes within milliseconds
   testing::BackgroundZcpipe exported("export out.zcp --to jsonl -o back.jsonl -k key",
                                      dir_.string());
   const auto writing = [&] {  // its temporary file is there: the export is under way
