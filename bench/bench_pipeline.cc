@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -128,7 +127,10 @@ ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
     return fail("warm-up import " + std::string(Name(warmed.status)));
   }
   base.output = dir / "out.zcp";
-  if (!ResetPeakRss()) return fail("cannot reset the peak RSS (/proc/self/clear_refs)");
+  if (!ResetPeakRss()) {
+    fs::remove_all(dir, ignored);
+    return fail("cannot reset the peak RSS (/proc/self/clear_refs)");
+  }
   const double cpu_since = ProcessCpuSeconds();
   const auto since = Clock::now();
   const Report report = zcpipe::Run(std::move(base));
@@ -152,15 +154,6 @@ ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
   return measure;
 }
 
-// Threads of this process (/proc/self/status); 0 if it cannot be read.
-int ThreadCount() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("Threads:")) return std::stoi(line.substr(8));
-  }
-  return 0;
-}
-
 // Runs MeasureImport in a child process forked for it, so that every import starts from the
 // same memory whatever ran before it in this process, and in whichever order the interleaved
 // repetitions come: glibc keeps tens of MiB in the malloc arenas of a job's threads after they
@@ -169,7 +162,7 @@ int ThreadCount() {
 // REQUIRES: no other thread runs in this process (fork).
 std::string ImportInChild(const JobConfig& config, const fs::path& warm_up,
                           ImportMeasure& measure) {
-  if (const int threads = ThreadCount(); threads != 1) {
+  if (const auto threads = StatusField("Threads:"); threads != 1) {
     return "cannot fork an import: " + std::to_string(threads) + " threads run";
   }
   int fds[2];

@@ -1,10 +1,12 @@
-// The peak resident set size of this process (VmHWM), and resetting it between benchmark cases.
+// The peak resident set size of this process (VmHWM), and resetting it between benchmark cases;
+// other fields of /proc/self/status.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 namespace zcpipe::bench {
 
@@ -17,15 +19,17 @@ inline bool ResetPeakRss() {
   return std::fclose(file) == 0 && written;
 }
 
-// VmHWM of /proc/self/status in bytes: the most this process had resident since it started or
-// since the last ResetPeakRss. 0 if it cannot be read.
-inline std::uint64_t PeakRssBytes() {
+// The number of the field `key` ("VmHWM:", "Threads:") of /proc/self/status; 0 if absent.
+inline std::uint64_t StatusField(std::string_view key) {
   std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6)) * 1024;  // "  123 kB"
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with(key)) return std::stoull(line.substr(key.size()));  // "  123 kB"
   }
   return 0;
 }
+
+// VmHWM of /proc/self/status in bytes: the most this process had resident since it started or
+// since the last ResetPeakRss. 0 if it cannot be read.
+inline std::uint64_t PeakRssBytes() { return StatusField("VmHWM:") * 1024; }
 
 }  // namespace zcpipe::bench
