@@ -1,5 +1,6 @@
 // The worker process: RunIfWorker (worker.h) and the loop that serves one coordinator.
 #include <strings.h>
+#include <sys/prctl.h>
 
 #include <cstring>
 #include <exception>
@@ -226,6 +227,8 @@ bool WorkerLoop::CreateMember(const WorkMessage& request) {
 
 std::optional<int> RunIfWorker(int argc, char** argv) {
   if (argc < 2 || argv[1] != detail::kWorkerFlag) return std::nullopt;
+  // Seen in top and ps -o comm, and by pkill -x; an exec of /proc/self/exe would say "exe".
+  ::prctl(PR_SET_NAME, detail::kWorkerName.data());
   detail::RegisterPipelineMembers();
   return detail::WorkerLoop(detail::kWorkerSocketFd).Run();
 }

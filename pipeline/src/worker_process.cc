@@ -71,8 +71,12 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   sigemptyset(&none);
   ::posix_spawnattr_setsigmask(&attributes, &none);  // whatever the spawning thread blocks
   ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  // argv[0] names the program itself, not "/proc/self/exe", so that ps shows what runs.
+  std::error_code ignored;
+  const auto resolved = std::filesystem::canonical(executable, ignored);
   std::string program = executable.string(), flag(kWorkerFlag), number = std::to_string(index);
-  char* argv[] = {program.data(), flag.data(), number.data(), nullptr};
+  std::string shown = resolved.empty() ? program : resolved.string();
+  char* argv[] = {shown.data(), flag.data(), number.data(), nullptr};
   pid_t pid = 0;
   const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv, environ);
   ::posix_spawn_file_actions_destroy(&actions);
@@ -80,7 +84,7 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   ::close(pair[1]);
   if (spawned != 0) {
     ::close(pair[0]);
-    return tl::unexpected(program + ": cannot start worker: " + std::strerror(spawned));
+    return tl::unexpected(shown + ": cannot start worker: " + std::strerror(spawned));
   }
   std::unique_ptr<WorkerProcess> worker(new WorkerProcess(pid, pair[0], std::move(*control)));
 
@@ -88,7 +92,7 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   std::byte ready{};
   if (!WriteBlob(worker->fd_, std::as_bytes(std::span(name))) || !Readable(worker->fd_, timeout) ||
       !ReadAll(worker->fd_, std::span(&ready, 1))) {
-    return tl::unexpected("worker " + std::to_string(index) + " (" + program + ") did not start: " +
+    return tl::unexpected("worker " + std::to_string(index) + " (" + shown + ") did not start: " +
                           worker->Reap() + " (does main() call zcpipe::RunIfWorker first?)");
   }
   const auto ring_payload = worker->control_.payload();

@@ -23,6 +23,8 @@ namespace zcpipe::detail {
 // The socket's descriptor number in a worker, and the marker argument that makes a process one.
 inline constexpr int kWorkerSocketFd = 3;
 inline constexpr std::string_view kWorkerFlag = "--zcpipe-worker";
+// A worker's process name (comm: at most 15 characters).
+inline constexpr std::string_view kWorkerName = "zcpipe-worker";
 
 enum class MessageKind : std::uint32_t {
   // coordinator → worker

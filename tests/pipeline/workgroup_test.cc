@@ -8,6 +8,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "zcpipe/pipeline/worker.h"
@@ -186,6 +188,17 @@ TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsIsAnInitializationError) {
 TEST_F(WorkgroupTest, AWorkerThatCannotStartIsReportedNotAwaited) {
   Workgroup group({.workers = 1, .executable = "/bin/true"});
   EXPECT_THROW(group.Launch(), std::runtime_error);
+}
+
+// What ps and top show: a process named for its role, running this program (not "exe").
+TEST_F(WorkgroupTest, WorkersAreNamedForPsAndTop) {
+  Start({.workers = 1});
+  const auto proc = "/proc/" + std::to_string(group_->pid(0));
+  std::string comm, argv0;
+  std::getline(std::ifstream(proc + "/comm"), comm);
+  std::getline(std::ifstream(proc + "/cmdline"), argv0, '\0');
+  EXPECT_EQ(comm, "zcpipe-worker");
+  EXPECT_EQ(argv0, std::filesystem::canonical("/proc/self/exe").string());
 }
 
 TEST_F(WorkgroupTest, KillAndAddWorkerKeepSurvivingIndicesStable) {
