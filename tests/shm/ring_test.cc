@@ -1,5 +1,7 @@
 #include "zcpipe/shm/ring.h"
 
+#include <time.h>
+
 #include <csignal>
 #include <random>
 #include <thread>
@@ -80,6 +82,38 @@ TEST(Ring, TimedWaitsReturnWhenNothingHappens) {
   ASSERT_TRUE(producer->TryPush(Numbered(2)));
   EXPECT_EQ(producer->Push(Numbered(3), 50ms).error().code, Errc::kTimeout);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);
+}
+
+// CPU time this thread used while `wait` ran.
+template <class Wait>
+std::chrono::nanoseconds ThreadCpuOf(Wait&& wait) {
+  const auto cpu = [] {
+    timespec now{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  };
+  const auto before = cpu();
+  wait();
+  return cpu() - before;
+}
+
+// Spinning is adaptive: a wait that outlasts spin_for turns it off (the next wait sleeps at
+// once, costing no CPU), and a wait that spin_for would have covered turns it back on.
+TEST(Ring, AWaiterStopsSpinningAfterALongWaitAndResumesAfterAShortOne) {
+  TwoRings rings(2);
+  auto producer = RingProducer<Handle>::Attach(rings.down());
+  auto consumer = RingConsumer<Handle>::Attach(rings.down(), {.spin_for = 40ms});
+  ASSERT_TRUE(producer && consumer);
+  const auto times_out = [&] { EXPECT_EQ(consumer->Pop(60ms).error().code, Errc::kTimeout); };
+  EXPECT_GE(ThreadCpuOf(times_out), 10ms);  // spun (up to 40 ms), then slept: a long wait
+  EXPECT_LE(ThreadCpuOf(times_out), 5ms);   // slept at once
+  std::thread later([&] {
+    std::this_thread::sleep_for(2ms);
+    ASSERT_TRUE(producer->TryPush(Numbered(1)));
+  });
+  EXPECT_TRUE(consumer->Pop(10s));  // slept, but 2 ms: spinning would have done
+  later.join();
+  EXPECT_GE(ThreadCpuOf(times_out), 10ms);  // spins again
 }
 
 TEST(Ring, ThreadsPassAMillionValuesInOrder) {

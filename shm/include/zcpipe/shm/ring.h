@@ -62,6 +62,7 @@ class RingEndpoint {
         mask_(other.mask_),
         position_(other.position_),
         policy_(other.policy_),
+        spin_(other.spin_),
         is_producer_(other.is_producer_) {}
   RingEndpoint& operator=(RingEndpoint&& other) noexcept {
     if (this != &other) {
@@ -71,6 +72,7 @@ class RingEndpoint {
       mask_ = other.mask_;
       position_ = other.position_;
       policy_ = other.policy_;
+      spin_ = other.spin_;
       is_producer_ = other.is_producer_;
     }
     return *this;
@@ -85,7 +87,10 @@ class RingEndpoint {
     return control_->producer.position.load(std::memory_order_relaxed) -
            control_->consumer.position.load(std::memory_order_relaxed);
   }
-  void set_wait_policy(const WaitPolicy& policy) { policy_ = policy; }
+  void set_wait_policy(const WaitPolicy& policy) {
+    policy_ = policy;
+    spin_ = policy.spin_for;
+  }
 
  protected:
   RingEndpoint(std::span<std::byte> memory, std::uint64_t position, const WaitPolicy& policy,
@@ -95,6 +100,7 @@ class RingEndpoint {
         mask_(control_->header.capacity - 1),
         position_(position),
         policy_(policy),
+        spin_(policy.spin_for),
         is_producer_(is_producer) {}
 
   [[nodiscard]] std::atomic<std::uint64_t>& seq(std::uint64_t position) const {
@@ -115,6 +121,7 @@ class RingEndpoint {
   std::uint32_t mask_;
   std::uint64_t position_;  // private copy of own_word().position
   WaitPolicy policy_;
+  std::chrono::nanoseconds spin_;  // this endpoint's adaptive spin budget (see WaitPolicy)
   bool is_producer_;
 
  private:
@@ -155,7 +162,7 @@ class RingProducer : public detail::RingEndpoint<T> {
     for (;;) {
       if (TryPush(value)) return {};
       auto waited = detail::WaitUntil(
-          this->control_->not_full, this->peer_word(), this->policy_, timeout, [this] {
+          this->control_->not_full, this->peer_word(), this->policy_, this->spin_, timeout, [this] {
             return this->seq(this->position_).load(std::memory_order_acquire) == this->position_;
           });
       if (!waited) return waited;
@@ -197,11 +204,12 @@ class RingConsumer : public detail::RingEndpoint<T> {
   [[nodiscard]] Result<T> Pop(std::chrono::nanoseconds timeout) {
     for (;;) {
       if (auto value = TryPop()) return *value;
-      auto waited = detail::WaitUntil(
-          this->control_->not_empty, this->peer_word(), this->policy_, timeout, [this] {
-            return this->seq(this->position_).load(std::memory_order_acquire) ==
-                   this->position_ + 1;
-          });
+      auto waited =
+          detail::WaitUntil(this->control_->not_empty, this->peer_word(), this->policy_,
+                            this->spin_, timeout, [this] {
+                              return this->seq(this->position_).load(std::memory_order_acquire) ==
+                                     this->position_ + 1;
+                            });
       if (!waited) return tl::unexpected(waited.error());
     }
   }

@@ -21,7 +21,11 @@ enum class PeerState : std::uint8_t {
 };
 
 // How a blocked Push/Pop waits: spin for `spin_for` (lowest latency, burns a core), then sleep
-// on a futex; every `peer_check` while asleep, look whether the peer is still alive.
+// on a futex; every `peer_check` while asleep, look whether the peer is still alive. Spinning is
+// adaptive per endpoint: after a wait that outlasted `spin_for` the next one sleeps at once, and
+// a wait that `spin_for` would have covered turns spinning back on. A side that waits milliseconds
+// between items (a coordinator on a host saturated by its workers) then stops burning the core
+// those workers need, while a ping-pong of microseconds keeps its lowest latency.
 struct WaitPolicy {
   std::chrono::nanoseconds spin_for{std::chrono::microseconds(20)};
   std::chrono::nanoseconds peer_check{std::chrono::milliseconds(20)};
@@ -127,28 +131,36 @@ inline void Notify(WakeWord& wake) {
 }
 
 // Waits until `ready()` is true (ok), `timeout` passes (kTimeout), or the `peer` endpoint is
-// gone while `ready()` is still false (kPeerGone).
+// gone while `ready()` is still false (kPeerGone). `spin` is the endpoint's spin budget (see
+// WaitPolicy): read for this wait, and set for the next one from how long this one took.
 template <class Ready>
 Status WaitUntil(WakeWord& wake, const EndpointWord& peer, const WaitPolicy& policy,
-                 std::chrono::nanoseconds timeout, Ready&& ready) {
+                 std::chrono::nanoseconds& spin, std::chrono::nanoseconds timeout, Ready&& ready) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const auto deadline = start + timeout;
-  const auto spin_until = start + policy.spin_for;
+  const auto spin_until = start + spin;
   auto next_peer_check = start + policy.peer_check;
-  const bool spin = policy.spin_for > std::chrono::nanoseconds::zero();
+  const bool spinning = spin > std::chrono::nanoseconds::zero();
+  const auto finish = [&](Status status) {
+    const bool spin_would_do = Clock::now() - start <= policy.spin_for;
+    spin = spin_would_do ? policy.spin_for : std::chrono::nanoseconds::zero();
+    return status;
+  };
   for (std::uint32_t i = 1;; ++i) {
-    if (ready()) return {};
-    if (spin && (i & 63) != 0) {  // read the clock every 64 rounds only
+    if (ready()) return finish({});
+    if (spinning && (i & 63) != 0) {  // read the clock every 64 rounds only
       CpuRelax();
       continue;
     }
     auto now = Clock::now();
     if (now >= next_peer_check) {
-      if (PeerOf(peer) == PeerState::kGone) return ready() ? Status{} : Fail(Errc::kPeerGone);
+      if (PeerOf(peer) == PeerState::kGone) {
+        return finish(ready() ? Status{} : Fail(Errc::kPeerGone));
+      }
       next_peer_check = now + policy.peer_check;
     }
-    if (now >= deadline) return ready() ? Status{} : Fail(Errc::kTimeout);
+    if (now >= deadline) return finish(ready() ? Status{} : Fail(Errc::kTimeout));
     if (now < spin_until) continue;
 
     wake.sleeping.store(1, std::memory_order_relaxed);
