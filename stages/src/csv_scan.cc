@@ -183,7 +183,9 @@ ScanSummary FindSeparators(const char* data, std::size_t n, char delimiter, char
 }
 
 Boundary FindBoundary(const char* data, std::size_t n, char delimiter, char quote) {
-  if (quote == 0) {  // no quoting: the last newline
+  // No quoting, or no quote among these bytes (most chunks of most files): the last newline.
+  // memchr runs several times faster than classifying every block.
+  if (quote == 0 || std::memchr(data, quote, n) == nullptr) {
     const char* end = static_cast<const char*>(::memrchr(data, '\n', n));
     return {end == nullptr ? 0 : static_cast<std::size_t>(end - data) + 1, false};
   }

@@ -65,6 +65,7 @@ TEST(Chunker, CutsOnRecordBoundariesOutsideQuotes) {
   EXPECT_EQ(joined, text);
   ASSERT_GE(cuts.size(), 3u);
   EXPECT_EQ(cuts[1].text, "1,\"x\ny\"\n");  // the quoted newline did not end the record
+  EXPECT_EQ(cuts[2].text, "2,z\n3,w\n");   // no quote in it: cut at the last newline at once
   EXPECT_EQ(cuts[1].first_line, 2u);
   EXPECT_EQ(cuts[2].first_line, 4u);
   for (std::size_t i = 0; i < cuts.size(); ++i) EXPECT_EQ(cuts[i].index, i);
