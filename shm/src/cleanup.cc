@@ -19,7 +19,7 @@ constexpr pid_t kReserved = -1;
 
 struct Entry {
   std::atomic<pid_t> owner{0};  // 0: free; kReserved: being filled; else the creating pid
-  char path[64]{};                // "/name", as shm_unlink wants it
+  char path[64]{};              // "/name", as shm_unlink wants it
 };
 std::array<Entry, kMaxOwned> g_entries;
 

@@ -24,7 +24,9 @@ struct Segment::Impl {
   bool owner = false;
   pid_t owner_pid = 0;
 
-  [[nodiscard]] SegmentHeader& header() const { return *static_cast<SegmentHeader*>(region.get_address()); }
+  [[nodiscard]] SegmentHeader& header() const {
+    return *static_cast<SegmentHeader*>(region.get_address());
+  }
 
   ~Impl() {
     // A forked child holds a copy of its parent's Segment: only the creating process removes.
@@ -65,9 +67,9 @@ Result<Segment> Segment::Create(const Options& options) {
     std::uint64_t suffix = 0;
     if (!FillRandom(suffix)) return Fail(Errc::kSystem, errno);
     char name[64];
-    (void)std::snprintf(name, sizeof name, "%.*s%d.%016llx", static_cast<int>(kSegmentPrefix.size()),
-                  kSegmentPrefix.data(), static_cast<int>(::getpid()),
-                  static_cast<unsigned long long>(suffix));
+    (void)std::snprintf(name, sizeof name, "%.*s%d.%016llx",
+                        static_cast<int>(kSegmentPrefix.size()), kSegmentPrefix.data(),
+                        static_cast<int>(::getpid()), static_cast<unsigned long long>(suffix));
     try {
       object = bip::shared_memory_object(bip::create_only, name, bip::read_write, owner_only);
       impl->name = name;

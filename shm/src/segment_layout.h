@@ -15,13 +15,13 @@ inline constexpr std::uint32_t kSegmentReady = 1;
 struct SegmentHeader {
   std::uint64_t magic{};
   std::uint32_t version{};
-  std::uint32_t header_size{};         // sizeof(SegmentHeader): where the payload starts
-  std::uint64_t total_size{};          // header + payload, as mapped
-  std::uint32_t id{};                  // random, nonzero
-  std::uint32_t kind{};                // SegmentKind
-  std::uint64_t creator{};             // ProcessIdentity::Pack() of the creating process
+  std::uint32_t header_size{};          // sizeof(SegmentHeader): where the payload starts
+  std::uint64_t total_size{};           // header + payload, as mapped
+  std::uint32_t id{};                   // random, nonzero
+  std::uint32_t kind{};                 // SegmentKind
+  std::uint64_t creator{};              // ProcessIdentity::Pack() of the creating process
   std::atomic<std::uint32_t> state{0};  // kSegmentNotReady until the creator finished the payload
-  std::uint8_t reserved[84]{};         // zero
+  std::uint8_t reserved[84]{};          // zero
 };
 
 static_assert(offsetof(SegmentHeader, version) == 8);

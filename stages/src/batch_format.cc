@@ -30,11 +30,21 @@ void AppendJsonString(std::string_view value, std::string& out) {
   out += '"';
   for (const char c : value) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += "\\u00";
@@ -62,11 +72,21 @@ template <class AppendString>
 void AppendValue(const ColumnView& column, std::uint32_t row, std::string& out,
                  AppendString&& append_string) {
   switch (column.type()) {
-    case ColumnType::kInt64: AppendNumber(column.int64(row), out); break;
-    case ColumnType::kFloat64: AppendNumber(column.float64(row), out); break;
-    case ColumnType::kBool: out += column.boolean(row) ? "true" : "false"; break;
-    case ColumnType::kString: append_string(column.string(row)); break;
-    case ColumnType::kTimestamp: append_string(detail::FormatTimestamp(column.int64(row))); break;
+    case ColumnType::kInt64:
+      AppendNumber(column.int64(row), out);
+      break;
+    case ColumnType::kFloat64:
+      AppendNumber(column.float64(row), out);
+      break;
+    case ColumnType::kBool:
+      out += column.boolean(row) ? "true" : "false";
+      break;
+    case ColumnType::kString:
+      append_string(column.string(row));
+      break;
+    case ColumnType::kTimestamp:
+      append_string(detail::FormatTimestamp(column.int64(row)));
+      break;
   }
 }
 
@@ -91,9 +111,8 @@ void BatchFormatter::Append(const BatchView& batch, std::string& out) const {
       if (csv) {
         if (c > 0) out += options_.delimiter;
         if (column.is_null(row)) continue;
-        AppendValue(column, row, out, [&](std::string_view s) {
-          AppendCsvString(s, options_.delimiter, out);
-        });
+        AppendValue(column, row, out,
+                    [&](std::string_view s) { AppendCsvString(s, options_.delimiter, out); });
         continue;
       }
       if (c > 0) out += ',';

@@ -48,17 +48,18 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
   auto payload_key = container_detail::UnlockHeader(*header, credential);
   if (!payload_key) return tl::unexpected(payload_key.error());
   if (header->info.schema != options.schema) {
-    return Fail(ContainerErrc::kMalformedHeader,
-                "the unfinished container has schema " + header->info.schema + ", not " +
-                    options.schema);
+    return Fail(
+        ContainerErrc::kMalformedHeader,
+        "the unfinished container has schema " + header->info.schema + ", not " + options.schema);
   }
   if (bytes < header->bytes.size()) {
     return Fail(ContainerErrc::kInvalidArgument, "resume point inside the header");
   }
-  auto file = container_detail::AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
+  auto file =
+      container_detail::AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
   if (!file) return tl::unexpected(file.error());
-  auto impl = std::unique_ptr<Impl>(new Impl{
-      std::move(*file), ChunkSealer(std::move(*payload_key)), frames, false, false, {}});
+  auto impl = std::unique_ptr<Impl>(
+      new Impl{std::move(*file), ChunkSealer(std::move(*payload_key)), frames, false, false, {}});
   return ContainerWriter(std::move(impl));
 }
 

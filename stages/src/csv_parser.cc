@@ -265,7 +265,6 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
   std::vector<Field> values(schema_.size());  // per schema column: the field holding it
   out.bytes_consumed = chunk.bytes.size();
 
-
   auto reject = [&](const Record& record, std::uint64_t record_line, InputErrc reason,
                     std::string column, std::string detail) {
     out.rejected.push_back({reason, chunk.first_line + record_line,

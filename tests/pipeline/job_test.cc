@@ -40,9 +40,12 @@ class JobTest : public ::testing::Test {
     out << "id,name,amount\n";
     for (int i = 0; i < rows; ++i) {
       out << i << ",name-" << i << ",";
-      if (bad_every > 0 && i % bad_every == bad_every - 1) out << "x" << i;
-      else if (i % 7 == 0) out << i % 1000;  // as the exporter writes it: shortest form
-      else out << i % 1000 << "." << i % 7;
+      if (bad_every > 0 && i % bad_every == bad_every - 1)
+        out << "x" << i;
+      else if (i % 7 == 0)
+        out << i % 1000;  // as the exporter writes it: shortest form
+      else
+        out << i % 1000 << "." << i % 7;
       out << "\n";
     }
     return path;
@@ -152,11 +155,10 @@ TEST_F(JobTest, SkipAndQuarantineReportEveryBadRowInOrderAndLoseNone) {
     EXPECT_EQ(errors[i].kind, ErrorKind::kInput);
     EXPECT_EQ(errors[i].line, line);
     EXPECT_EQ(errors[i].reason, "bad float64");
-    EXPECT_EQ(errors[i].message, config.input.string() + ":" + std::to_string(line) + ": line " +
-                                     std::to_string(line) + " (byte " +
-                                     std::to_string(errors[i].byte_offset) +
-                                     "): bad float64 in column 'amount': \"x" +
-                                     std::to_string(999 + 1000 * i) + "\"");
+    EXPECT_EQ(errors[i].message,
+              config.input.string() + ":" + std::to_string(line) + ": line " +
+                  std::to_string(line) + " (byte " + std::to_string(errors[i].byte_offset) +
+                  "): bad float64 in column 'amount': \"x" + std::to_string(999 + 1000 * i) + "\"");
     EXPECT_EQ(errors[i].job, report.job);
   }
   std::ifstream rejects(config.rejects);
@@ -178,7 +180,7 @@ TEST_F(JobTest, FailStopsAtTheFirstBadRowAndPublishesNothing) {
   ASSERT_EQ(report.status, JobStatus::kFailed);
   ASSERT_TRUE(report.error);
   EXPECT_EQ(report.error->kind, ErrorKind::kInput);
-  EXPECT_EQ(report.error->line, 5001u);  // the first bad row in input order
+  EXPECT_EQ(report.error->line, 5001u);                    // the first bad row in input order
   EXPECT_EQ(Files(), std::vector<std::string>{"in.csv"});  // no output, no temporary file
 }
 

@@ -86,7 +86,8 @@ TEST(Resume, AKilledImportResumesToTheSameResult) {
   ASSERT_FALSE(fs::exists(output));  // nothing published by the killed run
   // The killed process could not remove its arena: do what `zcpipe gc` does, for its pid only.
   for (const auto& entry : fs::directory_iterator("/dev/shm")) {
-    if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) + ".")) {
+    if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
+                                                     ".")) {
       fs::remove(entry.path());
     }
   }

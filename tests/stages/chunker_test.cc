@@ -1,8 +1,8 @@
 #include "zcpipe/stages/chunker.h"
 
+#include <unistd.h>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -46,9 +46,9 @@ std::vector<Cut> CutAll(const std::string& text, ChunkerOptions options, std::si
     if (!next || !*next) break;
     const Chunk& chunk = **next;
     EXPECT_EQ(static_cast<const void*>(chunk.bytes.data()), static_cast<void*>(block.data()));
-    cuts.push_back({std::string(reinterpret_cast<const char*>(chunk.bytes.data()),
-                                chunk.bytes.size()),
-                    chunk.index, chunk.first_line, chunk.first_byte});
+    cuts.push_back(
+        {std::string(reinterpret_cast<const char*>(chunk.bytes.data()), chunk.bytes.size()),
+         chunk.index, chunk.first_line, chunk.first_byte});
   }
   return cuts;
 }
@@ -65,7 +65,7 @@ TEST(Chunker, CutsOnRecordBoundariesOutsideQuotes) {
   EXPECT_EQ(joined, text);
   ASSERT_GE(cuts.size(), 3u);
   EXPECT_EQ(cuts[1].text, "1,\"x\ny\"\n");  // the quoted newline did not end the record
-  EXPECT_EQ(cuts[2].text, "2,z\n3,w\n");   // no quote in it: cut at the last newline at once
+  EXPECT_EQ(cuts[2].text, "2,z\n3,w\n");    // no quote in it: cut at the last newline at once
   EXPECT_EQ(cuts[1].first_line, 2u);
   EXPECT_EQ(cuts[2].first_line, 4u);
   for (std::size_t i = 0; i < cuts.size(); ++i) EXPECT_EQ(cuts[i].index, i);
@@ -82,7 +82,8 @@ TEST(Chunker, JsonLinesCutsOnEveryNewline) {
 TEST(Chunker, ARecordLongerThanABlockIsReportedAndSkippedToTheNextLine) {
   const std::string text = "h\n\"" + std::string(300, 'x') + "\nnext\n";
   InputErrors rejected;
-  const auto cuts = CutAll(text, {.chunk_size = 64, .quote = '"', .delimiter = ','}, 128, &rejected);
+  const auto cuts =
+      CutAll(text, {.chunk_size = 64, .quote = '"', .delimiter = ','}, 128, &rejected);
   ASSERT_EQ(rejected.size(), 1u);
   EXPECT_EQ(rejected[0].reason, InputErrc::kRecordTooLarge);
   EXPECT_EQ(rejected[0].line, 2u);

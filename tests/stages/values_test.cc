@@ -16,8 +16,8 @@ TEST(Values, Int64AtItsLimitsAndNotBeyond) {
   EXPECT_EQ(ParseInt64("9223372036854775807"), INT64_MAX);
   EXPECT_EQ(ParseInt64("-9223372036854775808"), INT64_MIN);
   EXPECT_EQ(ParseInt64("123456789012345678"), 123456789012345678);
-  for (const char* bad : {"", "-", "+", "9223372036854775808", "-9223372036854775809", "1.0",
-                          "12x", " 1", "1 ", "0x10", "--1"}) {
+  for (const char* bad : {"", "-", "+", "9223372036854775808", "-9223372036854775809", "1.0", "12x",
+                          " 1", "1 ", "0x10", "--1"}) {
     EXPECT_FALSE(ParseInt64(bad)) << bad;
   }
 }

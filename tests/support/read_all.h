@@ -15,10 +15,18 @@ inline void ReadAll(const stages::BatchView& view) {
       if (column.is_null(row)) continue;
       switch (column.type()) {
         case ColumnType::kInt64:
-        case ColumnType::kTimestamp: (void)column.int64(row); break;
-        case ColumnType::kFloat64: (void)column.float64(row); break;
-        case ColumnType::kBool: (void)column.boolean(row); break;
-        case ColumnType::kString: (void)column.string(row); break;
+        case ColumnType::kTimestamp:
+          (void)column.int64(row);
+          break;
+        case ColumnType::kFloat64:
+          (void)column.float64(row);
+          break;
+        case ColumnType::kBool:
+          (void)column.boolean(row);
+          break;
+        case ColumnType::kString:
+          (void)column.string(row);
+          break;
       }
     }
   }

@@ -36,8 +36,8 @@ struct ErrorEvent {
   std::uint64_t line = 0;              // 1-based input line, 0 when not about a line
   std::uint64_t byte_offset = 0;       // offset in `file`, when about a place in it
   std::string reason;                  // short and stable, e.g. "bad int64"
-  std::string message;                 // for people: "orders.csv:12: bad int64 in column 'id': \"x\""
-  std::string raw;                     // the raw row, for input errors
+  std::string message;  // for people: "orders.csv:12: bad int64 in column 'id': \"x\""
+  std::string raw;      // the raw row, for input errors
 };
 
 // Counts per stage.

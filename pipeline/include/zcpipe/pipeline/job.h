@@ -51,9 +51,9 @@ using BatchSink = std::function<void(const stages::BatchView&)>;
 struct JobConfig {
   std::filesystem::path input;
   InputFormat format = InputFormat::kAuto;
-  std::optional<stages::Schema> schema;  // inferred from the first chunk when absent
-  char delimiter = ',';                  // CSV
-  bool header = true;                    // CSV
+  std::optional<stages::Schema> schema;                // inferred from the first chunk when absent
+  char delimiter = ',';                                // CSV
+  bool header = true;                                  // CSV
   std::shared_ptr<const stages::Transform> transform;  // optional; a TransformChain for several
 
   std::filesystem::path output;
@@ -72,13 +72,13 @@ struct JobConfig {
 
   std::size_t chunk_size = std::size_t{2} << 20;    // input bytes per chunk
   std::size_t arena_size = std::size_t{256} << 20;  // shared memory for chunks in flight
-  unsigned threads = 0;  // threads of the job's task arena; 0: all cores
+  unsigned threads = 0;                             // threads of the job's task arena; 0: all cores
   // Concurrency of each parallel stage (0: `threads`); read and write are serial.
   unsigned parse_threads = 0, transform_threads = 0, encrypt_threads = 0;
 
   Placement placement = Placement::kInProcess;
   Transport transport = Transport::kZeroCopy;  // kIsolated only
-  unsigned workers = 0;  // worker processes for kIsolated; 0: `threads`
+  unsigned workers = 0;                        // worker processes for kIsolated; 0: `threads`
 
   // Chrome trace-event JSON timeline of the run (Perfetto, chrome://tracing); empty: none.
   std::filesystem::path trace;
