@@ -142,8 +142,10 @@ Status WaitUntil(WakeWord& wake, const EndpointWord& peer, const WaitPolicy& pol
   const auto spin_until = start + spin;
   auto next_peer_check = start + policy.peer_check;
   const bool spinning = spin > std::chrono::nanoseconds::zero();
+  bool slept = false;
+  // A wait that never slept ended within its spin budget: no clock read on the fast path.
   const auto finish = [&](Status status) {
-    const bool spin_would_do = Clock::now() - start <= policy.spin_for;
+    const bool spin_would_do = !slept || Clock::now() - start <= policy.spin_for;
     spin = spin_would_do ? policy.spin_for : std::chrono::nanoseconds::zero();
     return status;
   };
@@ -163,6 +165,7 @@ Status WaitUntil(WakeWord& wake, const EndpointWord& peer, const WaitPolicy& pol
     if (now >= deadline) return finish(ready() ? Status{} : Fail(Errc::kTimeout));
     if (now < spin_until) continue;
 
+    slept = true;
     wake.sleeping.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with Notify
     const std::uint32_t key = wake.epoch.load(std::memory_order_acquire);
