@@ -94,13 +94,31 @@ JobConfig ImportConfig(const fs::path& input, unsigned threads) {
   return config;
 }
 
-// What one import measured, sent back by the child process that ran it (through a pipe).
-struct ImportMeasure {
+// What an import measures; over several imports (Add), times and busy seconds are summed,
+// peaks and latencies their worst, rows the last import's.
+struct ImportFigures {
   double seconds = 0;      // in zcpipe::Run
   double cpu_seconds = 0;  // CPU time of the process meanwhile (only the job's threads run)
   double latency_p50_us = 0, latency_p99_us = 0;
   std::uint64_t arena_peak = 0, copied = 0, rows_in = 0, rows_out = 0, peak_rss = 0;
   double busy[kStageCount] = {};
+
+  void Add(const ImportFigures& one) {
+    seconds += one.seconds;
+    cpu_seconds += one.cpu_seconds;
+    latency_p50_us = std::max(latency_p50_us, one.latency_p50_us);
+    latency_p99_us = std::max(latency_p99_us, one.latency_p99_us);
+    arena_peak = std::max(arena_peak, one.arena_peak);
+    copied = std::max(copied, one.copied);
+    peak_rss = std::max(peak_rss, one.peak_rss);
+    rows_in = one.rows_in;
+    rows_out = one.rows_out;
+    for (std::size_t i = 0; i < kStageCount; ++i) busy[i] += one.busy[i];
+  }
+};
+
+// What one import measured, sent back by the child process that ran it (through a pipe).
+struct ImportMeasure : ImportFigures {
   char failure[512] = {};  // what failed; empty when the import succeeded
 };
 static_assert(std::is_trivially_copyable_v<ImportMeasure>);
@@ -115,29 +133,24 @@ ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
     std::snprintf(measure.failure, sizeof measure.failure, "%s", what.c_str());
     return measure;
   };
-  const fs::path dir = MakeTempDir();
-  std::error_code ignored;
+  const ScopedTempDir dir;
   JobConfig warm = base;
   warm.input = warm_up;
-  warm.output = dir / "warm-up.zcp";
+  warm.output = dir.path() / "warm-up.zcp";
   const Report warmed = zcpipe::Run(std::move(warm));
-  fs::remove(dir / "warm-up.zcp", ignored);
+  std::error_code ignored;
+  fs::remove(dir.path() / "warm-up.zcp", ignored);
   if (warmed.status != JobStatus::kSucceeded) {
-    fs::remove_all(dir, ignored);
     return fail("warm-up import " + std::string(Name(warmed.status)));
   }
-  base.output = dir / "out.zcp";
-  if (!ResetPeakRss()) {
-    fs::remove_all(dir, ignored);
-    return fail("cannot reset the peak RSS (/proc/self/clear_refs)");
-  }
+  base.output = dir.path() / "out.zcp";
+  if (!ResetPeakRss()) return fail("cannot reset the peak RSS (/proc/self/clear_refs)");
   const double cpu_since = ProcessCpuSeconds();
   const auto since = Clock::now();
   const Report report = zcpipe::Run(std::move(base));
   measure.seconds = SecondsSince(since);
   measure.cpu_seconds = ProcessCpuSeconds() - cpu_since;
   measure.peak_rss = PeakRssBytes();
-  fs::remove_all(dir, ignored);
   if (report.status != JobStatus::kSucceeded) {
     return fail("job " + std::string(Name(report.status)) + ": " +
                 (report.error ? report.error->message : std::string("no error")));
@@ -192,12 +205,7 @@ InputFiles& Inputs() {
 }
 
 // What the imports of a benchmark's iterations add up to.
-struct ImportTally {
-  double seconds = 0, cpu_seconds = 0;
-  double latency_p50_us = 0, latency_p99_us = 0;  // the worst iteration's
-  std::uint64_t arena_peak = 0, copied = 0, rows_in = 0, rows_out = 0, peak_rss = 0;
-  double busy[kStageCount] = {};
-
+struct ImportTally : ImportFigures {
   // One import of `config` in a child process (ImportInChild), its time the iteration's.
   // Returns what failed, or an empty string.
   std::string Run(benchmark::State& state, const JobConfig& config) {
@@ -212,16 +220,7 @@ struct ImportTally {
     }
     if (!failure.empty()) return failure;
     state.SetIterationTime(measure.seconds);
-    seconds += measure.seconds;
-    cpu_seconds += measure.cpu_seconds;
-    peak_rss = std::max(peak_rss, measure.peak_rss);
-    latency_p50_us = std::max(latency_p50_us, measure.latency_p50_us);
-    latency_p99_us = std::max(latency_p99_us, measure.latency_p99_us);
-    arena_peak = std::max(arena_peak, measure.arena_peak);
-    copied = std::max(copied, measure.copied);
-    rows_in = measure.rows_in;
-    rows_out = measure.rows_out;
-    for (std::size_t i = 0; i < kStageCount; ++i) busy[i] += measure.busy[i];
+    Add(measure);
     return {};
   }
 
@@ -320,18 +319,13 @@ StageSeconds MeasureStages(const Corpus& corpus, const fs::path& dir) {
 void BM_PipelineVsStages(benchmark::State& state) {
   const auto threads = static_cast<unsigned>(state.range(0));
   StageSeconds stage;
-  fs::path stage_dir;
   const Corpus* corpus = nullptr;
   try {
     corpus = &TheCorpus();
-    stage_dir = MakeTempDir();
-    stage = MeasureStages(*corpus, stage_dir);
+    const ScopedTempDir stage_dir;
+    stage = MeasureStages(*corpus, stage_dir.path());
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
-  }
-  if (!stage_dir.empty()) {
-    std::error_code ignored;
-    fs::remove_all(stage_dir, ignored);
   }
   if (state.error_occurred()) return;
 

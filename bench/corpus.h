@@ -51,6 +51,22 @@ inline fs::path MakeTempDir(const std::string& prefix = "zcpipe-bench-") {
   return name;
 }
 
+// A MakeTempDir directory, removed with everything in it when this goes out of scope.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() : path_(MakeTempDir()) {}
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  ~ScopedTempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
 // A typical cleanup chain: drop small or inactive orders, pseudonymize the customer with keyed
 // HMAC-SHA-256, keep four columns.
 inline std::shared_ptr<const stages::TransformChain> MakeCleanupChain() {
