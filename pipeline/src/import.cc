@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "frame_ledger.h"
 #include "import_stages.h"
 #include "journal.h"
 #include "trace.h"
@@ -56,7 +57,15 @@ struct ChunkState {
   std::optional<ErrorEvent> failure;  // a stage failed on this chunk: the job fails
   Clock::time_point stage_start;      // isolated stages: when the chunk's current stage began
   std::deque<ByteRange> todo;         // isolated stages: what is left to parse
-  int worker = -1;                    // isolated stages: the worker that served it last
+  // Isolated stages with sealing: frames[i] is batches[i] sealed by the worker that made it
+  // (in the same block), if the chunk's first frame index was known by then (FrameLedger).
+  struct Frame {
+    shm::Handle handle;  // invalid: not sealed
+    std::uint64_t index = 0;
+  };
+  std::vector<Frame> frames;
+  std::chrono::nanoseconds sealing{0};  // how long the workers took to seal them
+  int worker = -1;                      // isolated stages: the worker that served it last
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -69,6 +78,12 @@ struct AnyParser {
     return csv ? csv->Parse(chunk, block) : jsonl->Parse(chunk, block);
   }
 };
+
+// A block for `chunks` chunks' worth of bytes and a frame's overhead, in whole pages.
+std::uint32_t BlockSize(std::uint64_t chunk_size, std::uint64_t chunks) {
+  return static_cast<std::uint32_t>(
+      (chunks * chunk_size + kFrameHeaderSize + kChunkTagSize + 4095) / 4096 * 4096);
+}
 
 InputFormat Resolve(const JobConfig& config) {
   if (config.format != InputFormat::kAuto) return config.format;
@@ -101,9 +116,9 @@ class Import {
   std::optional<shm::Handle> AllocateBlock(Stage stage);
   std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
-  // so that encryption can seal it in place.
+  // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
   std::span<std::byte> BatchRoom(const shm::Handle& block) const {
-    return Bytes(block).subspan(kFrameHeaderSize, block.length - kFrameHeaderSize - kChunkTagSize);
+    return Bytes(block).subspan(kFrameHeaderSize, batch_room_);
   }
   shm::Handle HandleOf(const shm::Handle& block, std::span<const std::byte> part) const {
     const auto offset = static_cast<std::uint32_t>(part.data() - Bytes(block).data());
@@ -112,7 +127,11 @@ class Import {
   void Release(const shm::Handle& handle) { (void)pool_->Release(handle); }
   void ReleaseAll(ChunkState& chunk);
   // Adds the time since `since` to the stage's busy time (and to the trace, with `chunk`).
-  void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk);
+  void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk) {
+    Timed(stage, since, Clock::now(), chunk);
+  }
+  void Timed(Stage stage, Clock::time_point since, Clock::time_point until,
+             const ChunkState& chunk);
   // The trace track of worker `worker`'s process, named on first use.
   TraceRecorder::Track WorkerTrack(int worker);
   ProgressEvent Snapshot(bool final) const;
@@ -140,6 +159,17 @@ class Import {
   void ProcessNext(Msg msg, Gateway& gateway);
   // A range that killed its workers: its only row is rejected as poison, or it is halved.
   void Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why);
+  // The chunk's input block from `offset` to the block's end, where its FrameLedger slot is.
+  [[nodiscard]] shm::Handle InputTail(const ChunkState& chunk, std::uint64_t offset) const {
+    return {chunk.input.segment, chunk.input.block, chunk.input.generation,
+            static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(block_size_ - offset)};
+  }
+  // Whether a worker began sealing a frame in `block` (kSealingMark), in any attempt.
+  [[nodiscard]] bool SealingBegan(const shm::Handle& block) const {
+    std::uint64_t mark = 0;
+    std::memcpy(&mark, Bytes(block).data(), 8);
+    return mark == kSealingMark;
+  }
   void SealIsolated(Msg msg, Gateway& gateway);
   // Runs `request` on the member whose worker has the least work queued (`cost`: an estimate in
   // parse-equivalent bytes), then `done` with the result and that worker's index.
@@ -179,6 +209,13 @@ class Import {
   std::uint64_t next_frame_ = 0;
   std::uint64_t bytes_total_ = 0;
   std::size_t in_flight_ = 1;
+  // The most bytes a chunk (a record longer than chunk_size stretches it) and a batch may take,
+  // whatever the placement: both then cut the same chunks and batches, hence the same frames.
+  std::uint32_t chunk_room_ = 0, batch_room_ = 0;
+  std::uint32_t block_size_ = 0;
+  // Isolated with sealing and the zero-copy transport: each chunk's first frame index, for its
+  // worker to seal with; the slot is the last 8 bytes of the chunk's input block.
+  std::optional<FrameLedger> ledger_;
 
   std::optional<Workgroup> workers_;  // after pool_: shut down before the arena goes
   std::mutex traced_workers_mutex_;
@@ -251,8 +288,8 @@ void Import::ReleaseAll(ChunkState& chunk) {
   chunk.batches.clear();
 }
 
-void Import::Timed(Stage stage, Clock::time_point since, const ChunkState& chunk) {
-  const auto now = Clock::now();
+void Import::Timed(Stage stage, Clock::time_point since, Clock::time_point now,
+                   const ChunkState& chunk) {
   const auto i = static_cast<std::size_t>(stage);
   stage_nanos_[i].fetch_add(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(now - since).count()));
@@ -300,15 +337,22 @@ bool Import::Open() {
   bytes_total_ = std::filesystem::file_size(config_.input, size_error);
   const bool csv = Resolve(config_) == InputFormat::kCsv;
   if (!OpenChunker({})) return false;
-  // Blocks hold a chunk, or a batch (which may be larger than its CSV), with room to seal in
-  // place; two per chunk in flight (its input and its output), plus slack for big batches.
-  const auto block_size = static_cast<std::uint32_t>(
-      (2 * config_.chunk_size + kFrameHeaderSize + kChunkTagSize + 4095) / 4096 * 4096);
+  // A block holds a chunk, or a batch with room to seal it in place: 2 chunks' worth, for a
+  // batch up to twice its CSV. Workers that seal as they parse (isolated, zero-copy, with an
+  // output: FrameLedger) do it out of place, beside the batch in its block (the batch stays
+  // intact for the Verifier), and find the chunk's ledger slot past the chunk: a chunk's worth
+  // more, for a batch up to 1.5 times its CSV and its frame.
+  const bool isolated = config_.placement == Placement::kIsolated;
+  const bool ledger =
+      isolated && !config_.output.empty() && config_.transport == Transport::kZeroCopy;
+  chunk_room_ = BlockSize(config_.chunk_size, 2);
+  batch_room_ = chunk_room_ - kFrameHeaderSize - kChunkTagSize;
+  const auto block_size = block_size_ =
+      ledger ? chunk_room_ + BlockSize(config_.chunk_size, 1) : chunk_room_;
   const auto blocks = static_cast<std::uint32_t>(config_.arena_size / block_size);
   // Enough chunks in flight to keep every thread (or worker) busy and the sequencers fed, and
   // no more: memory then stays flat whatever the input's size, well inside the arena. A thread
-  // needs its chunk plus one waiting; a worker also one queued and one being sealed.
-  const bool isolated = config_.placement == Placement::kIsolated;
+  // needs its chunk plus one waiting; a worker also one queued and one waiting to be written.
   const std::size_t wanted = isolated ? 2 * WorkerCount() + 2 : Threads() + 2;
   in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, wanted));
   // In-process, the blocks the job can hold at once (one per chunk in flight, one more per
@@ -330,7 +374,7 @@ bool Import::Open() {
   // The first chunk decides the schema (header, inference).
   first_block_ = AllocateBlock(Stage::kRead);
   if (!first_block_) return false;
-  auto first = chunker_->Next(Bytes(*first_block_));
+  auto first = chunker_->Next(Bytes(*first_block_).first(chunk_room_));
   if (!first) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot read input",
                    first.error().message));
@@ -369,6 +413,8 @@ bool Import::Open() {
 
   if (!config_.output.empty() && !OpenOutput()) return false;
   if (config_.placement == Placement::kIsolated && !OpenWorkers(csv)) return false;
+  // With the copy transport a worker sees its chunk as it was sent, not the slot's later value.
+  if (ledger) ledger_.emplace(next_frame_);
   if (config_.on_error == ErrorPolicy::kQuarantine) {
     rejects_.open(config_.rejects, std::ios::binary | std::ios::trunc);
     if (!rejects_) {
@@ -388,7 +434,8 @@ bool Import::OpenWorkers(bool csv) {
   StageSetup setup{.csv = csv,
                    .delimiter = config_.delimiter,
                    .header = config_.header,
-                   .schema = parsed_schema_.ToString()};
+                   .schema = parsed_schema_.ToString(),
+                   .batch_room = batch_room_};
   if (csv) {  // the parser in the worker reads the header as this one did
     auto records = SplitRecords(first_chunk_->bytes, '"', 1, 0);
     if (!records.empty()) setup.first_record = records.front().raw + "\n";
@@ -504,7 +551,7 @@ Msg Import::Read(oneapi::tbb::flow_control& control) {
       return {};
     }
     msg->input = *block;
-    auto next = chunker_->Next(Bytes(*block));
+    auto next = chunker_->Next(Bytes(*block).first(chunk_room_));
     if (!next) {
       Fail(MakeError(ErrorKind::kInput, Stage::kRead, "read failed", next.error().message));
     } else if (*next) {
@@ -594,20 +641,27 @@ Msg Import::Transform(Msg msg) {
 
 void Import::ProcessIsolated(Msg msg, Gateway& gateway) {
   if (!msg->input.valid() || failed_.load() || cancel_.load()) {
+    if (ledger_) ledger_->Done(msg->seq, 0);
     gateway.try_put(std::move(msg));
     return;
   }
   gateway.reserve_wait();
   msg->stage_start = Clock::now();
+  if (ledger_) ledger_->Track(msg->seq, Bytes(InputTail(*msg, block_size_ - 8)).last<8>());
   msg->todo.push_back({0, msg->input.length, msg->first_line, false});
   ProcessNext(std::move(msg), gateway);
 }
 
 void Import::ProcessNext(Msg msg, Gateway& gateway) {
   if (msg->todo.empty() || msg->failure || failed_.load()) {
+    if (ledger_) ledger_->Done(msg->seq, msg->failure ? 0 : msg->batches.size());
     Release(msg->input);
     msg->input = {};
-    Timed(Stage::kParse, msg->stage_start, *msg);
+    // The workers sealed each batch last: that time is drawn as encrypt, at the end.
+    const auto now = Clock::now();
+    const auto sealing_from = std::max(msg->stage_start, now - msg->sealing);
+    Timed(Stage::kParse, msg->stage_start, sealing_from, *msg);
+    if (msg->sealing.count() != 0) Timed(Stage::kEncrypt, sealing_from, now, *msg);
     gateway.try_put(std::move(msg));
     gateway.release_wait();
     return;
@@ -621,48 +675,64 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
   const std::uint64_t length = range.end - range.begin;
   // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
   const auto valid = [this, block = *block, length](const shm::Handle& result) {
+    // (The frame, if any, is checked for bounds only: its bytes are checked when read.)
     const auto reply = ReadReply(Bytes(result));
     return reply && reply->bytes_consumed != 0 && reply->bytes_consumed <= length &&
            stages::BatchView::Open(Bytes(block.Sub(static_cast<std::uint32_t>(reply->batch_offset),
                                                    static_cast<std::uint32_t>(reply->batch_size))))
                .has_value();
   };
-  Request request{
-      .input = msg->input.Sub(static_cast<std::uint32_t>(range.begin),
-                              static_cast<std::uint32_t>(length)),
-      .output = *block,
-      .args = {kProcess | (length << 8), msg->index, range.line, msg->first_byte + range.begin},
-      .validate = valid,
-      .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
-  Call(std::move(request), length, [=, this, &gateway](WorkResult result, int worker) mutable {
-    msg->todo.pop_front();
-    msg->worker = worker;
-    if (!result) Release(*block);
-    if (!result && result.error().poison) {
-      Isolate(*msg, range, result.error().message);
-      return ProcessNext(std::move(msg), gateway);
-    }
-    if (!result) {
-      const bool stage_error =
-          result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
-      msg->failure =
-          MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash, Stage::kParse,
-                    stage_error ? "stage failed" : "worker failed", result.error().message);
-      return ProcessNext(std::move(msg), gateway);
-    }
-    const auto reply = *ReadReply(Bytes(*result));  // validated
-    msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
-                                      static_cast<std::uint32_t>(reply.batch_size)));
-    msg->rows_in += reply.rows_in;
-    msg->rows_out += reply.rows_out;
-    msg->rows_filtered += reply.rows_filtered;
-    for (const auto& row : reply.rejected) msg->rejected.push_back(row);
-    if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
-      msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
-                            range.line + reply.lines_consumed, range.suspect});
-    }
-    ProcessNext(std::move(msg), gateway);
-  });
+  std::memset(Bytes(*block).data(), 0, 8);  // no kSealingMark yet
+  Request request{.input = ledger_ ? InputTail(*msg, range.begin)
+                                   : msg->input.Sub(static_cast<std::uint32_t>(range.begin),
+                                                    static_cast<std::uint32_t>(length)),
+                  .output = *block,
+                  .args = {kProcess | msg->batches.size() << 8 | length << 32, msg->index,
+                           range.line, msg->first_byte + range.begin},
+                  .validate = valid,
+                  .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
+  Call(std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
+       [=, this, &gateway](WorkResult result, int worker) mutable {
+         msg->todo.pop_front();
+         msg->worker = worker;
+         // A range whose frame may exist must not be cut: its halves would reuse the index.
+         const bool sealing_began = !result && SealingBegan(*block);
+         if (!result) Release(*block);
+         if (!result && result.error().poison && !sealing_began) {
+           Isolate(*msg, range, result.error().message);
+           return ProcessNext(std::move(msg), gateway);
+         }
+         if (!result) {
+           const bool stage_error =
+               result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
+           msg->failure =
+               MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
+                         sealing_began ? Stage::kEncrypt : Stage::kParse,
+                         stage_error ? "stage failed" : "worker failed",
+                         sealing_began ? result.error().message + " (while sealing chunk " +
+                                             std::to_string(msg->index) + ")"
+                                       : result.error().message);
+           return ProcessNext(std::move(msg), gateway);
+         }
+         const auto reply = *ReadReply(Bytes(*result));  // validated
+         msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
+                                           static_cast<std::uint32_t>(reply.batch_size)));
+         msg->frames.push_back({reply.frame_size == 0
+                                    ? shm::Handle{}
+                                    : block->Sub(static_cast<std::uint32_t>(reply.frame_offset),
+                                                 static_cast<std::uint32_t>(reply.frame_size)),
+                                reply.frame_index});
+         msg->rows_in += reply.rows_in;
+         msg->rows_out += reply.rows_out;
+         msg->rows_filtered += reply.rows_filtered;
+         msg->sealing += std::chrono::nanoseconds(reply.seal_nanos);
+         for (const auto& row : reply.rejected) msg->rejected.push_back(row);
+         if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
+           msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
+                                 range.line + reply.lines_consumed, range.suspect});
+         }
+         ProcessNext(std::move(msg), gateway);
+       });
 }
 
 void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
@@ -697,14 +767,18 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
 }
 
 void Import::SealIsolated(Msg msg, Gateway& gateway) {
-  if (msg->failure || msg->batches.empty() || failed_.load() || cancel_.load()) {
+  std::vector<std::size_t> unsealed;  // the batches whose worker did not seal them right
+  for (std::size_t i = 0; i < msg->batches.size(); ++i) {
+    if (i >= msg->frames.size() || !msg->frames[i].handle.valid()) unsealed.push_back(i);
+  }
+  if (msg->failure || unsealed.empty() || failed_.load() || cancel_.load()) {
     gateway.try_put(std::move(msg));
     return;
   }
   gateway.reserve_wait();
   msg->stage_start = Clock::now();
-  auto left = std::make_shared<std::atomic<std::size_t>>(msg->batches.size());
-  for (std::size_t i = 0; i < msg->batches.size(); ++i) {
+  auto left = std::make_shared<std::atomic<std::size_t>>(unsealed.size());
+  for (const std::size_t i : unsealed) {
     const shm::Handle batch = msg->batches[i];
     // Out of place, so that a seal cut short by a crash can be re-run on the intact batch: at
     // the start of the batch's block when the batch (its tail) leaves room, else in another.
@@ -766,6 +840,11 @@ void Import::Call(Request request, std::uint64_t cost, std::function<void(WorkRe
 Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are contiguous
   msg->first_frame = next_frame_;
   next_frame_ += msg->batches.size();
+  for (std::size_t i = 0; i < msg->frames.size(); ++i) {
+    auto& frame = msg->frames[i];
+    if (frame.index != msg->first_frame + i) frame.handle = {};  // not what the ledger said
+    if (frame.handle.valid()) msg->batches[i] = frame.handle;
+  }
   return msg;
 }
 

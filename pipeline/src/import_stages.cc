@@ -1,9 +1,12 @@
 #include "import_stages.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
+#include "frame_ledger.h"
 #include "wire.h"
 #include "worker_registry.h"
 #include "zcpipe/pipeline/worker.h"
@@ -23,6 +26,30 @@ std::string_view AsText(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+// Where a frame sealed with the reply goes: after the reply (and its size), cache-line aligned.
+std::uint64_t FrameOffset(std::uint64_t reply_size) {
+  return (kReplyAt + reply_size + 63) / 64 * 64;
+}
+
+std::string EncodeReply(const ProcessReply& reply) {
+  WireWriter wire;
+  for (const std::uint64_t value :
+       {reply.batch_offset, reply.batch_size, reply.rows_in, reply.rows_out, reply.rows_filtered,
+        reply.bytes_consumed, reply.lines_consumed, reply.frame_index, reply.frame_offset,
+        reply.frame_size, reply.seal_nanos, std::uint64_t{reply.rejected.size()}}) {
+    wire.Put(value);
+  }
+  for (const auto& error : reply.rejected) {
+    wire.Put(static_cast<std::uint64_t>(error.reason));
+    wire.Put(error.line);
+    wire.Put(error.byte_offset);
+    wire.Put(error.column);
+    wire.Put(error.detail);
+    wire.Put(error.raw);
+  }
+  return std::move(wire.str());
+}
+
 // The import's parse, transform and seal stages inside a worker: state made once per job.
 class ImportStages final : public Member {
  public:
@@ -38,6 +65,7 @@ class ImportStages final : public Member {
   std::unique_ptr<stages::Transform> transform_;
   std::optional<stages::ChunkSealer> sealer_;
   std::vector<std::byte> scratch_;  // the parsed batch, when a transform follows
+  std::uint64_t batch_room_ = 0;
 };
 
 ImportStages::ImportStages(TaskContext& setup) {
@@ -48,6 +76,7 @@ ImportStages::ImportStages(TaskContext& setup) {
   const bool header = args.U64() != 0;
   const auto schema = stages::Schema::Parse(args.Bytes());
   const auto first_record = args.Bytes();
+  batch_room_ = args.U64();
   const auto steps = args.U64();
   std::vector<std::unique_ptr<stages::Transform>> chain;
   for (std::uint64_t i = 0; i < steps && args.ok(); ++i) {
@@ -88,13 +117,13 @@ TaskResult ImportStages::Invoke(TaskContext& call) {
 TaskResult ImportStages::Process(TaskContext& call) {
   const auto input = call.input();
   const auto output = call.output();
-  const std::size_t length = call.arg(0) >> 8;
-  if (length > input.size() || output.size() <= kFrameHeaderSize + kChunkTagSize) {
+  const std::uint64_t made = (call.arg(0) >> 8) & 0xffffff;
+  const std::uint64_t length = call.arg(0) >> 32;
+  if (length > input.size() || output.size() < kFrameHeaderSize + batch_room_ + kChunkTagSize) {
     return tl::unexpected(std::string("import stages: request out of bounds"));
   }
   const stages::Chunk chunk{input.first(length), call.arg(1), call.arg(2), call.arg(3)};
-  const auto room =
-      output.subspan(kFrameHeaderSize, output.size() - kFrameHeaderSize - kChunkTagSize);
+  const auto room = output.subspan(output.size() - kChunkTagSize - batch_room_, batch_room_);
   ProcessReply reply;
   std::span<std::byte> parse_into = room;
   if (transform_) {
@@ -120,29 +149,33 @@ TaskResult ImportStages::Process(TaskContext& call) {
   }
   reply.batch_offset = static_cast<std::uint64_t>(batch.data() - output.data());
   reply.batch_size = batch.size();
-
-  WireWriter wire;
-  for (const std::uint64_t value :
-       {reply.batch_offset, reply.batch_size, reply.rows_in, reply.rows_out, reply.rows_filtered,
-        reply.bytes_consumed, reply.lines_consumed, std::uint64_t{reply.rejected.size()}}) {
-    wire.Put(value);
-  }
-  for (const auto& error : reply.rejected) {
-    wire.Put(static_cast<std::uint64_t>(error.reason));
-    wire.Put(error.line);
-    wire.Put(error.byte_offset);
-    wire.Put(error.column);
-    wire.Put(error.detail);
-    wire.Put(error.raw);
-  }
-  // The reply goes before the batch (a suffix of the block), where the parser left room.
-  const auto region = output.subspan(kFrameHeaderSize, reply.batch_offset - kFrameHeaderSize);
-  if (wire.str().size() + 8 > region.size()) {
+  // The reply goes at the block's start, then the frame (if the chunk's index is known by now
+  // and there is room; else the coordinator has the batch sealed on its own), and the batch
+  // stays the block's tail. The reply's size does not depend on the frame's fields.
+  const std::uint64_t reply_size = EncodeReply(reply).size();
+  if (kReplyAt + reply_size > reply.batch_offset) {
     return tl::unexpected(std::string("too many rejected rows in one chunk to report"));
   }
-  const std::uint64_t size = wire.str().size();
-  std::memcpy(region.data(), &size, 8);
-  std::memcpy(region.data() + 8, wire.str().data(), size);
+  reply.frame_offset = FrameOffset(reply_size);
+  std::optional<std::uint64_t> first_frame;
+  if (sealer_ && input.size() >= length + 8) {
+    first_frame = FrameLedger::ReadSlot(input.last<8>());
+  }
+  if (first_frame && reply.frame_offset + batch.size() + kChunkOverhead <= reply.batch_offset) {
+    const auto start = std::chrono::steady_clock::now();
+    // Marks the block before any of the frame is written; see kSealingMark.
+    std::atomic_ref(*reinterpret_cast<std::uint64_t*>(output.data())).store(kSealingMark);
+    reply.frame_index = *first_frame + made;
+    reply.frame_size = batch.size() + kChunkOverhead;
+    auto sealed = sealer_->Seal(reply.frame_index, false, batch,
+                                output.subspan(reply.frame_offset, reply.frame_size));
+    if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
+    reply.seal_nanos = static_cast<std::uint64_t>(
+        std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
+  }
+  const std::string wire = EncodeReply(reply);
+  std::memcpy(output.data() + kReplyAt - 8, &reply_size, 8);
+  std::memcpy(output.data() + kReplyAt, wire.data(), reply_size);
   return reply.batch_offset + reply.batch_size;
 }
 
@@ -170,6 +203,7 @@ EncodedSetup Encode(const StageSetup& setup) {
   args.Put(setup.header ? 1 : 0);
   args.Put(setup.schema);
   args.Put(setup.first_record);
+  args.Put(setup.batch_room);
   args.Put(setup.steps.size());
   for (const auto& step : setup.steps) {
     args.Put(step.kind);
@@ -181,12 +215,11 @@ EncodedSetup Encode(const StageSetup& setup) {
 }
 
 std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
-  if (block.size() < kFrameHeaderSize + 8) return std::nullopt;
-  const auto region = block.subspan(kFrameHeaderSize);
+  if (block.size() < kReplyAt) return std::nullopt;
   std::uint64_t size = 0;
-  std::memcpy(&size, region.data(), 8);
-  if (size > region.size() - 8) return std::nullopt;
-  WireReader wire(AsText(region.subspan(8, size)));
+  std::memcpy(&size, block.data() + kReplyAt - 8, 8);
+  if (size > block.size() - kReplyAt) return std::nullopt;
+  WireReader wire(AsText(block.subspan(kReplyAt, size)));
   ProcessReply reply;
   reply.batch_offset = wire.U64();
   reply.batch_size = wire.U64();
@@ -195,6 +228,10 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
   reply.rows_filtered = wire.U64();
   reply.bytes_consumed = wire.U64();
   reply.lines_consumed = wire.U64();
+  reply.frame_index = wire.U64();
+  reply.frame_offset = wire.U64();
+  reply.frame_size = wire.U64();
+  reply.seal_nanos = wire.U64();
   const auto rejected = wire.U64();
   for (std::uint64_t i = 0; i < rejected && wire.ok(); ++i) {
     stages::InputError error;
@@ -208,9 +245,14 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
     error.raw = wire.Bytes();
     reply.rejected.push_back(std::move(error));
   }
+  const bool frame_fits =
+      reply.frame_size == 0 ||
+      (reply.frame_size == reply.batch_size + kChunkOverhead &&
+       reply.frame_offset >= kReplyAt + size && reply.frame_offset <= reply.batch_offset &&
+       reply.frame_size <= reply.batch_offset - reply.frame_offset);
   if (!wire.ok() || reply.rows_out + reply.rows_filtered > reply.rows_in ||
-      reply.batch_offset < kFrameHeaderSize + 8 + size ||
-      reply.batch_offset + reply.batch_size != block.size()) {
+      reply.batch_offset < kReplyAt + size || reply.batch_offset > block.size() ||
+      reply.batch_size != block.size() - reply.batch_offset || !frame_fits) {
     return std::nullopt;
   }
   return reply;

@@ -2,16 +2,29 @@
 // one up, the calls it makes, and the replies it reads. Private to zcpipe::pipeline.
 //
 // One member per worker holds a job's parser, transform and sealer. Two calls:
-//  - kProcess: parse (and transform) one chunk. input = the chunk, output = a block for the
-//    batch, which lands inside BatchRoom so that it can be sealed in place, as a suffix; the
-//    reply (counts, rejected rows) goes before it, at kFrameHeaderSize. args = {kProcess |
-//    chunk length << 8, chunk index, first line, first byte}. Returns the batch's end.
+//  - kProcess: parse (and transform) one chunk, or what is left of it, and seal the batch if
+//    the chunk's first frame index is known by then. args = {kProcess | batches the chunk made
+//    before << 8 | length << 32, chunk index, first line, first byte}. input = the bytes to
+//    parse (its first `length`), then, with the zero-copy transport, the rest of the chunk's
+//    block, whose last 8 bytes are the chunk's FrameLedger slot. output = a block. The block,
+//    as returned (up to the batch's end), holds:
+//      [0, 8)                          kSealingMark once sealing began, else what the caller
+//                                      put there (it zeroes it)
+//      [8, 16)                         the reply's size R
+//      [kReplyAt, kReplyAt + R)        the reply (ProcessReply: counts, rejected rows, where
+//                                      the batch and the frame are)
+//      [frame_offset, + frame_size)    the sealed frame, when frame_size != 0: 64-byte aligned
+//                                      after the reply, if the batch leaves room before it
+//      [batch_offset, end)             the batch: the tail of the last batch_room bytes before
+//                                      room for a tag at the block's end
+//    The batch stays intact, for the Verifier and for sealing it again.
 //  - kSeal: seal the batch `input` as frame args[1], out of place: the frame goes to the start
 //    of `output` (the batch's own block when the batch, its tail, leaves room; else another),
 //    so the batch stays intact and a seal cut short by a crash can be re-run. Returns the
 //    frame's size.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -26,6 +39,12 @@ namespace zcpipe::detail {
 
 inline constexpr char kImportStagesMember[] = "zcpipe.import_stages";
 enum StageOp : std::uint64_t { kProcess = 1, kSeal = 2 };
+inline constexpr std::size_t kReplyAt = 16;
+// A worker writes it to its output block before it seals a frame there. The block outlives the
+// worker, so after a crash the caller can tell whether the request may have used its index:
+// then the request must not be cut into smaller ones (poison narrowing), as that would seal
+// another batch under the same index, which AES-GCM forbids (the index is the nonce).
+inline constexpr std::uint64_t kSealingMark = 0x676e696c61657321;  // "!sealing"
 
 struct StageSetup {
   bool csv = true;
@@ -33,6 +52,7 @@ struct StageSetup {
   bool header = true;
   std::string schema = {};        // the parsed schema, Schema::ToString()
   std::string first_record = {};  // CSV: the input's first record (the header the parser reads)
+  std::uint64_t batch_room = 0;   // the most bytes a batch may take (as in-process)
   std::vector<stages::TransformStep> steps = {};
   std::string payload_key = {};  // empty: no sealing
 };
@@ -48,10 +68,13 @@ struct ProcessReply {
   std::uint64_t batch_offset = 0, batch_size = 0;  // in the output block
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
   std::uint64_t bytes_consumed = 0, lines_consumed = 0;
+  std::uint64_t frame_index = 0, frame_offset = 0, frame_size = 0;  // frame_size 0: not sealed
+  std::uint64_t seal_nanos = 0;                                     // the time sealing took
   stages::InputErrors rejected;
 };
 // Reads and checks the reply in `block` (the output block up to the batch's end, as returned;
-// it comes from a worker: nothing in it is trusted).
+// it comes from a worker: nothing in it is trusted, but the frame's contents are checked only
+// when the container is read).
 [[nodiscard]] std::optional<ProcessReply> ReadReply(std::span<const std::byte> region);
 
 // The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "zcpipe/pipeline/job.h"
+#include "zcpipe/stages/container.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -113,6 +114,21 @@ class IsolationTest : public ::testing::Test {
     return text.str();
   }
 
+  // The container's chunks, decrypted, in order.
+  std::vector<std::string> Frames(const fs::path& container) {
+    std::vector<std::string> frames;
+    auto reader = stages::ContainerReader::Open(container, *key_);
+    EXPECT_TRUE(reader) << (reader ? "" : stages::Describe(reader.error()));
+    while (reader) {
+      auto chunk = reader->Next();
+      EXPECT_TRUE(chunk) << (chunk ? "" : stages::Describe(chunk.error()));
+      if (!chunk || !*chunk) break;
+      const auto bytes = (*chunk)->plaintext;
+      frames.emplace_back(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    return frames;
+  }
+
   static std::string Describe(const Report& report) {
     return std::string(Name(report.status)) + ": " + (report.error ? report.error->message : "");
   }
@@ -148,6 +164,42 @@ TEST_F(IsolationTest, IsolatedStagesWriteWhatInProcessStagesWrite) {
     } else {
       EXPECT_GT(isolated.bytes_copied_between_stages, fs::file_size(input));
     }
+  }
+}
+
+// Workers seal each batch as they make it, once the chunk's first frame index is known (after
+// every chunk before it was parsed). Chunks of tiny numbers make batches over 3 times their
+// CSV: two batches a chunk, each too big to be sealed beside itself, and every chunk after one
+// of them starts a frame later. The frames must still be the in-process ones, one for one.
+TEST_F(IsolationTest, ChunksOfSeveralBatchesShiftTheFramesAfterThem) {
+  const fs::path input = dir_ / "in.csv";
+  {
+    std::ofstream out(input, std::ios::binary);
+    out << "id,name,amount\n";
+    for (int i = 0; i < 120'000; ++i) {
+      const bool tiny = i >= 40'000 && i < 80'000;
+      if (tiny) out << i % 10 << ",a," << i % 7 << "\n";
+      if (!tiny) out << i << ",\"name " << i % 977 << "\"," << i % 1000 << ".5\n";
+    }
+  }
+  auto local_config = Config(input, "local");
+  local_config.chunk_size = 64 << 10;
+  const Report local = zcpipe::Run(local_config);
+  ASSERT_EQ(local.status, JobStatus::kSucceeded) << Describe(local);
+  const auto expected = Frames(dir_ / "local.zcp");
+  ASSERT_GT(expected.size(), fs::file_size(input) / local_config.chunk_size + 4)
+      << "the tiny rows' chunks make two batches each";
+
+  for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
+    auto config = local_config;
+    config.output = dir_ / "isolated.zcp";
+    config.placement = Placement::kIsolated;
+    config.transport = transport;
+    config.replace_output = true;
+    const Report isolated = zcpipe::Run(config);
+    ASSERT_EQ(isolated.status, JobStatus::kSucceeded) << Describe(isolated);
+    EXPECT_EQ(isolated.totals.rows_out, local.totals.rows_out);
+    EXPECT_TRUE(Frames(config.output) == expected);
   }
 }
 
