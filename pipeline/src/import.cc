@@ -676,7 +676,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
   // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
   const auto valid = [this, block = *block, length](const shm::Handle& result) {
     // (The frame, if any, is checked for bounds only: its bytes are checked when read.)
-    const auto reply = ReadReply(Bytes(result));
+    const auto reply = ReadReply(Bytes(result), result.offset);
     return reply && reply->bytes_consumed != 0 && reply->bytes_consumed <= length &&
            stages::BatchView::Open(Bytes(block.Sub(static_cast<std::uint32_t>(reply->batch_offset),
                                                    static_cast<std::uint32_t>(reply->batch_size))))
@@ -714,7 +714,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                                        : result.error().message);
            return ProcessNext(std::move(msg), gateway);
          }
-         const auto reply = *ReadReply(Bytes(*result));  // validated
+         const auto reply = *ReadReply(Bytes(*result), result->offset);  // validated
          msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
                                            static_cast<std::uint32_t>(reply.batch_size)));
          msg->frames.push_back({reply.frame_size == 0

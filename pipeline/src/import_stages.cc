@@ -26,11 +26,6 @@ std::string_view AsText(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// Where a frame sealed with the reply goes: after the reply (and its size), cache-line aligned.
-std::uint64_t FrameOffset(std::uint64_t reply_size) {
-  return (kReplyAt + reply_size + 63) / 64 * 64;
-}
-
 std::string EncodeReply(const ProcessReply& reply) {
   WireWriter wire;
   for (const std::uint64_t value :
@@ -149,24 +144,26 @@ TaskResult ImportStages::Process(TaskContext& call) {
   }
   reply.batch_offset = static_cast<std::uint64_t>(batch.data() - output.data());
   reply.batch_size = batch.size();
-  // The reply goes at the block's start, then the frame (if the chunk's index is known by now
-  // and there is room; else the coordinator has the batch sealed on its own), and the batch
-  // stays the block's tail. The reply's size does not depend on the frame's fields.
+  // The result is [reply's size][reply][frame, if any][batch], the batch being the block's
+  // tail: with the copy transport only these bytes travel. The frame is sealed if the chunk's
+  // index is known by now and there is room; else the coordinator has the batch sealed on its
+  // own. The reply's size does not depend on the frame's fields.
   const std::uint64_t reply_size = EncodeReply(reply).size();
-  if (kReplyAt + reply_size > reply.batch_offset) {
+  if (kReplyMin + reply_size > reply.batch_offset) {
     return tl::unexpected(std::string("too many rejected rows in one chunk to report"));
   }
-  reply.frame_offset = FrameOffset(reply_size);
   std::optional<std::uint64_t> first_frame;
   if (sealer_ && input.size() >= length + 8) {
     first_frame = FrameLedger::ReadSlot(input.last<8>());
   }
-  if (first_frame && reply.frame_offset + batch.size() + kChunkOverhead <= reply.batch_offset) {
+  const std::uint64_t frame_size = batch.size() + kChunkOverhead;
+  if (first_frame && kReplyMin + reply_size + frame_size <= reply.batch_offset) {
     const auto start = std::chrono::steady_clock::now();
     // Marks the block before any of the frame is written; see kSealingMark.
     std::atomic_ref(*reinterpret_cast<std::uint64_t*>(output.data())).store(kSealingMark);
     reply.frame_index = *first_frame + made;
-    reply.frame_size = batch.size() + kChunkOverhead;
+    reply.frame_offset = reply.batch_offset - frame_size;
+    reply.frame_size = frame_size;
     auto sealed = sealer_->Seal(reply.frame_index, false, batch,
                                 output.subspan(reply.frame_offset, reply.frame_size));
     if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
@@ -174,8 +171,11 @@ TaskResult ImportStages::Process(TaskContext& call) {
         std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
   }
   const std::string wire = EncodeReply(reply);
-  std::memcpy(output.data() + kReplyAt - 8, &reply_size, 8);
-  std::memcpy(output.data() + kReplyAt, wire.data(), reply_size);
+  const std::uint64_t reply_at =
+      (reply.frame_size != 0 ? reply.frame_offset : reply.batch_offset) - reply_size - 8;
+  std::memcpy(output.data() + reply_at, &reply_size, 8);
+  std::memcpy(output.data() + reply_at + 8, wire.data(), reply_size);
+  call.set_result_start(reply_at);
   return reply.batch_offset + reply.batch_size;
 }
 
@@ -214,12 +214,12 @@ EncodedSetup Encode(const StageSetup& setup) {
   return {std::move(args.str()), std::move(secret.str())};
 }
 
-std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
-  if (block.size() < kReplyAt) return std::nullopt;
+std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::uint64_t at) {
+  if (result.size() < 8) return std::nullopt;
   std::uint64_t size = 0;
-  std::memcpy(&size, block.data() + kReplyAt - 8, 8);
-  if (size > block.size() - kReplyAt) return std::nullopt;
-  WireReader wire(AsText(block.subspan(kReplyAt, size)));
+  std::memcpy(&size, result.data(), 8);
+  if (size > result.size() - 8) return std::nullopt;
+  WireReader wire(AsText(result.subspan(8, size)));
   ProcessReply reply;
   reply.batch_offset = wire.U64();
   reply.batch_size = wire.U64();
@@ -245,14 +245,15 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> block) {
     error.raw = wire.Bytes();
     reply.rejected.push_back(std::move(error));
   }
+  const std::uint64_t end = at + result.size();  // of the batch, and of the result
   const bool frame_fits =
       reply.frame_size == 0 ||
       (reply.frame_size == reply.batch_size + kChunkOverhead &&
-       reply.frame_offset >= kReplyAt + size && reply.frame_offset <= reply.batch_offset &&
+       reply.frame_offset >= at + 8 + size && reply.frame_offset <= reply.batch_offset &&
        reply.frame_size <= reply.batch_offset - reply.frame_offset);
   if (!wire.ok() || reply.rows_out + reply.rows_filtered > reply.rows_in ||
-      reply.batch_offset < kReplyAt + size || reply.batch_offset > block.size() ||
-      reply.batch_size != block.size() - reply.batch_offset || !frame_fits) {
+      reply.batch_offset < at + 8 + size || reply.batch_offset > end ||
+      reply.batch_size != end - reply.batch_offset || !frame_fits) {
     return std::nullopt;
   }
   return reply;

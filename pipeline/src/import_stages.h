@@ -6,17 +6,17 @@
 //    the chunk's first frame index is known by then. args = {kProcess | batches the chunk made
 //    before << 8 | length << 32, chunk index, first line, first byte}. input = the bytes to
 //    parse (its first `length`), then, with the zero-copy transport, the rest of the chunk's
-//    block, whose last 8 bytes are the chunk's FrameLedger slot. output = a block. The block,
-//    as returned (up to the batch's end), holds:
+//    block, whose last 8 bytes are the chunk's FrameLedger slot. output = a block:
 //      [0, 8)                          kSealingMark once sealing began, else what the caller
 //                                      put there (it zeroes it)
-//      [8, 16)                         the reply's size R
-//      [kReplyAt, kReplyAt + R)        the reply (ProcessReply: counts, rejected rows, where
+//      ...                             unused
+//      [r, r + 8)                      the reply's size R; the result begins here
+//      [r + 8, r + 8 + R)              the reply (ProcessReply: counts, rejected rows, where
 //                                      the batch and the frame are)
-//      [frame_offset, + frame_size)    the sealed frame, when frame_size != 0: 64-byte aligned
-//                                      after the reply, if the batch leaves room before it
+//      [frame_offset, batch_offset)    the sealed frame, when frame_size != 0
 //      [batch_offset, end)             the batch: the tail of the last batch_room bytes before
-//                                      room for a tag at the block's end
+//                                      room for a tag at the block's end; the result ends here
+//    (Offsets are the block's.) With the copy transport only the result is copied back.
 //    The batch stays intact, for the Verifier and for sealing it again.
 //  - kSeal: seal the batch `input` as frame args[1], out of place: the frame goes to the start
 //    of `output` (the batch's own block when the batch, its tail, leaves room; else another),
@@ -39,7 +39,7 @@ namespace zcpipe::detail {
 
 inline constexpr char kImportStagesMember[] = "zcpipe.import_stages";
 enum StageOp : std::uint64_t { kProcess = 1, kSeal = 2 };
-inline constexpr std::size_t kReplyAt = 16;
+inline constexpr std::size_t kReplyMin = 16;  // the mark and the reply's size
 // A worker writes it to its output block before it seals a frame there. The block outlives the
 // worker, so after a crash the caller can tell whether the request may have used its index:
 // then the request must not be cut into smaller ones (poison narrowing), as that would seal
@@ -72,10 +72,11 @@ struct ProcessReply {
   std::uint64_t seal_nanos = 0;                                     // the time sealing took
   stages::InputErrors rejected;
 };
-// Reads and checks the reply in `block` (the output block up to the batch's end, as returned;
-// it comes from a worker: nothing in it is trusted, but the frame's contents are checked only
-// when the container is read).
-[[nodiscard]] std::optional<ProcessReply> ReadReply(std::span<const std::byte> region);
+// Reads and checks the reply at the start of `result`, a kProcess result that begins `at` bytes
+// into its block. It comes from a worker: nothing in it is trusted (a frame's contents are
+// checked when the container is read).
+[[nodiscard]] std::optional<ProcessReply> ReadReply(std::span<const std::byte> result,
+                                                    std::uint64_t at);
 
 // The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their
 // line, offset and raw text, split as the chunker does (`quote` '\0' for JSON Lines).

@@ -184,16 +184,18 @@ bool WorkerLoop::Call(const WorkMessage& request, const TaskFunction* task, Memb
     result = tl::unexpected(std::string("threw: ") + e.what());
   }
   if (!result) return Fail(request, MessageStatus::kTaskFailed, result.error());
-  if (*result > output->size()) {
+  const std::size_t start = context.result_start();
+  if (*result > output->size() || start > *result) {
     return Fail(request, MessageStatus::kBadRequest, "task claims more output than it was given");
   }
+  const auto length = static_cast<std::uint32_t>(*result - start);
   WorkMessage response;
   response.id = request.id;
   response.kind = MessageKind::kDone;
-  response.output = request.output.Sub(0, static_cast<std::uint32_t>(*result));
-  if (copy) response.copy_bytes = static_cast<std::uint32_t>(*result);
+  response.output = request.output.Sub(static_cast<std::uint32_t>(start), length);
+  if (copy) response.copy_bytes = length;
   if (!Respond(response)) return false;
-  return !copy || WriteAll(fd_, std::span(copy_out_).first(*result));
+  return !copy || WriteAll(fd_, std::span(copy_out_).subspan(start, length));
 }
 
 bool WorkerLoop::CreateMember(const WorkMessage& request) {

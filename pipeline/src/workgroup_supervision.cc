@@ -104,8 +104,9 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
   const bool valid = !given.valid()
                          ? got.length == 0
                          : got.segment == given.segment && got.block == given.block &&
-                               got.generation == given.generation && got.offset == given.offset &&
+                               got.generation == given.generation && got.offset >= given.offset &&
                                got.length <= given.length &&
+                               got.offset - given.offset <= given.length - got.length &&
                                (!copy || message.copy_bytes == got.length);
   if (!valid) {
     return crashed("returned an invalid handle");

@@ -29,6 +29,14 @@ TaskResult Upper(TaskContext& call) {
   return in.size();
 }
 const bool kUpper = RegisterTask("test.upper", Upper);
+// Writes its input at the end of its output, as a builder that fills back to front would.
+const bool kAtTheEnd = RegisterTask("test.at_the_end", [](TaskContext& call) -> TaskResult {
+  const auto in = call.input();
+  const std::size_t start = call.output().size() - in.size();
+  std::memcpy(call.output().data() + start, in.data(), in.size());
+  call.set_result_start(start);
+  return call.output().size();
+});
 const bool kEmpty = RegisterTask("test.empty", [](TaskContext&) -> TaskResult { return 0; });
 const bool kFails = RegisterTask("test.fails", [](TaskContext& call) -> TaskResult {
   return tl::unexpected("refused " + std::to_string(call.arg(0)));
@@ -104,6 +112,19 @@ TEST_F(WorkgroupTest, CopyTransportGivesTheSameResultAndCountsTheCopies) {
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(Text(*result), "HELLO");
   EXPECT_EQ(group_->stats().bytes_copied, 10u);
+}
+
+TEST_F(WorkgroupTest, AResultMayEndItsOutputAndOnlyItIsCopied) {
+  for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
+    Start({.workers = 1, .transport = transport});
+    const auto out = pool_->Allocate()->Sub(100, 1000);
+    auto result =
+        group_->Dispatch({.task = "test.at_the_end", .input = Put("tail"), .output = out}).get();
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(Text(*result), "tail");
+    EXPECT_EQ(result->offset, 100u + 996u);
+    EXPECT_EQ(group_->stats().bytes_copied, transport == Transport::kCopy ? 8u : 0u);
+  }
 }
 
 TEST_F(WorkgroupTest, ManyRequestsInFlightAllComplete) {

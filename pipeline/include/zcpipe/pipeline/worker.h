@@ -26,8 +26,14 @@ class TaskContext {
   // The request payload, read in place in the caller's arena (or, with the copy transport, a
   // private copy of it).
   [[nodiscard]] std::span<const std::byte> input() const { return input_; }
-  // Where the result goes; the call returns how many bytes of it it wrote.
+  // Where the result goes; the call returns where its result ends: the result is
+  // output()[result_start(), returned).
   [[nodiscard]] std::span<std::byte> output() const { return output_; }
+  // For a result that does not begin at the start of output() (one built back to front, as
+  // FlatBuffers builds): only output()[start, returned) goes back to the caller (and, with the
+  // copy transport, through the socket). Default 0.
+  void set_result_start(std::size_t start) { result_start_ = start; }
+  [[nodiscard]] std::size_t result_start() const { return result_start_; }
   // The request's small arguments (Request::args).
   [[nodiscard]] std::uint64_t arg(std::size_t i = 0) const { return args_[i]; }
   // Key material the caller delivered over the worker's private channel (a member's set-up
@@ -44,9 +50,11 @@ class TaskContext {
   std::span<const std::uint64_t, 4> args_;
   std::span<const std::byte> secret_;
   std::function<void(std::uint64_t)> report_;
+  std::size_t result_start_ = 0;
 };
 
-// Bytes written to TaskContext::output(), or why the call failed (a job error for the caller).
+// Where the result in TaskContext::output() ends (it begins at result_start()), or why the call
+// failed (a job error for the caller).
 using TaskResult = tl::expected<std::size_t, std::string>;
 using TaskFunction = std::function<TaskResult(TaskContext&)>;
 
