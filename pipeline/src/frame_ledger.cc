@@ -5,6 +5,10 @@
 namespace zcpipe::detail {
 namespace {
 
+// docs/shm-layout.md, import blocks: the slot is a lock-free (hence address-free) atomic u64.
+static_assert(std::atomic_ref<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic_ref<std::uint64_t>::required_alignment == 8);
+
 std::atomic_ref<std::uint64_t> SlotRef(std::byte* slot) {
   return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(slot));
 }

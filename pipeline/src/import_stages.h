@@ -45,6 +45,8 @@ inline constexpr std::size_t kReplyMin = 16;  // the mark and the reply's size
 // then the request must not be cut into smaller ones (poison narrowing), as that would seal
 // another batch under the same index, which AES-GCM forbids (the index is the nonce).
 inline constexpr std::uint64_t kSealingMark = 0x676e696c61657321;  // "!sealing"
+static_assert(kReplyMin == 16 && kSealingMark == 0x676e696c61657321,
+              "docs/shm-layout.md: import blocks");
 
 struct StageSetup {
   bool csv = true;
