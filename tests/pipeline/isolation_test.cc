@@ -114,6 +114,14 @@ class IsolationTest : public ::testing::Test {
     return text.str();
   }
 
+  // Runs `config` isolated with `transport`, replacing its output.
+  static Report RunIsolated(JobConfig config, Transport transport) {
+    config.placement = Placement::kIsolated;
+    config.transport = transport;
+    config.replace_output = true;
+    return zcpipe::Run(config);
+  }
+
   // The container's chunks, decrypted, in order.
   std::vector<std::string> Frames(const fs::path& container) {
     std::vector<std::string> frames;
@@ -144,11 +152,7 @@ TEST_F(IsolationTest, IsolatedStagesWriteWhatInProcessStagesWrite) {
   const auto expected = Export(dir_ / "local.zcp");
 
   for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
-    auto config = Config(input, "isolated");
-    config.placement = Placement::kIsolated;
-    config.transport = transport;
-    config.replace_output = true;
-    const Report isolated = zcpipe::Run(config);
+    const Report isolated = RunIsolated(Config(input, "isolated"), transport);
     ASSERT_EQ(isolated.status, JobStatus::kSucceeded) << Describe(isolated);
     EXPECT_EQ(isolated.totals.rows_in, local.totals.rows_in);
     EXPECT_EQ(isolated.totals.rows_out, local.totals.rows_out);
@@ -193,10 +197,7 @@ TEST_F(IsolationTest, ChunksOfSeveralBatchesShiftTheFramesAfterThem) {
   for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
     auto config = local_config;
     config.output = dir_ / "isolated.zcp";
-    config.placement = Placement::kIsolated;
-    config.transport = transport;
-    config.replace_output = true;
-    const Report isolated = zcpipe::Run(config);
+    const Report isolated = RunIsolated(config, transport);
     ASSERT_EQ(isolated.status, JobStatus::kSucceeded) << Describe(isolated);
     EXPECT_EQ(isolated.totals.rows_out, local.totals.rows_out);
     EXPECT_TRUE(Frames(config.output) == expected);
