@@ -3,7 +3,10 @@
 //       stages and progress latency, by mode (in-process, isolated zero-copy, isolated copy),
 //       worker count and input size (64 MiB, 512 MiB, 2 GiB generated files);
 //   pipeline_vs_stages/threads:<n>  the in-process import held to the sum of the single-stage
-//       passes of bench_stages measured in the same run (counter `efficiency`).
+//       passes of bench_stages measured in the same run (counter `efficiency`);
+//   pipeline_paired/workers:2/mib:<size>  the three modes back to back in a random order per
+//       repetition, and the ratios of each round (counters `isolated_over_in_process`,
+//       `zero_copy_over_copy`): their medians are the ratios a drift of the host hardly moves.
 // Flags (before Google Benchmark's): --modes=in_process,isolated_zero_copy,isolated_copy and
 // --sizes_mib=64,512,2048. See bench/README.md.
 #include <benchmark/benchmark.h>
@@ -21,7 +24,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -61,6 +66,10 @@ constexpr Mode kModes[] = {
     {"isolated_copy", Placement::kIsolated, Transport::kCopy},
 };
 constexpr unsigned kWorkerCounts[] = {1, 2};
+// pipeline_paired: the worker count of the issues' ratio targets, and rounds per size (inputs
+// of kOnceFromMib and more are left out: a round of them takes a minute).
+constexpr unsigned kPairedWorkers = 2;
+constexpr int kPairedRounds = 5;
 
 double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -357,20 +366,30 @@ void BM_PipelineVsStages(benchmark::State& state) {
 // ----------------------------------------------------------------------------------------------
 // pipeline/<mode>/workers:<n>/mib:<size>
 
-void BM_Import(benchmark::State& state, Mode mode) {
-  const auto workers = static_cast<unsigned>(state.range(0));
-  const auto mib = static_cast<std::size_t>(state.range(1));
+// The generated input of `mib` MiB (with room for its output), or nullptr having failed `state`.
+const InputFile* InputOf(benchmark::State& state, std::size_t mib) {
   ReleaseCorpus();  // pipeline_vs_stages' corpus must not count in this case's RSS
-  const InputFile* input = nullptr;
   try {
-    input = &Inputs().Get(mib, /*also_needed=*/std::uint64_t{mib} << 20);  // room for the output
+    return &Inputs().Get(mib, /*also_needed=*/std::uint64_t{mib} << 20);
   } catch (const std::exception& e) {
-    return state.SkipWithError(e.what());
+    state.SkipWithError(e.what());
+    return nullptr;
   }
-  JobConfig config = ImportConfig(input->path, workers);
+}
+
+JobConfig ModeConfig(const InputFile& input, Mode mode, unsigned workers) {
+  JobConfig config = ImportConfig(input.path, workers);
   config.placement = mode.placement;
   config.transport = mode.transport;
   config.workers = workers;
+  return config;
+}
+
+void BM_Import(benchmark::State& state, Mode mode) {
+  const auto workers = static_cast<unsigned>(state.range(0));
+  const InputFile* input = InputOf(state, static_cast<std::size_t>(state.range(1)));
+  if (input == nullptr) return;
+  const JobConfig config = ModeConfig(*input, mode, workers);
   ImportTally tally;
   const bool ok = RunImports(state, config, tally, [&] {
     return tally.rows_in == input->rows ? std::string()
@@ -383,6 +402,36 @@ void BM_Import(benchmark::State& state, Mode mode) {
         ("payload bytes copied between stages: " + std::to_string(tally.copied)).c_str());
   }
   tally.SetCounters(state, input->bytes);
+}
+
+// ----------------------------------------------------------------------------------------------
+// pipeline_paired/workers:<n>/mib:<size>
+
+// One round: each mode's import once, in a random order, back to back (seconds apart, where the
+// separate cases above run minutes apart). The round's ratios are counters; Google Benchmark's
+// median over the repetitions is then the median of paired ratios.
+void BM_Paired(benchmark::State& state) {
+  const auto workers = static_cast<unsigned>(state.range(0));
+  const InputFile* input = InputOf(state, static_cast<std::size_t>(state.range(1)));
+  if (input == nullptr) return;
+  static std::mt19937 random(std::random_device{}());
+  for (auto _ : state) {
+    std::vector<Mode> order(std::begin(kModes), std::end(kModes));
+    std::shuffle(order.begin(), order.end(), random);
+    std::map<std::string_view, double> seconds;
+    for (const Mode& mode : order) {
+      ImportTally tally;  // its Run adds the import's time to the iteration's
+      if (const auto failure = tally.Run(state, ModeConfig(*input, mode, workers));
+          !failure.empty()) {
+        return state.SkipWithError((std::string(mode.name) + ": " + failure).c_str());
+      }
+      seconds[mode.name] = tally.seconds;
+    }
+    state.counters["isolated_over_in_process"] =
+        seconds["in_process"] / seconds["isolated_zero_copy"];
+    state.counters["zero_copy_over_copy"] =
+        seconds["isolated_copy"] / seconds["isolated_zero_copy"];
+  }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -444,6 +493,17 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
                         ->ReportAggregatesOnly(true);
       for (const unsigned workers : kWorkerCounts) bench->Args({workers, size});
     }
+  }
+  if (modes.size() != std::size(kModes)) return true;  // the pairs need every mode
+  auto* paired = benchmark::RegisterBenchmark("pipeline_paired", BM_Paired)
+                     ->ArgNames({"workers", "mib"})
+                     ->UseManualTime()
+                     ->Unit(benchmark::kMillisecond)
+                     ->Iterations(1)
+                     ->Repetitions(kPairedRounds)
+                     ->ReportAggregatesOnly(true);
+  for (const std::string& mib : sizes_mib) {
+    if (std::stoll(mib) < kOnceFromMib) paired->Args({kPairedWorkers, std::stoll(mib)});
   }
   return true;
 }

@@ -107,6 +107,16 @@ def pipeline_results(results):
     return out
 
 
+def paired_results(results):
+    """{(workers, mib): summary} of the paired rounds (medians of the rounds' ratios)."""
+    out = {}
+    for case, r in family(results, "pipeline_paired").items():
+        args = arguments(case)
+        if "workers" in args and "mib" in args:
+            out[(args["workers"], args["mib"])] = r
+    return out
+
+
 def noisy(key, result):
     """Whether a spinning result (key[0] is the transport) ran with a process off its core."""
     if key[0] not in SPINNING:

@@ -2,7 +2,7 @@
 
 from .results import (COPY_TRANSPORTS, HANDOFF_TRANSPORTS, MESSAGE_TRANSPORTS, MIN_CPU_SHARE,
                       arguments, family, handoff_results, messages_results, noisy, ordered,
-                      pipeline_results, size_label)
+                      paired_results, pipeline_results, size_label)
 
 RING_VS_MAILBOX_TARGET = 1.5  # ring round trip at 64 B within 1.5x of the bare mailbox
 COPY_VS_ZERO_COPY_TARGET = 20.0  # zero copy at 16/64 MiB at least 20x faster than any copy
@@ -167,7 +167,7 @@ def pipeline_section(results):
                          f"{size_label(sizes[-1] << 20)}: **{round(change * 100):+d}%** "
                          f"(target within ±{RSS_FLAT_TARGET:.0%}: "
                          f"{verdict(abs(change) <= RSS_FLAT_TARGET)})")
-    return lines + isolation_lines(cases) + [""]
+    return lines + isolation_lines(cases, paired_results(results)) + [""]
 
 
 DISPATCH_TARGET_US = 10.0  # an empty job's round trip through a worker
@@ -200,28 +200,41 @@ def workgroup_section(results):
     return lines + [""]
 
 
-def isolation_lines(cases):
-    """Ratios of the isolated modes, per workers and size present in both."""
+def isolation_lines(cases, paired):
+    """Ratios of the isolated modes, per workers and size present in both. Where the paired
+    rounds ran (pipeline_paired), their medians decide the verdicts: they compare imports run
+    seconds apart, the ratios of the medians above imports run minutes apart."""
     lines = []
     for (mode, workers, size), r in sorted(cases.items()):
         if mode != "isolated_zero_copy":
             continue
         local = cases.get(("in_process", workers, size))
         copy = cases.get(("isolated_copy", workers, size))
+        pairs = paired.get((workers, size), {})
         speed = r.get("bytes_per_second", 0)
         parts = []
+
+        def ratio_part(label, unpaired, paired_key, target):
+            if paired_key in pairs:
+                value = pairs[paired_key]
+                text = f"{label} **{value:.2f}x** paired ({unpaired:.2f}x from the medians)"
+            else:
+                value, text = unpaired, f"{label} **{unpaired:.2f}x**"
+            if target is not None:
+                text += f" (target ≥ {target}x: {verdict(value >= target)})"
+            parts.append(text)
+
         if local and local.get("bytes_per_second"):
-            share = speed / local["bytes_per_second"]
-            parts.append(f"isolated / in-process **{share:.2f}x** (target ≥ "
-                         f"{ISOLATED_VS_IN_PROCESS_TARGET}: "
-                         f"{verdict(share >= ISOLATED_VS_IN_PROCESS_TARGET)})")
+            ratio_part("isolated / in-process", speed / local["bytes_per_second"],
+                       "isolated_over_in_process", ISOLATED_VS_IN_PROCESS_TARGET)
         if copy and copy.get("bytes_per_second"):
-            gain = speed / copy["bytes_per_second"]
-            target = f" (target ≥ {ZERO_COPY_VS_COPY_TARGET}x: " \
-                     f"{verdict(gain >= ZERO_COPY_VS_COPY_TARGET)})" if workers == 2 else ""
-            parts.append(f"zero-copy / copy transport **{gain:.2f}x**{target}")
+            ratio_part("zero-copy / copy transport", speed / copy["bytes_per_second"],
+                       "zero_copy_over_copy", ZERO_COPY_VS_COPY_TARGET if workers == 2 else None)
         if parts:
             lines.append(f"- {workers} worker(s), {size_label(size << 20)}: " + "; ".join(parts))
+    if paired:
+        lines.append("- paired: the median of the ratios of rounds that run the three modes back "
+                     "to back in a random order (`pipeline_paired`)")
     return lines
 
 
