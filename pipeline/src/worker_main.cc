@@ -185,8 +185,11 @@ bool WorkerLoop::Call(const WorkMessage& request, const TaskFunction* task, Memb
   }
   if (!result) return Fail(request, MessageStatus::kTaskFailed, result.error());
   const std::size_t start = context.result_start();
-  if (*result > output->size() || start > *result) {
+  if (*result > output->size()) {
     return Fail(request, MessageStatus::kBadRequest, "task claims more output than it was given");
+  }
+  if (start > *result) {
+    return Fail(request, MessageStatus::kBadRequest, "task's result starts past its end");
   }
   const auto length = static_cast<std::uint32_t>(*result - start);
   WorkMessage response;
