@@ -48,12 +48,12 @@ asan: deps
 	ctest --test-dir $(BUILD)-asan -j$(JOBS) --output-on-failure
 
 # The job, memory, resume and job-trace tests run the oneTBB flow graph, and so do the CLI tests
-# of commands that import: Debian's libtbb is not built with TSan, whose reports on its task pool
-# are false positives, so those run under ASan/UBSan only.
+# of commands that import and the demo script: Debian's libtbb is not built with TSan, whose
+# reports on its task pool are false positives, so those run under ASan/UBSan only.
 tsan: deps
 	@$(CMAKE) -S . -B $(BUILD)-tsan -DZCPIPE_SANITIZE=thread -DZCPIPE_BUILD_BENCH=OFF >/dev/null
 	@$(CMAKE) --build $(BUILD)-tsan -j$(JOBS)
-	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure -E '^(JobTest|JobTraceTest|IsolationTest|MemoryTest|Resume|RunCommand|ExportCommand|InspectCommand|VerifyCommand)\.'
+	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure -E '^(JobTest|JobTraceTest|IsolationTest|MemoryTest|Resume|RunCommand|ExportCommand|InspectCommand|VerifyCommand)\.|^cli_demo_script$$'
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
 fuzz: deps-tools
