@@ -24,23 +24,18 @@ void FrameLedger::Track(std::uint64_t seq, std::span<std::byte, 8> slot) {
 void FrameLedger::Done(std::uint64_t seq, std::uint64_t batches) {
   std::lock_guard lock(mutex_);
   if (seq < next_seq_) return;
-  Chunk& chunk = chunks_[seq];
-  chunk.slot = nullptr;
-  chunk.done = true;
-  chunk.batches = batches;
+  chunks_[seq].batches = batches;
   Advance();
 }
 
 void FrameLedger::Advance() {
   for (auto it = chunks_.find(next_seq_); it != chunks_.end() && it->first == next_seq_;
        it = chunks_.erase(it)) {
-    if (!it->second.done) {  // parsing: its index is known now
-      if (it->second.slot != nullptr) {
-        SlotRef(it->second.slot).store(next_frame_ + 1, std::memory_order_release);
-      }
+    if (!it->second.batches) {  // tracked, being parsed: its index is known now
+      SlotRef(it->second.slot).store(next_frame_ + 1, std::memory_order_release);
       return;
     }
-    next_frame_ += it->second.batches;
+    next_frame_ += *it->second.batches;
     ++next_seq_;
   }
 }

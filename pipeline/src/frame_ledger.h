@@ -40,9 +40,8 @@ class FrameLedger {
 
  private:
   struct Chunk {
-    std::byte* slot = nullptr;  // null once Done, or when not tracked
-    bool done = false;
-    std::uint64_t batches = 0;
+    std::byte* slot = nullptr;             // set by Track; not written once Done
+    std::optional<std::uint64_t> batches;  // set by Done
   };
   void Advance();  // REQUIRES: mutex_ held
 
