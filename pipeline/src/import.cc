@@ -437,7 +437,7 @@ bool Import::OpenWorkers(bool csv) {
                    .schema = parsed_schema_.ToString(),
                    .batch_room = batch_room_};
   if (csv) {  // the parser in the worker reads the header as this one did
-    auto records = SplitRecords(first_chunk_->bytes, '"', 1, 0);
+    auto records = SplitRecords(first_chunk_->bytes, '"', 1, 0, 1);
     if (!records.empty()) setup.first_record = records.front().raw + "\n";
   }
   if (config_.transform) {

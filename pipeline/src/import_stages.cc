@@ -260,13 +260,14 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::ui
 }
 
 stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
-                                 std::uint64_t first_line, std::uint64_t first_byte) {
+                                 std::uint64_t first_line, std::uint64_t first_byte,
+                                 std::size_t limit) {
   stages::InputErrors records;
   const std::string_view text = AsText(bytes);
   std::size_t start = 0;
   std::uint64_t line = first_line, start_line = first_line;
   bool quoted = false;
-  for (std::size_t i = 0; i <= text.size(); ++i) {
+  for (std::size_t i = 0; i <= text.size() && records.size() < limit; ++i) {
     const bool end = i == text.size();
     if (!end && quote != '\0' && text[i] == quote) quoted = !quoted;
     if (end || (text[i] == '\n' && !quoted)) {

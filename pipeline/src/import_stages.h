@@ -81,8 +81,10 @@ struct ProcessReply {
                                                     std::uint64_t at);
 
 // The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their
-// line, offset and raw text, split as the chunker does (`quote` '\0' for JSON Lines).
+// line, offset and raw text, split as the chunker does (`quote` '\0' for JSON Lines); the
+// first `limit` of them only, if there are more.
 [[nodiscard]] stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
-                                               std::uint64_t first_line, std::uint64_t first_byte);
+                                               std::uint64_t first_line, std::uint64_t first_byte,
+                                               std::size_t limit = SIZE_MAX);
 
 }  // namespace zcpipe::detail
