@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -142,8 +143,10 @@ class Import {
   void RunCommitter();
   void StopCommitter();  // drops a point not yet committed; joins
 
-  // Isolated placement: the workgroup, one import-stages member per worker, and the calls.
-  bool OpenWorkers(bool csv);
+  // Isolated placement: the workgroup, launched (LaunchWorkers: what failed, or empty) while
+  // Open goes on, then the arena and one import-stages member per worker, and the calls.
+  std::string LaunchWorkers();
+  bool OpenWorkers(bool csv, std::future<std::string>& launched);
   // The job's task-arena threads, and its worker processes when isolated.
   [[nodiscard]] unsigned Threads() const {
     return config_.threads != 0 ? config_.threads
@@ -343,6 +346,10 @@ bool Import::Open() {
   // intact for the Verifier), and find the chunk's ledger slot past the chunk: a chunk's worth
   // more, for a batch up to 1.5 times its CSV and its frame.
   const bool isolated = config_.placement == Placement::kIsolated;
+  // Worker processes start (exec, load, attach their rings) meanwhile, on another core: a few
+  // milliseconds each that would otherwise delay the first chunk. Its destructor waits for it.
+  std::future<std::string> launched;
+  if (isolated) launched = std::async(std::launch::async, [this] { return LaunchWorkers(); });
   const bool ledger =
       isolated && !config_.output.empty() && config_.transport == Transport::kZeroCopy;
   chunk_room_ = BlockSize(config_.chunk_size, 2);
@@ -412,7 +419,7 @@ bool Import::Open() {
   }
 
   if (!config_.output.empty() && !OpenOutput()) return false;
-  if (config_.placement == Placement::kIsolated && !OpenWorkers(csv)) return false;
+  if (isolated && !OpenWorkers(csv, launched)) return false;
   // With the copy transport a worker sees its chunk as it was sent, not the slot's later value.
   if (ledger) ledger_.emplace(next_frame_);
   if (config_.on_error == ErrorPolicy::kQuarantine) {
@@ -426,11 +433,29 @@ bool Import::Open() {
   return true;
 }
 
-bool Import::OpenWorkers(bool csv) {
+std::string Import::LaunchWorkers() {
+  // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
+  HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
+  try {
+    workers_.emplace(WorkgroupOptions{.workers = WorkerCount(),
+                                      .health = health,
+                                      .transport = config_.transport,
+                                      .executable = "/proc/self/exe"});
+    workers_->Launch();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
   const auto fail = [&](const std::string& reason, const std::string& message) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, reason, message));
     return false;
   };
+  if (const auto failure = launched.get(); !failure.empty()) {
+    return fail("workers did not start", failure);
+  }
   StageSetup setup{.csv = csv,
                    .delimiter = config_.delimiter,
                    .header = config_.header,
@@ -454,20 +479,12 @@ bool Import::OpenWorkers(bool csv) {
   }
   const auto encoded = Encode(setup);
   ::explicit_bzero(setup.payload_key.data(), setup.payload_key.size());
-  const unsigned count = WorkerCount();
-  // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
-  HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
   try {
-    workers_.emplace(WorkgroupOptions{.workers = count,
-                                      .health = health,
-                                      .transport = config_.transport,
-                                      .executable = "/proc/self/exe"});
-    workers_->Launch();
     workers_->AttachArena(*pool_);
   } catch (const std::exception& e) {
     return fail("workers did not start", e.what());
   }
-  for (unsigned i = 0; i < count; ++i) {
+  for (unsigned i = 0; i < WorkerCount(); ++i) {
     auto member = workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
                                       std::as_bytes(std::span(encoded.secret)), true);
     if (!member) return fail("workers did not start", member.error().message);

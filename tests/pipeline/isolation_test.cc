@@ -273,6 +273,30 @@ TEST_F(IsolationTest, TheTraceHasATrackPerWorkerProcessWithItsStages) {
   }
 }
 
+// Workers start while the coordinator opens the input and the output; a job that fails there
+// still waits for them, reports its own error and leaves no worker or segment behind.
+TEST_F(IsolationTest, AJobThatFailsWhileItsWorkersStartLeavesNothingBehind) {
+  const auto segments = [] {
+    std::size_t count = 0;
+    const auto prefix = "zcpipe." + std::to_string(::getpid()) + ".";
+    for (const auto& entry : fs::directory_iterator("/dev/shm")) {
+      count += entry.path().filename().string().starts_with(prefix);
+    }
+    return count;
+  };
+  const std::size_t before = segments();
+  auto config = Config(WriteCsv(1000, 0), "isolated");
+  config.output = dir_ / "missing" / "out.zcp";
+  const Report report = RunIsolated(config, Transport::kZeroCopy);
+  ASSERT_EQ(report.status, JobStatus::kFailed);
+  ASSERT_TRUE(report.error);
+  EXPECT_EQ(report.error->kind, ErrorKind::kInitialization) << Describe(report);
+  EXPECT_NE(report.error->message.find(config.output.string()), std::string::npos)
+      << Describe(report);
+  EXPECT_TRUE(Workers().empty());
+  EXPECT_EQ(segments(), before);
+}
+
 TEST_F(IsolationTest, RowsThatCrashTheirWorkerAreQuarantinedAsPoison) {
   const auto input = WriteCsv(60000, 0);
   auto config = Config(input, "isolated");
