@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <csignal>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -213,6 +214,47 @@ TEST(Ring, PeerStateFollowsAttachAndDetach) {
   EXPECT_EQ(consumer->peer(), PeerState::kGone);
   EXPECT_TRUE(IsNumbered(*consumer->Pop(1s), 5));  // drained before kPeerGone is reported
   EXPECT_EQ(consumer->Pop(1s).error().code, Errc::kPeerGone);
+}
+
+// An end that detaches (an orderly exit) wakes the other end's sleeping wait, which ends with
+// kPeerGone then, not at its next peer check (here 60 s away).
+TEST(Ring, ADetachingEndWakesTheOtherEndsWaitAtOnce) {
+  TwoRings rings(2);
+  const WaitPolicy sleep_at_once{.spin_for = 0ns, .peer_check = 60s};
+  const auto waited = [](auto wait) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto code = wait();
+    return std::pair(code, std::chrono::steady_clock::now() - start);
+  };
+  {
+    auto consumer = RingConsumer<Handle>::Attach(rings.down(), sleep_at_once);
+    auto attached = RingProducer<Handle>::Attach(rings.down());
+    ASSERT_TRUE(consumer && attached);
+    std::optional<RingProducer<Handle>> producer(std::move(*attached));
+    std::thread leaves([&producer] {
+      std::this_thread::sleep_for(50ms);
+      producer.reset();
+    });
+    const auto [code, took] = waited([&] { return consumer->Pop(120s).error().code; });
+    leaves.join();
+    EXPECT_EQ(code, Errc::kPeerGone);
+    EXPECT_LT(took, 30s);
+  }
+  {
+    auto producer = RingProducer<Handle>::Attach(rings.up(), sleep_at_once);
+    auto attached = RingConsumer<Handle>::Attach(rings.up());
+    ASSERT_TRUE(producer && attached);
+    std::optional<RingConsumer<Handle>> consumer(std::move(*attached));
+    ASSERT_TRUE(producer->TryPush(Numbered(1)) && producer->TryPush(Numbered(2)));  // full
+    std::thread leaves([&consumer] {
+      std::this_thread::sleep_for(50ms);
+      consumer.reset();
+    });
+    const auto [code, took] = waited([&] { return producer->Push(Numbered(3), 120s).error().code; });
+    leaves.join();
+    EXPECT_EQ(code, Errc::kPeerGone);
+    EXPECT_LT(took, 30s);
+  }
 }
 
 // A producer that died after publishing a slot but before storing its position must not make

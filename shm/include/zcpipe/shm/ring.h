@@ -125,8 +125,12 @@ class RingEndpoint {
   bool is_producer_;
 
  private:
+  // Gives up the claim and wakes the other end if it sleeps, so that it sees kPeerGone now
+  // rather than at its next peer check.
   void Detach() {
-    if (control_ != nullptr) DetachEndpoint(own_word());
+    if (control_ == nullptr) return;
+    DetachEndpoint(own_word());
+    Notify(is_producer_ ? control_->not_empty : control_->not_full);
     control_ = nullptr;
   }
 };

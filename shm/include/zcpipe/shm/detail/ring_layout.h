@@ -21,7 +21,8 @@ enum class PeerState : std::uint8_t {
 };
 
 // How a blocked Push/Pop waits: spin for `spin_for` (lowest latency, burns a core), then sleep
-// on a futex; every `peer_check` while asleep, look whether the peer is still alive. Spinning is
+// on a futex; every `peer_check` while asleep, look whether the peer is still alive (a peer that
+// detaches wakes the sleeper, which sees it at once). Spinning is
 // adaptive per endpoint: after a wait that outlasted `spin_for` the next one sleeps at once, and
 // a wait that `spin_for` would have covered turns spinning back on. A side that waits milliseconds
 // between items (a coordinator on a host saturated by its workers) then stops burning the core
@@ -156,7 +157,8 @@ Status WaitUntil(WakeWord& wake, const EndpointWord& peer, const WaitPolicy& pol
       continue;
     }
     auto now = Clock::now();
-    if (now >= next_peer_check) {
+    // A peer that detached says so in its word (and woke us): no need to wait for the check.
+    if (now >= next_peer_check || peer.owner.load(std::memory_order_acquire) == kDetached) {
       if (PeerOf(peer) == PeerState::kGone) {
         return finish(ready() ? Status{} : Fail(Errc::kPeerGone));
       }
