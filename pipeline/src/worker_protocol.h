@@ -92,6 +92,12 @@ static_assert(ControlLayout::kRingBytes % 64 == 0, "rings stay cache-line aligne
 // CLOCK_MONOTONIC in ns: comparable across processes on one machine.
 std::uint64_t MonotonicNanos();
 
+// How long before `now` `since` was, both MonotonicNanos(); 0 if `since` is the later one, as
+// a timestamp that another thread (or process) took after `now` was read can be.
+constexpr std::uint64_t NanosSince(std::uint64_t since, std::uint64_t now) {
+  return now > since ? now - since : 0;
+}
+
 inline std::atomic<std::uint64_t>& Heartbeat(std::span<std::byte> control) {
   return *reinterpret_cast<std::atomic<std::uint64_t>*>(control.data() +
                                                         ControlLayout::kHeartbeatOffset);

@@ -1,6 +1,5 @@
 // Workgroup supervision: each worker's supervisor thread completes its requests, checks what
 // it returns, detects death and stalls, replaces it and re-routes or blames what it owed.
-#include <algorithm>
 
 #include "workgroup_impl.h"
 
@@ -215,18 +214,26 @@ void Workgroup::Impl::OnDeath(Slot& slot, const std::string& why) {
 
 void Workgroup::Impl::CheckHealth(Slot& slot) {
   const auto& health = options_.health;
-  const auto now = detail::MonotonicNanos();
   const auto timeout = static_cast<std::uint64_t>(nanoseconds(health.timeout).count());
   bool stalled = false;
   bool probe = false;
   {
     std::lock_guard lock(slot.mutex);
+    // Read under the lock that guards every timestamp below, and compared without wrapping: a
+    // request sent between an earlier read and the lock looked 2^64 ns old, a false stall that
+    // killed a busy worker and failed its member's calls (about 1 isolated import in 60 on a
+    // host with its two cores contended).
+    const auto now = detail::MonotonicNanos();
+    const auto overdue = [&](std::uint64_t since) {
+      return detail::NanosSince(since, now) > timeout;
+    };
     if (timeout != 0) {
-      for (const auto& [id, pending] : slot.pending) stalled |= now - pending.sent_ns > timeout;
-      for (const auto& [id, sent] : slot.probes) stalled |= now - sent > timeout;
+      for (const auto& [id, pending] : slot.pending) stalled |= overdue(pending.sent_ns);
+      for (const auto& [id, sent] : slot.probes) stalled |= overdue(sent);
     }
     const auto interval = static_cast<std::uint64_t>(nanoseconds(health.probe_interval).count());
-    probe = interval != 0 && slot.probes.empty() && now - slot.last_probe_ns >= interval;
+    probe = interval != 0 && slot.probes.empty() &&
+            detail::NanosSince(slot.last_probe_ns, now) >= interval;
   }
   if (stalled) {
     return OnDeath(slot, "worker " + std::to_string(slot.index) + " stalled: no answer for " +
@@ -253,7 +260,7 @@ ProbeResult Workgroup::Impl::Probe(int index, milliseconds timeout) {
     if (!slot->process || slot->retired) return result;
     const auto now = detail::MonotonicNanos();
     result.heartbeat_age = std::chrono::duration_cast<milliseconds>(
-        nanoseconds(now - std::min(now, slot->process->heartbeat())));
+        nanoseconds(detail::NanosSince(slot->process->heartbeat(), now)));
     if (!slot->process->requests().TryPush(message)) return result;
     slot->probes[message.id] = now;
     slot->last_probe_ns = now;
