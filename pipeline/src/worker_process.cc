@@ -65,6 +65,9 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   posix_spawnattr_t attributes;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawn_file_actions_adddup2(&actions, pair[1], kWorkerSocketFd);
+  // Whatever else is open here (a library's descriptor without O_CLOEXEC, opened by another
+  // thread meanwhile: the import opens its files while its workers start) stays here.
+  ::posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerSocketFd + 1);
   ::posix_spawnattr_init(&attributes);
   ::posix_spawnattr_setpgroup(&attributes, 0);
   sigset_t none;

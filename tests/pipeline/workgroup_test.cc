@@ -1,9 +1,11 @@
 #include "zcpipe/pipeline/workgroup.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -220,6 +222,26 @@ TEST_F(WorkgroupTest, WorkersAreNamedForPsAndTop) {
   std::getline(std::ifstream(proc + "/cmdline"), argv0, '\0');
   EXPECT_EQ(comm, "zcpipe-worker");
   EXPECT_EQ(argv0, std::filesystem::canonical("/proc/self/exe").string());
+}
+
+// A worker holds stdin, stdout, stderr and its socket (fd 3), and nothing else of its
+// coordinator's: not even a descriptor some library opened without O_CLOEXEC meanwhile.
+TEST_F(WorkgroupTest, AWorkerInheritsNoDescriptorButStdioAndItsSocket) {
+  const int opened = ::open("/dev/null", O_RDONLY);
+  const int leaky = ::fcntl(opened, F_DUPFD, 10);  // no FD_CLOEXEC, and clear of fd 3
+  ::close(opened);
+  ASSERT_GE(leaky, 10);
+  Start({.workers = 1});
+  ::close(leaky);
+  const auto out = *pool_->Allocate();  // done: the worker has attached the arena and closed
+  ASSERT_TRUE(group_->Dispatch({.task = "test.empty", .output = out}).get());
+  std::vector<int> held;
+  const std::filesystem::path fds = "/proc/" + std::to_string(group_->pid(0)) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(fds)) {
+    held.push_back(std::stoi(entry.path().filename().string()));
+    EXPECT_LE(held.back(), 3) << std::filesystem::read_symlink(entry.path());
+  }
+  EXPECT_NE(std::find(held.begin(), held.end(), 3), held.end()) << "its socket";
 }
 
 TEST_F(WorkgroupTest, KillAndAddWorkerKeepSurvivingIndicesStable) {
