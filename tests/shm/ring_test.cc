@@ -250,7 +250,8 @@ TEST(Ring, ADetachingEndWakesTheOtherEndsWaitAtOnce) {
       std::this_thread::sleep_for(50ms);
       consumer.reset();
     });
-    const auto [code, took] = waited([&] { return producer->Push(Numbered(3), 120s).error().code; });
+    const auto [code, took] =
+        waited([&] { return producer->Push(Numbered(3), 120s).error().code; });
     leaves.join();
     EXPECT_EQ(code, Errc::kPeerGone);
     EXPECT_LT(took, 30s);
