@@ -35,14 +35,16 @@ std::optional<std::int64_t> ParseInt64(std::string_view text) {
   if (!text.empty() && (negative || text.front() == '+')) text.remove_prefix(1);
   // Up to 18 digits cannot overflow: the common case, without from_chars' generality.
   if (text.empty() || text.size() > 18) {
-    std::int64_t value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-      // from_chars saw no sign: retry the negative extreme, which has no positive twin.
-      if (negative && text == "9223372036854775808") return INT64_MIN;
+    // The magnitude as unsigned: from_chars then takes no second sign (it would for a signed
+    // type), and the negative extreme, which has no positive twin, fits.
+    std::uint64_t magnitude = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude);
+    const std::uint64_t limit = negative ? std::uint64_t{1} << 63 : INT64_MAX;
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        magnitude > limit) {
       return std::nullopt;
     }
-    return negative ? -value : value;
+    return static_cast<std::int64_t>(negative ? 0 - magnitude : magnitude);
   }
   std::int64_t value = 0;
   for (const char c : text) {

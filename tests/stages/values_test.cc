@@ -22,6 +22,17 @@ TEST(Values, Int64AtItsLimitsAndNotBeyond) {
   }
 }
 
+// One sign at most, also past 18 digits, where std::from_chars (which takes a '-') does the
+// work. The fuzzer found "--09223372036854775808", which negated INT64_MIN.
+TEST(Values, Int64TakesOneSignOnlyAtAnyLength) {
+  for (const char* bad : {"--09223372036854775808", "--1234567890123456789",
+                          "+-1234567890123456789", "-+1234567890123456789", "+-1", "-+1"}) {
+    EXPECT_FALSE(ParseInt64(bad)) << bad;
+  }
+  EXPECT_EQ(ParseInt64("-0009223372036854775808"), INT64_MIN);
+  EXPECT_EQ(ParseInt64("+0001234567890123456789"), 1234567890123456789);
+}
+
 // The fast path must give exactly what std::from_chars gives.
 TEST(Values, Float64FastPathIsCorrectlyRounded) {
   std::mt19937_64 random(7);
