@@ -347,7 +347,8 @@ bool Import::Open() {
   // more, for a batch up to 1.5 times its CSV and its frame.
   const bool isolated = config_.placement == Placement::kIsolated;
   // Worker processes start (exec, load, attach their rings) meanwhile, on another core: a few
-  // milliseconds each that would otherwise delay the first chunk. Its destructor waits for it.
+  // milliseconds each that would otherwise delay the first chunk. Should Open return early,
+  // the future's destructor waits for the launch, and Run shuts the workers down.
   std::future<std::string> launched;
   if (isolated) launched = std::async(std::launch::async, [this] { return LaunchWorkers(); });
   const bool ledger =
