@@ -40,9 +40,8 @@ std::optional<std::int64_t> ParseInt64(std::string_view text) {
     std::uint64_t magnitude = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude);
     const std::uint64_t limit = negative ? std::uint64_t{1} << 63 : INT64_MAX;
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
-        magnitude > limit) {
-      return std::nullopt;
+    if (ec != std::errc() || end != text.data() + text.size() || magnitude > limit) {
+      return std::nullopt;  // an empty text too: from_chars says invalid_argument
     }
     return static_cast<std::int64_t>(negative ? 0 - magnitude : magnitude);
   }
