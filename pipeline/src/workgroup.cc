@@ -82,6 +82,7 @@ tl::expected<void, std::string> Workgroup::Impl::Start(Slot& slot, std::unique_p
 
 void Workgroup::Impl::Launch() {
   detail::RegisterPipelineMembers();
+  sender_ = std::thread([this] { SendDeferred(); });
   for (unsigned i = 0; i < options_.workers; ++i) (void)AddWorker();
 }
 
@@ -126,6 +127,17 @@ void Workgroup::Impl::Submit(Pending pending, int worker) {
   if (stopping_.load()) {
     return Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped"}));
   }
+  if (detail::on_supervisor_thread) {
+    {
+      std::lock_guard lock(deferred_mutex_);
+      deferred_.emplace_back(worker, std::move(pending));
+    }
+    return deferred_changed_.notify_all();
+  }
+  Route(std::move(pending), worker);
+}
+
+void Workgroup::Impl::Route(Pending pending, int worker) {
   Slot* slot = worker >= 0 ? SlotAt(worker) : LeastLoaded(false);
   if (slot == nullptr) {
     return Complete(pending, tl::unexpected(WorkError{
@@ -133,6 +145,22 @@ void Workgroup::Impl::Submit(Pending pending, int worker) {
                                  "no live worker to run the request", worker}));
   }
   Send(*slot, std::move(pending));
+}
+
+void Workgroup::Impl::SendDeferred() {
+  std::unique_lock lock(deferred_mutex_);
+  for (;;) {
+    deferred_changed_.wait(lock, [&] { return sender_stop_ || !deferred_.empty(); });
+    if (sender_stop_) return;  // Shutdown fails what is left
+    auto [worker, pending] = std::move(deferred_.front());
+    deferred_.pop_front();
+    sending_ = true;
+    lock.unlock();
+    Route(std::move(pending), worker);  // handed off before a stop: sent even while stopping
+    lock.lock();
+    sending_ = false;
+    deferred_changed_.notify_all();
+  }
 }
 
 void Workgroup::Impl::Send(Slot& slot, Pending pending) {
@@ -169,9 +197,12 @@ void Workgroup::Impl::Send(Slot& slot, Pending pending) {
   if (process == nullptr) {  // the worker died or was killed meanwhile
     send_lock.unlock();
     if (message.kind == MessageKind::kInvoke || message.kind == MessageKind::kCreateMember) {
-      return Complete(pending,
-                      tl::unexpected(WorkError{WorkErrc::kMember, "member lost: its worker is gone",
-                                               slot.index}));
+      return Complete(
+          pending,
+          tl::unexpected(
+              stopping_.load()
+                  ? WorkError{WorkErrc::kShutdown, "workgroup stopped", slot.index}
+                  : WorkError{WorkErrc::kMember, "member lost: its worker is gone", slot.index}));
     }
     return Submit(std::move(pending), -1);
   }
@@ -294,6 +325,10 @@ void Workgroup::Impl::DetachArena(std::uint32_t segment_id) {
 void Workgroup::Impl::Shutdown(milliseconds deadline) {
   if (stopping_.exchange(true)) return;
   const auto until = std::chrono::steady_clock::now() + deadline;
+  {  // requests handed off before the stop are sent first, to be finished like the others
+    std::unique_lock lock(deferred_mutex_);
+    deferred_changed_.wait_until(lock, until, [&] { return deferred_.empty() && !sending_; });
+  }
   std::vector<Slot*> slots;
   {
     std::lock_guard lock(mutex_);
@@ -326,17 +361,34 @@ void Workgroup::Impl::Shutdown(milliseconds deadline) {
     }
     slot->stop.store(true);
     if (slot->supervisor.joinable()) slot->supervisor.join();
+    {
+      std::lock_guard lock(slot->mutex);
+      if (slot->process) slot->process->Kill();  // first: unblocks a sender stuck on it
+    }
     std::map<std::uint64_t, Pending> owed;
     {
+      std::lock_guard send_lock(slot->send_mutex);
       std::lock_guard lock(slot->mutex);
       slot->retired = true;
       owed = std::move(slot->pending);
-      slot->process.reset();  // kills what is left
+      slot->process.reset();
     }
     for (auto& [id, pending] : owed) {
       Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped first",
                                                  slot->index}));
     }
+  }
+  std::deque<std::pair<int, Pending>> unsent;
+  {
+    std::lock_guard lock(deferred_mutex_);
+    sender_stop_ = true;
+    unsent = std::move(deferred_);
+  }
+  deferred_changed_.notify_all();
+  if (sender_.joinable()) sender_.join();
+  for (auto& [worker, pending] : unsent) {
+    Complete(pending,
+             tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped first", worker}));
   }
 }
 Workgroup::Workgroup(WorkgroupOptions options)

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,10 @@ namespace zcpipe::detail {
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
+
+// True on a supervisor thread. Such a thread is the only reader of its worker's answers, so it
+// must never wait on a worker: the worker may be waiting for it (see Workgroup::Impl::Submit).
+inline thread_local bool on_supervisor_thread = false;
 
 // Key material the coordinator keeps (to make members again): wiped when dropped.
 struct Secret {
@@ -80,7 +85,7 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 // Lock order everywhere: mutex_, then a slot's send_mutex, then its mutex. A supervisor thread
-// never waits for a send_mutex held by a sender (see Probe).
+// never waits for a send_mutex held by a sender (see Probe), nor sends (see Submit).
 class Workgroup::Impl {
  public:
   explicit Impl(WorkgroupOptions options) : options_(std::move(options)) {}
@@ -89,7 +94,12 @@ class Workgroup::Impl {
   void Shutdown(milliseconds deadline);
   void AttachArena(const shm::BlockPool& pool);
   void DetachArena(std::uint32_t segment_id);
-  void Submit(Pending pending, int worker);  // worker < 0: least loaded
+  // Sends `pending` to `worker` (< 0: the least loaded), or completes it with its error. On a
+  // supervisor thread (a callback's request, a dead worker's re-routed ones) it only queues it
+  // for sender_: the send may wait on a worker, and the worker on that supervisor. (With the
+  // copy transport a payload fills the socket that the worker fills the other way with its
+  // answer; with handles, a full request ring does the same.)
+  void Submit(Pending pending, int worker);
   tl::expected<MemberProxy, WorkError> AddMember(Workgroup* group, const std::string& type,
                                                  std::span<const std::byte> args,
                                                  std::span<const std::byte> secret, bool recreate);
@@ -133,8 +143,11 @@ class Workgroup::Impl {
   // Errors: why the worker did not start (also reported as an initialization error).
   [[nodiscard]] tl::expected<void, std::string> Start(Slot& slot,
                                                       std::unique_ptr<Slot> adopt = nullptr);
+  // Submit without the stop check and the hand-off: picks the slot, then Send.
+  void Route(Pending pending, int worker);
   // Puts `pending` on `slot`'s ring; its answer comes through the supervisor.
   void Send(Slot& slot, Pending pending);
+  void SendDeferred();  // sender_'s loop
   void Supervise(Slot& slot);
   void OnMessage(Slot& slot, const WorkMessage& message);
   void OnDone(Slot& slot, const WorkMessage& message);
@@ -151,6 +164,12 @@ class Workgroup::Impl {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::map<std::uint32_t, std::pair<std::string, shm::PoolView>> arenas_;  // id → name, view
   std::vector<std::pair<std::optional<WorkErrc>, std::function<void(const WorkError&)>>> handlers_;
+  std::mutex deferred_mutex_;  // deferred_, sending_, sender_stop_
+  std::condition_variable deferred_changed_;
+  std::deque<std::pair<int, Pending>> deferred_;  // Submit's hand-offs: worker, request
+  bool sending_ = false;                          // sender_ is routing one
+  bool sender_stop_ = false;
+  std::thread sender_;
   std::atomic<std::uint64_t> next_id_{1};
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> completed_{0}, restarts_{0}, retries_{0}, bytes_copied_{0};

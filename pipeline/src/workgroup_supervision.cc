@@ -6,6 +6,7 @@
 namespace zcpipe {
 
 void Workgroup::Impl::Supervise(Slot& slot) {
+  detail::on_supervisor_thread = true;
   while (!slot.stop.load()) {
     WorkerProcess* process = nullptr;
     {

@@ -129,6 +129,41 @@ TEST_F(WorkgroupTest, AResultMayEndItsOutputAndOnlyItIsCopied) {
   }
 }
 
+// Completion callbacks run on the supervisor thread, the one thread that reads its worker's
+// answers, and may send that worker more. With the copy transport a 1 MiB payload fills the
+// socket while the worker fills it the other way with its previous answer: were the callback to
+// write the payload itself, each side would wait for the other forever.
+TEST_F(WorkgroupTest, ACallbackMaySendToItsOwnWorkerWhileItAnswers) {
+  pool_.reset();
+  pool_ = *shm::BlockPool::Create({.block_size = 1 << 20, .block_count = 8});
+  for (const auto transport : {Transport::kCopy, Transport::kZeroCopy}) {
+    Start({.workers = 1, .transport = transport});
+    const auto input = Put(std::string(1 << 20, 'a'));  // more than a socket holds
+    constexpr int kChains = 2;                          // so that an answer is always coming
+    std::atomic<int> left{kChains * 8};
+    std::atomic<int> failed{0};
+    std::promise<void> finished;
+    std::function<void(shm::Handle)> send = [&](shm::Handle output) {
+      group_->Dispatch({.task = "test.upper", .input = input, .output = output},
+                       [&, output](WorkResult result) {
+                         if (!result || Text(*result) != std::string(1 << 20, 'A')) ++failed;
+                         if (--left == 0) return finished.set_value();
+                         if (result && left >= kChains) send(output);
+                       });
+    };
+    std::vector<shm::Handle> outputs;
+    for (int i = 0; i < kChains; ++i) outputs.push_back(*pool_->Allocate());
+    for (const auto& output : outputs) send(output);
+    const bool done = finished.get_future().wait_for(30s) == std::future_status::ready;
+    if (!done) ::kill(group_->pid(0), SIGKILL);  // breaks the wait, so the test fails, not hangs
+    ASSERT_TRUE(done) << "a callback's send waited on the worker it supervises";
+    EXPECT_EQ(failed.load(), 0);
+    group_->Shutdown(1s);
+    for (const auto& output : outputs) EXPECT_TRUE(pool_->Release(output));
+    EXPECT_TRUE(pool_->Release(input));
+  }
+}
+
 TEST_F(WorkgroupTest, ManyRequestsInFlightAllComplete) {
   Start({.workers = 2});
   std::vector<std::future<WorkResult>> results;
