@@ -113,8 +113,9 @@ class Import {
   void Fail(ErrorEvent error);
   ErrorEvent MakeError(ErrorKind kind, Stage stage, std::string reason, std::string message) const;
   ErrorEvent FromInput(const stages::InputError& error, std::uint64_t chunk) const;
-  // A block for a stage to write into, waiting (bounded) for one to be released.
-  std::optional<shm::Handle> AllocateBlock(Stage stage);
+  // A block for a stage to write into (for `chunk`, if about one), waiting (bounded) for one to
+  // be released. Fails the job with "arena exhausted" if none comes.
+  std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr);
   std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
   // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
@@ -268,19 +269,36 @@ void Import::Fail(ErrorEvent error) {
   failed_.store(true);
 }
 
-std::optional<shm::Handle> Import::AllocateBlock(Stage stage) {
+std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* chunk) {
   // The limiter keeps chunks in flight below what the arena holds; only a batch that needs
-  // several blocks can find it empty, and then another chunk releases one soon.
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  // several blocks can find it empty, and then another chunk releases one soon, if there is
+  // another: a lone chunk in flight holds every block in use, and while it parses or transforms
+  // (one request at a time, unlike its seals) it would wait for itself.
+  const bool alone = chunk != nullptr && in_flight_ == 1 && stage != Stage::kEncrypt;
+  const auto wait = alone ? std::chrono::seconds(0) : std::chrono::seconds(10);
+  const auto deadline = Clock::now() + wait;
   for (;;) {
     if (auto block = pool_->Allocate()) return *block;
-    if (Clock::now() > deadline || failed_.load() || cancel_.load()) break;
+    if (Clock::now() >= deadline || failed_.load() || cancel_.load()) break;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  if (!failed_.load() && !cancel_.load()) {
-    Fail(MakeError(ErrorKind::kStage, stage, "arena exhausted",
-                   "no free arena block for 10 s: raise the arena size or lower the chunk size"));
+  if (failed_.load() || cancel_.load()) return std::nullopt;
+  const std::string who = chunk == nullptr
+                              ? std::string("the job")
+                              : config_.input.string() + ":" + std::to_string(chunk->first_line) +
+                                    ": chunk " + std::to_string(chunk->index);
+  auto error = MakeError(
+      ErrorKind::kStage, stage, "arena exhausted",
+      who + " needs another arena block and none is free" + (wait.count() != 0 ? " for 10 s" : "") +
+          " (" + std::to_string(pool_->block_count()) + " blocks of " +
+          std::to_string(pool_->block_size()) + " bytes, " + std::to_string(in_flight_) +
+          " chunk(s) in flight): raise the arena size or lower the chunk size");
+  if (chunk != nullptr) {
+    error.chunk = chunk->index;
+    error.line = chunk->first_line;
+    error.byte_offset = chunk->first_byte;
   }
+  Fail(std::move(error));
   return std::nullopt;
 }
 
@@ -605,7 +623,7 @@ Msg Import::Parse(Msg msg) {
   stages::Chunk chunk{Bytes(msg->input), msg->index, msg->first_line, msg->first_byte};
   auto& parser = parsers_->local();
   while (!chunk.bytes.empty()) {
-    auto block = AllocateBlock(Stage::kParse);
+    auto block = AllocateBlock(Stage::kParse, msg.get());
     if (!block) break;
     auto parsed = parser.Parse(chunk, BatchRoom(*block));
     if (!parsed) {
@@ -634,7 +652,7 @@ Msg Import::Transform(Msg msg) {
   std::vector<shm::Handle> outputs;
   msg->rows_out = 0;
   for (const auto& batch : msg->batches) {
-    auto block = AllocateBlock(Stage::kTransform);
+    auto block = AllocateBlock(Stage::kTransform, msg.get());
     if (!block) break;
     auto view = stages::BatchView::Open(Bytes(batch));
     auto out = config_.transform->Apply(*view, BatchRoom(*block), msg->rejected);
@@ -685,7 +703,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return;
   }
   const ByteRange range = msg->todo.front();
-  auto block = AllocateBlock(Stage::kParse);
+  auto block = AllocateBlock(Stage::kParse, msg.get());
   if (!block) {
     msg->todo.clear();
     return ProcessNext(std::move(msg), gateway);
@@ -805,7 +823,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
     if (batch.offset >= frame_size) {
       into = shm::Handle{batch.segment, batch.block, batch.generation, 0, batch.offset};
     } else {
-      into = AllocateBlock(Stage::kEncrypt);
+      into = AllocateBlock(Stage::kEncrypt, msg.get());
     }
     Request request{
         .input = batch,

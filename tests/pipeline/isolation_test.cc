@@ -297,6 +297,34 @@ TEST_F(IsolationTest, AJobThatFailsWhileItsWorkersStartLeavesNothingBehind) {
   EXPECT_EQ(segments(), before);
 }
 
+// The rest of a chunk of several batches is asked for on a supervisor thread: with the least
+// arena (one chunk in flight) and no block left for it, the job fails at once, as in-process,
+// instead of waiting 10 s for a block that only the chunk itself could release.
+TEST_F(IsolationTest, AChunkThatOutgrowsALoneArenaFailsAtOnce) {
+  const fs::path input = dir_ / "in.csv";
+  {
+    std::ofstream out(input, std::ios::binary);
+    out << "a,b,c,d,e,f,g,h\n";
+    for (int i = 0; i < 20000; ++i) out << "1,2,3,4,5,6,7,8\n";
+  }
+  auto config = Config(input, "isolated");
+  config.schema =
+      stages::Schema::Parse("a:int64,b:int64,c:int64,d:int64,e:int64,f:int64,g:int64,h:int64");
+  config.transform = nullptr;
+  config.chunk_size = 64 << 10;
+  config.arena_size = 8 * config.chunk_size;
+  for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
+    const auto since = std::chrono::steady_clock::now();
+    const Report report = RunIsolated(config, transport);
+    EXPECT_LT(std::chrono::steady_clock::now() - since, 5s);
+    ASSERT_EQ(report.status, JobStatus::kFailed);
+    ASSERT_TRUE(report.error);
+    EXPECT_EQ(report.error->reason, "arena exhausted") << Describe(report);
+    EXPECT_EQ(report.error->chunk, 0u);
+    EXPECT_TRUE(Workers().empty());
+  }
+}
+
 TEST_F(IsolationTest, RowsThatCrashTheirWorkerAreQuarantinedAsPoison) {
   const auto input = WriteCsv(60000, 0);
   auto config = Config(input, "isolated");

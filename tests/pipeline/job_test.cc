@@ -279,6 +279,38 @@ TEST_F(JobTest, SetUpFailuresAreReportedAsInitializationErrors) {
   EXPECT_EQ(kept.str(), "precious");
 }
 
+// A chunk whose batches need more blocks than the smallest arena has: with one chunk in flight
+// it holds every block in use, so waiting for one to be released (10 s) would be waiting for
+// itself. It fails at once, naming the chunk.
+TEST_F(JobTest, AChunkThatOutgrowsALoneArenaFailsAtOnceNamingIt) {
+  const auto input = dir_ / "tiny.csv";
+  {
+    std::ofstream out(input);
+    out << "a,b,c,d,e,f,g,h\n";
+    for (int i = 0; i < 20000; ++i) out << "1,2,3,4,5,6,7,8\n";  // 4 bytes a field once parsed
+  }
+  JobConfig config;
+  config.input = input;
+  config.schema = stages::Schema::Parse(
+      "a:int64,b:int64,c:int64,d:int64,e:int64,f:int64,"
+      "g:int64,h:int64");
+  config.chunk_size = 64 << 10;
+  config.arena_size = 8 * config.chunk_size;  // the least allowed: one chunk in flight
+  config.batch_sink = [](const stages::BatchView&) {};
+  const auto since = std::chrono::steady_clock::now();
+  const Report report = zcpipe::Run(config);
+  EXPECT_LT(std::chrono::steady_clock::now() - since, 5s);
+  ASSERT_EQ(report.status, JobStatus::kFailed);
+  ASSERT_TRUE(report.error);
+  EXPECT_EQ(report.error->reason, "arena exhausted");
+  EXPECT_EQ(report.error->chunk, 0u);
+  EXPECT_EQ(report.error->line, 1u);
+  EXPECT_NE(report.error->message.find("tiny.csv:1: chunk 0 needs another arena block and none "
+                                       "is free (3 blocks of 135168 bytes, 1 chunk(s) in flight)"),
+            std::string::npos)
+      << report.error->message;
+}
+
 TEST_F(JobTest, BadConfigurationThrows) {
   auto config = Config(WriteCsv("in.csv", 10));
   EXPECT_THROW((void)Job::Start(config), std::invalid_argument);  // no sink
