@@ -128,6 +128,8 @@ void Workgroup::Impl::Submit(Pending pending, int worker) {
     return Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped"}));
   }
   if (detail::on_supervisor_thread) {
+    Slot* slot = worker >= 0 ? SlotAt(worker) : LeastLoaded(false);
+    if (slot != nullptr && TrySendNow(*slot, pending)) return;
     {
       std::lock_guard lock(deferred_mutex_);
       deferred_.emplace_back(worker, std::move(pending));
@@ -135,6 +137,32 @@ void Workgroup::Impl::Submit(Pending pending, int worker) {
     return deferred_changed_.notify_all();
   }
   Route(std::move(pending), worker);
+}
+
+bool Workgroup::Impl::TrySendNow(Slot& slot, Pending& pending) {
+  std::span<const std::byte> payload;
+  const WorkMessage message = OnTheWire(pending.message, payload);
+  if (!payload.empty() || message.kind == MessageKind::kCreateMember) return false;  // a socket
+  std::unique_lock send_lock(slot.send_mutex, std::try_to_lock);
+  if (!send_lock.owns_lock()) return false;  // a sender has it, perhaps stuck on this worker
+  std::lock_guard lock(slot.mutex);  // held until `pending` is on the books: its answer waits
+  if (slot.retired || !slot.process || !slot.process->requests().TryPush(message)) return false;
+  pending.sent_ns = detail::MonotonicNanos();
+  slot.pending.emplace(message.id, std::move(pending));
+  return true;
+}
+
+WorkMessage Workgroup::Impl::OnTheWire(const WorkMessage& message,
+                                       std::span<const std::byte>& payload) const {
+  WorkMessage wire = message;
+  if (options_.transport == Transport::kCopy &&
+      (message.kind == MessageKind::kRun || message.kind == MessageKind::kInvoke)) {
+    payload = Bytes(message.input);
+    wire.flags |= WorkMessage::kCopyPayload;
+    wire.copy_bytes = static_cast<std::uint32_t>(payload.size());
+    wire.input = {};
+  }
+  return wire;
 }
 
 void Workgroup::Impl::Route(Pending pending, int worker) {
@@ -164,16 +192,9 @@ void Workgroup::Impl::SendDeferred() {
 }
 
 void Workgroup::Impl::Send(Slot& slot, Pending pending) {
-  WorkMessage message = pending.message;
-  const bool copy = options_.transport == Transport::kCopy &&
-                    (message.kind == MessageKind::kRun || message.kind == MessageKind::kInvoke);
   std::span<const std::byte> payload;
-  if (copy) {
-    payload = Bytes(message.input);
-    message.flags |= WorkMessage::kCopyPayload;
-    message.copy_bytes = static_cast<std::uint32_t>(payload.size());
-    message.input = {};
-  }
+  const WorkMessage message = OnTheWire(pending.message, payload);
+  const bool copy = (message.flags & WorkMessage::kCopyPayload) != 0;
   const std::string args = pending.args;
   const Secret secret = pending.secret;
   std::unique_lock send_lock(slot.send_mutex);

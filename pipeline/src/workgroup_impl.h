@@ -95,10 +95,11 @@ class Workgroup::Impl {
   void AttachArena(const shm::BlockPool& pool);
   void DetachArena(std::uint32_t segment_id);
   // Sends `pending` to `worker` (< 0: the least loaded), or completes it with its error. On a
-  // supervisor thread (a callback's request, a dead worker's re-routed ones) it only queues it
-  // for sender_: the send may wait on a worker, and the worker on that supervisor. (With the
-  // copy transport a payload fills the socket that the worker fills the other way with its
-  // answer; with handles, a full request ring does the same.)
+  // supervisor thread (a callback's request, a dead worker's re-routed ones) it sends only what
+  // cannot wait (TrySendNow) and queues the rest for sender_: a send may wait on a worker, and
+  // the worker on that supervisor. (With the copy transport a payload fills the socket that the
+  // worker fills the other way with its answer; with handles, a full request ring does the
+  // same.)
   void Submit(Pending pending, int worker);
   tl::expected<MemberProxy, WorkError> AddMember(Workgroup* group, const std::string& type,
                                                  std::span<const std::byte> args,
@@ -143,6 +144,12 @@ class Workgroup::Impl {
   // Errors: why the worker did not start (also reported as an initialization error).
   [[nodiscard]] tl::expected<void, std::string> Start(Slot& slot,
                                                       std::unique_ptr<Slot> adopt = nullptr);
+  // Sends `pending` to `slot` if that cannot wait: no payload for the socket, the send lock
+  // free, room on the ring. Else false, and `pending` is left as it was.
+  [[nodiscard]] bool TrySendNow(Slot& slot, Pending& pending);
+  // `message` as sent: with the copy transport a run or an invoke carries its input's bytes
+  // (`payload`, to write on the socket after it) instead of the handle.
+  WorkMessage OnTheWire(const WorkMessage& message, std::span<const std::byte>& payload) const;
   // Submit without the stop check and the hand-off: picks the slot, then Send.
   void Route(Pending pending, int worker);
   // Puts `pending` on `slot`'s ring; its answer comes through the supervisor.
