@@ -346,6 +346,10 @@ void Workgroup::Impl::DetachArena(std::uint32_t segment_id) {
 void Workgroup::Impl::Shutdown(milliseconds deadline) {
   if (stopping_.exchange(true)) return;
   const auto until = std::chrono::steady_clock::now() + deadline;
+  const auto stopped_first = [this](Pending& pending, int worker) {
+    Complete(pending,
+             tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped first", worker}));
+  };
   {  // requests handed off before the stop are sent first, to be finished like the others
     std::unique_lock lock(deferred_mutex_);
     deferred_changed_.wait_until(lock, until, [&] { return deferred_.empty() && !sending_; });
@@ -394,10 +398,7 @@ void Workgroup::Impl::Shutdown(milliseconds deadline) {
       owed = std::move(slot->pending);
       slot->process.reset();
     }
-    for (auto& [id, pending] : owed) {
-      Complete(pending, tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped first",
-                                                 slot->index}));
-    }
+    for (auto& [id, pending] : owed) stopped_first(pending, slot->index);
   }
   std::deque<std::pair<int, Pending>> unsent;
   {
@@ -407,10 +408,7 @@ void Workgroup::Impl::Shutdown(milliseconds deadline) {
   }
   deferred_changed_.notify_all();
   if (sender_.joinable()) sender_.join();
-  for (auto& [worker, pending] : unsent) {
-    Complete(pending,
-             tl::unexpected(WorkError{WorkErrc::kShutdown, "workgroup stopped first", worker}));
-  }
+  for (auto& [worker, pending] : unsent) stopped_first(pending, worker);
 }
 Workgroup::Workgroup(WorkgroupOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -85,7 +85,8 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 // Lock order everywhere: mutex_, then a slot's send_mutex, then its mutex. A supervisor thread
-// never waits for a send_mutex held by a sender (see Probe), nor sends (see Submit).
+// never waits for a send_mutex held by a sender (see Probe), nor makes a send that could wait
+// on a worker (see Submit).
 class Workgroup::Impl {
  public:
   explicit Impl(WorkgroupOptions options) : options_(std::move(options)) {}

@@ -130,9 +130,9 @@ class MemberProxy {
 // Ownership: owns the worker processes and their control segments, not the arenas.
 // Thread-safety: every method may be called from any thread, also concurrently; callbacks and
 // error handlers run on the workgroup's supervisor threads and must not block for long, nor
-// wait for a result (a future's get, AddMember). They may Dispatch and Invoke: a workgroup
-// thread sends those requests, so a callback never waits on a worker (which may be waiting for
-// the callback's thread to take its answer).
+// wait for a result (a future's get, AddMember). They may Dispatch and Invoke: a request whose
+// send could wait (a copy payload, a full ring) is handed to a workgroup thread, so a callback
+// never waits on a worker (which may be waiting for the callback's thread to take its answer).
 class Workgroup {
  public:
   explicit Workgroup(WorkgroupOptions options = {});
