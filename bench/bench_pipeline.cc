@@ -75,14 +75,24 @@ double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-// CPU time (user + system) of every thread of this process so far.
-double ProcessCpuSeconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
+// What this process and its reaped children (an isolated import's workers, reaped when its
+// job ends) have used so far: CPU time (user + system) and page faults.
+struct Usage {
+  double cpu_seconds = 0;
+  std::uint64_t page_faults = 0;
+};
+Usage UsageSoFar() {
   const auto seconds = [](const timeval& t) {
     return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6;
   };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  Usage total;
+  for (const int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage usage{};
+    ::getrusage(who, &usage);
+    total.cpu_seconds += seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    total.page_faults += static_cast<std::uint64_t>(usage.ru_minflt + usage.ru_majflt);
+  }
+  return total;
 }
 
 // The job every benchmark runs: the cleanup chain, a raw-key credential, 2 MiB chunks, a 256 MiB
@@ -107,7 +117,8 @@ JobConfig ImportConfig(const fs::path& input, unsigned threads) {
 // peaks and latencies their worst, rows the last import's.
 struct ImportFigures {
   double seconds = 0;      // in zcpipe::Run
-  double cpu_seconds = 0;  // CPU time of the process meanwhile (only the job's threads run)
+  double cpu_seconds = 0;  // CPU time of the job's threads and worker processes (Usage)
+  std::uint64_t page_faults = 0;
   double latency_p50_us = 0, latency_p99_us = 0;
   std::uint64_t arena_peak = 0, copied = 0, rows_in = 0, rows_out = 0, peak_rss = 0;
   double busy[kStageCount] = {};
@@ -115,6 +126,7 @@ struct ImportFigures {
   void Add(const ImportFigures& one) {
     seconds += one.seconds;
     cpu_seconds += one.cpu_seconds;
+    page_faults += one.page_faults;
     latency_p50_us = std::max(latency_p50_us, one.latency_p50_us);
     latency_p99_us = std::max(latency_p99_us, one.latency_p99_us);
     arena_peak = std::max(arena_peak, one.arena_peak);
@@ -154,11 +166,13 @@ ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
   }
   base.output = dir.path() / "out.zcp";
   if (!ResetPeakRss()) return fail("cannot reset the peak RSS (/proc/self/clear_refs)");
-  const double cpu_since = ProcessCpuSeconds();
+  const Usage used_before = UsageSoFar();
   const auto since = Clock::now();
   const Report report = zcpipe::Run(std::move(base));
   measure.seconds = SecondsSince(since);
-  measure.cpu_seconds = ProcessCpuSeconds() - cpu_since;
+  const Usage used = UsageSoFar();
+  measure.cpu_seconds = used.cpu_seconds - used_before.cpu_seconds;
+  measure.page_faults = used.page_faults - used_before.page_faults;
   measure.peak_rss = PeakRssBytes();
   if (report.status != JobStatus::kSucceeded) {
     return fail("job " + std::string(Name(report.status)) + ": " +
@@ -234,7 +248,8 @@ struct ImportTally : ImportFigures {
   }
 
   // Counters per import: bytes_per_second (of `input_bytes`), progress latency, arena and RSS
-  // peaks, payload bytes copied between stages, rows, where the threads' time went.
+  // peaks, payload bytes copied between stages, rows, CPU time and page faults (workers'
+  // included), where the threads' time went.
   void SetCounters(benchmark::State& state, std::uint64_t input_bytes) const {
     const auto iterations = static_cast<double>(state.iterations());
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(input_bytes));
@@ -248,6 +263,8 @@ struct ImportTally : ImportFigures {
     state.counters["peak_rss_bytes"] = bytes(peak_rss);
     state.counters["bytes_copied_between_stages"] = static_cast<double>(copied);
     state.counters["rows_out"] = static_cast<double>(rows_out);
+    state.counters["cpu_seconds"] = cpu_seconds / iterations;
+    state.counters["page_faults"] = static_cast<double>(page_faults) / iterations;
     // Report::totals.stages[i].busy_seconds, summed over threads, in ms per import, and how
     // many threads were inside a stage on average.
     static constexpr const char* kBusyNames[kStageCount] = {
@@ -259,8 +276,8 @@ struct ImportTally : ImportFigures {
       busy_total += busy[i] / iterations;
     }
     state.counters["busy_threads"] = busy_total / measured;
-    // How many CPUs the import really got: below busy_threads when threads inside a stage were
-    // not running (waiting for a core, a page, a lock).
+    // How many CPUs the import really got, its workers' included: below busy_threads when
+    // threads inside a stage were not running (waiting for a core, a page, a lock).
     state.counters["cpu_utilization"] = cpu_seconds / seconds;
   }
 };

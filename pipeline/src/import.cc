@@ -277,8 +277,12 @@ std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* 
   const bool alone = chunk != nullptr && in_flight_ == 1 && stage != Stage::kEncrypt;
   const auto wait = alone ? std::chrono::seconds(0) : std::chrono::seconds(10);
   const auto deadline = Clock::now() + wait;
+  // Isolated, workers write only the blocks of parse and seal results, and the coordinator
+  // reads input into the others. From opposite ends of the arena, each worker maps (faults
+  // into its own page tables) the few result blocks, not every block the job cycles through.
+  const auto end = workers_ && stage != Stage::kRead ? shm::BlockEnd::kHigh : shm::BlockEnd::kLow;
   for (;;) {
-    if (auto block = pool_->Allocate()) return *block;
+    if (auto block = pool_->Allocate(end)) return *block;
     if (Clock::now() >= deadline || failed_.load() || cancel_.load()) break;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }

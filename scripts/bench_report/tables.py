@@ -150,11 +150,13 @@ def pipeline_section(results):
     for (mode, workers, size), r in sorted(cases.items()):
         rows.append([mode, str(workers), size_label(size << 20),
                      f"{r.get('bytes_per_second', 0) / 1e6:,.0f}", mib(r.get("peak_rss_bytes", 0)),
-                     mib(r.get("arena_peak_bytes", 0)), latency(r),
+                     mib(r.get("arena_peak_bytes", 0)), f"{r.get('cpu_seconds', 0):.2f}",
+                     f"{r.get('page_faults', 0) / 1e3:,.1f}k", latency(r),
                      f"{r.get('bytes_copied_between_stages', 0):,.0f}"])
-    lines = ["**Imports by mode and input size** (`bench_pipeline`, CSV → `.zcp`, medians):", ""]
-    lines += table(["mode", "workers", "input", "MB/s", "peak RSS", "arena peak",
-                    "progress p50 / p99 µs", "payload bytes copied"], rows)
+    lines = ["**Imports by mode and input size** (`bench_pipeline`, CSV → `.zcp`, medians; CPU "
+             "time and page faults include the workers'):", ""]
+    lines += table(["mode", "workers", "input", "MB/s", "peak RSS", "arena peak", "CPU s",
+                    "page faults", "progress p50 / p99 µs", "payload bytes copied"], rows)
     lines.append("")
     for workers in sorted({w for m, w, _ in cases if m == "in_process"}):
         sizes = sorted(s for m, w, s in cases if m == "in_process" and w == workers)

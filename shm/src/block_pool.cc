@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <mutex>
 #include <new>
+#include <set>
 #include <vector>
 
 #include "pool_layout.h"
@@ -39,7 +40,7 @@ struct BlockPool::Impl {
   Segment segment;
   PoolMap map;
   std::mutex mutex;  // process-private: guards the fields below, never shared with a peer
-  std::vector<std::uint32_t> free_blocks;  // a stack: the most recently freed block is warm
+  std::set<std::uint32_t> free_blocks;  // ordered: Allocate takes the lowest or the highest
   std::vector<bool> allocated;
   std::uint32_t high_water = 0;
 };
@@ -69,7 +70,7 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
     new (&generations[i]) std::atomic<std::uint32_t>(1);
   }
 
-  // Blocks are handed out lowest first (see free_blocks), so these are the first ones used.
+  // Allocate(kLow) hands out the lowest free block, so these are the first ones used.
   if (options.resident_blocks != 0 &&
       ::madvise(base + geometry.blocks_offset,
                 std::size_t{options.resident_blocks} * options.block_size,
@@ -79,16 +80,17 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   }
   auto impl = std::make_unique<Impl>(std::move(*segment));
   impl->allocated.assign(options.block_count, false);
-  impl->free_blocks.reserve(options.block_count);
-  for (std::uint32_t i = options.block_count; i-- > 0;) impl->free_blocks.push_back(i);
+  for (std::uint32_t i = 0; i < options.block_count; ++i) impl->free_blocks.insert(i);
   return BlockPool(std::move(impl));
 }
 
-Result<Handle> BlockPool::Allocate() {
+Result<Handle> BlockPool::Allocate(BlockEnd end) {
   std::lock_guard lock(impl_->mutex);
   if (impl_->free_blocks.empty()) return Fail(Errc::kExhausted);
-  const std::uint32_t block = impl_->free_blocks.back();
-  impl_->free_blocks.pop_back();
+  auto& free_blocks = impl_->free_blocks;
+  const auto it = end == BlockEnd::kHigh ? std::prev(free_blocks.end()) : free_blocks.begin();
+  const std::uint32_t block = *it;
+  free_blocks.erase(it);
   impl_->allocated[block] = true;
   const auto in_use =
       static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
@@ -110,7 +112,7 @@ Status BlockPool::Release(const Handle& handle) {
   // From here on, every outstanding copy of the handle resolves as stale, in every process.
   generation.store(NextGeneration(handle.generation), std::memory_order_release);
   impl_->allocated[handle.block] = false;
-  impl_->free_blocks.push_back(handle.block);
+  impl_->free_blocks.insert(handle.block);
   return {};
 }
 

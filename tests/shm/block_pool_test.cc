@@ -102,6 +102,26 @@ TEST(BlockPool, ExhaustionIsAValueAndReleaseMakesRoom) {
   EXPECT_EQ(pool.high_water(), 2u);
 }
 
+TEST(BlockPool, AllocatesTheLowestOrTheHighestFreeBlock) {
+  BlockPool pool = MakePool(4096, 5);
+  const auto block = [&](BlockEnd end) {
+    auto handle = pool.Allocate(end);
+    return handle ? static_cast<int>(handle->block) : -1;
+  };
+  auto low = pool.Allocate();
+  ASSERT_TRUE(low);
+  EXPECT_EQ(low->block, 0u);
+  EXPECT_EQ(block(BlockEnd::kHigh), 4);
+  EXPECT_EQ(block(BlockEnd::kLow), 1);
+  EXPECT_EQ(block(BlockEnd::kHigh), 3);
+  ASSERT_TRUE(pool.Release(*low));
+  // Freed blocks are not reused in order of release: each end stays packed.
+  EXPECT_EQ(block(BlockEnd::kHigh), 2);
+  EXPECT_EQ(block(BlockEnd::kHigh), 0);
+  EXPECT_EQ(pool.Allocate(BlockEnd::kLow).error().code, Errc::kExhausted);
+  EXPECT_EQ(pool.Allocate(BlockEnd::kHigh).error().code, Errc::kExhausted);
+}
+
 TEST(BlockPool, StaleHandlesAreRejectedEverywhere) {
   BlockPool pool = MakePool();
   auto first = pool.Allocate();

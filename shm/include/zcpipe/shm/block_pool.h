@@ -16,12 +16,18 @@ namespace zcpipe::shm {
 struct PoolOptions {
   std::uint32_t block_size = 1u << 20;  // bytes; REQUIRES a multiple of 4096
   std::uint32_t block_count = 64;       // REQUIRES > 0
-  // The first blocks Allocate hands out whose pages are made resident at creation
-  // (MADV_POPULATE_WRITE; skipped on kernels before 5.14): a caller that knows its working set
-  // claims it up front, so that its page faults do not land mid-run and its resident size
-  // does not drift as blocks are reused. REQUIRES <= block_count.
+  // How many blocks, the first ones Allocate(kLow) hands out, have their pages made resident
+  // at creation (MADV_POPULATE_WRITE; skipped on kernels before 5.14): a caller that knows its
+  // working set claims it up front, so that its page faults do not land mid-run and its resident
+  // size does not drift as blocks are reused. REQUIRES <= block_count.
   std::uint32_t resident_blocks = 0;
 };
+
+// Which end of the arena Allocate takes a free block from: the lowest-numbered free block or
+// the highest. Blocks in use then stay packed at each end, whatever the order of releases; a
+// caller that takes two kinds of blocks from opposite ends keeps each kind in its own few
+// blocks, so that a peer that writes only one kind maps (page-faults) only those pages.
+enum class BlockEnd { kLow, kHigh };
 
 // The allocating side of an arena: creates a segment of kind kBlockPool holding `block_count`
 // page-aligned blocks of `block_size` bytes, and is its only allocator. Peers in other
@@ -45,7 +51,8 @@ class BlockPool {
   BlockPool& operator=(BlockPool&&) noexcept;
   ~BlockPool();
 
-  [[nodiscard]] Result<Handle> Allocate();
+  // Errors: kExhausted when every block is in use.
+  [[nodiscard]] Result<Handle> Allocate(BlockEnd end = BlockEnd::kLow);
   // REQUIRES: `handle` came from Allocate() (or Sub() of it) and was not released yet.
   // Errors: kStaleHandle / kWrongSegment / kBlockOutOfRange (forged), kNotOwned (double release).
   [[nodiscard]] Status Release(const Handle& handle);
