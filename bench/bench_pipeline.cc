@@ -66,10 +66,11 @@ constexpr Mode kModes[] = {
     {"isolated_copy", Placement::kIsolated, Transport::kCopy},
 };
 constexpr unsigned kWorkerCounts[] = {1, 2};
-// pipeline_paired: the worker count of the issues' ratio targets, and rounds per size (inputs
-// of kOnceFromMib and more are left out: a round of them takes a minute).
+// pipeline_paired: the worker count of the issues' ratio targets, and rounds per size: a
+// median of more rounds moves less with the host's noise, and a 64 MiB round takes ~1.5 s, a
+// 512 MiB one ~10 s (inputs of kOnceFromMib and more are left out: a round takes a minute).
 constexpr unsigned kPairedWorkers = 2;
-constexpr int kPairedRounds = 5;
+constexpr int PairedRounds(long long mib) { return mib <= 64 ? 9 : 7; }
 
 double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -512,15 +513,17 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
     }
   }
   if (modes.size() != std::size(kModes)) return true;  // the pairs need every mode
-  auto* paired = benchmark::RegisterBenchmark("pipeline_paired", BM_Paired)
-                     ->ArgNames({"workers", "mib"})
-                     ->UseManualTime()
-                     ->Unit(benchmark::kMillisecond)
-                     ->Iterations(1)
-                     ->Repetitions(kPairedRounds)
-                     ->ReportAggregatesOnly(true);
   for (const std::string& mib : sizes_mib) {
-    if (std::stoll(mib) < kOnceFromMib) paired->Args({kPairedWorkers, std::stoll(mib)});
+    const long long size = std::stoll(mib);
+    if (size >= kOnceFromMib) continue;
+    benchmark::RegisterBenchmark("pipeline_paired", BM_Paired)
+        ->ArgNames({"workers", "mib"})
+        ->Args({kPairedWorkers, size})
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1)
+        ->Repetitions(PairedRounds(size))
+        ->ReportAggregatesOnly(true);
   }
   return true;
 }
