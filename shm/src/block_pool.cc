@@ -6,7 +6,6 @@
 #include <mutex>
 #include <new>
 #include <set>
-#include <vector>
 
 #include "pool_layout.h"
 #include "segment_layout.h"
@@ -40,8 +39,8 @@ struct BlockPool::Impl {
   Segment segment;
   PoolMap map;
   std::mutex mutex;  // process-private: guards the fields below, never shared with a peer
-  std::set<std::uint32_t> free_blocks;  // ordered: Allocate takes the lowest or the highest
-  std::vector<bool> allocated;
+  // Ordered: Allocate takes the lowest or the highest; a block not in it is allocated.
+  std::set<std::uint32_t> free_blocks;
   std::uint32_t high_water = 0;
 };
 
@@ -79,21 +78,18 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
     return Fail(Errc::kSystem, errno);
   }
   auto impl = std::make_unique<Impl>(std::move(*segment));
-  impl->allocated.assign(options.block_count, false);
   for (std::uint32_t i = 0; i < options.block_count; ++i) impl->free_blocks.insert(i);
   return BlockPool(std::move(impl));
 }
 
 Result<Handle> BlockPool::Allocate(BlockEnd end) {
   std::lock_guard lock(impl_->mutex);
-  if (impl_->free_blocks.empty()) return Fail(Errc::kExhausted);
   auto& free_blocks = impl_->free_blocks;
+  if (free_blocks.empty()) return Fail(Errc::kExhausted);
   const auto it = end == BlockEnd::kHigh ? std::prev(free_blocks.end()) : free_blocks.begin();
   const std::uint32_t block = *it;
   free_blocks.erase(it);
-  impl_->allocated[block] = true;
-  const auto in_use =
-      static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
+  const auto in_use = static_cast<std::uint32_t>(impl_->map.block_count - free_blocks.size());
   impl_->high_water = std::max(impl_->high_water, in_use);
   const std::uint32_t generation = impl_->map.generations[block].load(std::memory_order_relaxed);
   return Handle{impl_->map.segment_id, block, generation, 0, impl_->map.block_size};
@@ -104,14 +100,13 @@ Status BlockPool::Release(const Handle& handle) {
   const auto& map = impl_->map;
   if (handle.segment != map.segment_id) return Fail(Errc::kWrongSegment);
   if (handle.block >= map.block_count) return Fail(Errc::kBlockOutOfRange);
-  if (!impl_->allocated[handle.block]) return Fail(Errc::kNotOwned);
+  if (impl_->free_blocks.contains(handle.block)) return Fail(Errc::kNotOwned);
   auto& generation = map.generations[handle.block];
   if (handle.generation != generation.load(std::memory_order_relaxed)) {
     return Fail(Errc::kStaleHandle);
   }
   // From here on, every outstanding copy of the handle resolves as stale, in every process.
   generation.store(NextGeneration(handle.generation), std::memory_order_release);
-  impl_->allocated[handle.block] = false;
   impl_->free_blocks.insert(handle.block);
   return {};
 }
@@ -126,7 +121,7 @@ std::uint32_t BlockPool::block_size() const { return impl_->map.block_size; }
 std::uint32_t BlockPool::block_count() const { return impl_->map.block_count; }
 std::uint32_t BlockPool::blocks_in_use() const {
   std::lock_guard lock(impl_->mutex);
-  return static_cast<std::uint32_t>(impl_->allocated.size() - impl_->free_blocks.size());
+  return static_cast<std::uint32_t>(impl_->map.block_count - impl_->free_blocks.size());
 }
 std::uint32_t BlockPool::high_water() const {
   std::lock_guard lock(impl_->mutex);

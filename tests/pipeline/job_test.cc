@@ -291,9 +291,8 @@ TEST_F(JobTest, AChunkThatOutgrowsALoneArenaFailsAtOnceNamingIt) {
   }
   JobConfig config;
   config.input = input;
-  config.schema = stages::Schema::Parse(
-      "a:int64,b:int64,c:int64,d:int64,e:int64,f:int64,"
-      "g:int64,h:int64");
+  config.schema =
+      stages::Schema::Parse("a:int64,b:int64,c:int64,d:int64,e:int64,f:int64,g:int64,h:int64");
   config.chunk_size = 64 << 10;
   config.arena_size = 8 * config.chunk_size;  // the least allowed: one chunk in flight
   config.batch_sink = [](const stages::BatchView&) {};
