@@ -34,6 +34,10 @@ Parsed ParseCsv(const std::string& text, CsvOptions options, std::size_t chunk_s
   const int fd = ::mkstemp(path);
   if (fd < 0) throw std::runtime_error("mkstemp");
   ::close(fd);
+  struct Unlink {  // also when a parse throws, as some tests expect it to
+    const char* path;
+    ~Unlink() { ::unlink(path); }
+  } unlink_on_return{path};
   std::ofstream(path, std::ios::binary) << text;
 
   auto chunker =
@@ -72,7 +76,6 @@ Parsed ParseCsv(const std::string& text, CsvOptions options, std::size_t chunk_s
     }
   }
   if (parser) parsed.schema = parser->schema();
-  ::unlink(path);
   return parsed;
 }
 
