@@ -101,7 +101,6 @@ StageResult<TransformOutput> TransformChain::Apply(const BatchView& in, std::spa
       auto plan = detail::Compile(segment.steps, detail::InputColumns(*current));
       if (!plan) return fail(StageErrc::kSchemaMismatch, who + plan.error());
       const auto run = detail::RunPlan(*plan, *current, rejected);
-      if (run.failure) return fail(run.failure->code, who + run.failure->message);
       const auto target = last ? out : scratch[next].Get(run.writer.SizeBound());
       result = run.writer.Finish(target, run.rows_rejected, run.rows_filtered);
     } else {

@@ -70,7 +70,7 @@ std::vector<ColumnSpec> InputColumns(const BatchView& in) {
 
 PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
   const auto output_columns = plan.OutputColumns();
-  PlanRun run{TransformWriter(in, output_columns), 0, 0, std::nullopt};
+  PlanRun run{TransformWriter(in, output_columns), 0, 0};
   struct Load {
     ColumnView column;
     ColumnType type;
@@ -107,10 +107,6 @@ PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
             run.writer.Reject(r, error.reason, std::move(error.column), std::move(error.detail)));
         ++run.rows_rejected;
         break;
-      case RowOutcome::kFail:
-        // Not a property of the data: no InputError. StageErrc has no internal-error code.
-        run.failure = StageError{StageErrc::kInvalidArgument, std::move(error.detail)};
-        return run;
     }
   }
   return run;
@@ -163,8 +159,7 @@ StageResult<TransformOutput> BuiltinTransform::Apply(const BatchView& in, std::s
   if (!plan) return StageFail(StageErrc::kSchemaMismatch, std::move(plan.error()));
   const std::size_t rejected_before = rejected.size();
   const auto run = detail::RunPlan(*plan, in, rejected);
-  auto output = run.failure ? tl::unexpected(*run.failure)
-                            : run.writer.Finish(out, run.rows_rejected, run.rows_filtered);
+  auto output = run.writer.Finish(out, run.rows_rejected, run.rows_filtered);
   if (!output)
     rejected.erase(rejected.begin() + static_cast<std::ptrdiff_t>(rejected_before), rejected.end());
   return output;

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,8 +38,7 @@ struct Slot {
   std::uint32_t id;
 };
 
-// kFail: the operation itself failed (not the data); the Apply fails with Row::error->detail.
-enum class RowOutcome : std::uint8_t { kKeep, kDrop, kReject, kFail };
+enum class RowOutcome : std::uint8_t { kKeep, kDrop, kReject };
 
 // What an operation sees of the current row.
 struct Row {
@@ -113,7 +111,6 @@ struct PlanRun {
   TransformWriter writer;
   std::uint32_t rows_rejected = 0;
   std::uint32_t rows_filtered = 0;
-  std::optional<StageError> failure;  // an operation failed: the run stopped
 };
 
 // Runs `plan` over every row of `in`, appending rejected rows to `rejected`.

@@ -207,8 +207,8 @@ inline constexpr std::size_t kHashKeySize = 32;
 
 // Keyed pseudonymization: each listed column becomes a string column holding the lowercase hex
 // HMAC-SHA-256(key, value), 64 characters; nulls stay null. A non-string value is hashed as its
-// text form (the one CastTransform produces: 42 → "42"). The key is copied into an OpenSSL
-// context (wiped by OpenSSL when freed); the caller keeps, and wipes, its own copy.
+// text form (the one CastTransform produces: 42 → "42"). The transform keeps SHA-256 states
+// derived from the key (wiped when it is destroyed); the caller keeps, and wipes, its own copy.
 // Throws on an empty list or a column listed twice; OutputSchema throws on an unknown column.
 class HashTransform final : public BuiltinTransform {
  public:
