@@ -426,8 +426,8 @@ void BM_Import(benchmark::State& state, Mode mode) {
 // pipeline_paired/workers:<n>/mib:<size>
 
 // One round: each mode's import once, in a random order, back to back (seconds apart, where the
-// separate cases above run minutes apart). The round's ratios are counters; Google Benchmark's
-// median over the repetitions is then the median of paired ratios.
+// separate cases above run minutes apart). The round's ratios, of times and of CPU times, are
+// counters; Google Benchmark's median over the repetitions is then the median of paired ratios.
 void BM_Paired(benchmark::State& state) {
   const auto workers = static_cast<unsigned>(state.range(0));
   const InputFile* input = InputOf(state, static_cast<std::size_t>(state.range(1)));
@@ -436,7 +436,7 @@ void BM_Paired(benchmark::State& state) {
   for (auto _ : state) {
     std::vector<Mode> order(std::begin(kModes), std::end(kModes));
     std::shuffle(order.begin(), order.end(), random);
-    std::map<std::string_view, double> seconds;
+    std::map<std::string_view, double> seconds, cpu_seconds;
     for (const Mode& mode : order) {
       ImportTally tally;  // its Run adds the import's time to the iteration's
       if (const auto failure = tally.Run(state, ModeConfig(*input, mode, workers));
@@ -444,11 +444,16 @@ void BM_Paired(benchmark::State& state) {
         return state.SkipWithError((std::string(mode.name) + ": " + failure).c_str());
       }
       seconds[mode.name] = tally.seconds;
+      cpu_seconds[mode.name] = tally.cpu_seconds;
     }
     state.counters["isolated_over_in_process"] =
         seconds["in_process"] / seconds["isolated_zero_copy"];
     state.counters["zero_copy_over_copy"] =
         seconds["isolated_copy"] / seconds["isolated_zero_copy"];
+    state.counters["isolated_over_in_process_cpu"] =
+        cpu_seconds["in_process"] / cpu_seconds["isolated_zero_copy"];
+    state.counters["zero_copy_over_copy_cpu"] =
+        cpu_seconds["isolated_copy"] / cpu_seconds["isolated_zero_copy"];
   }
 }
 

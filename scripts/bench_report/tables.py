@@ -219,7 +219,10 @@ def isolation_lines(cases, paired):
         def ratio_part(label, unpaired, paired_key, target):
             if paired_key in pairs:
                 value = pairs[paired_key]
-                text = f"{label} **{value:.2f}x** paired ({unpaired:.2f}x from the medians)"
+                cpu = pairs.get(paired_key + "_cpu")
+                cpu_text = f"CPU time {cpu:.2f}x; " if cpu is not None else ""
+                text = (f"{label} **{value:.2f}x** paired ({cpu_text}{unpaired:.2f}x from the "
+                        "medians)")
             else:
                 value, text = unpaired, f"{label} **{unpaired:.2f}x**"
             if target is not None:
@@ -236,7 +239,8 @@ def isolation_lines(cases, paired):
             lines.append(f"- {workers} worker(s), {size_label(size << 20)}: " + "; ".join(parts))
     if paired:
         lines.append("- paired: the median of the ratios of rounds that run the three modes back "
-                     "to back in a random order (`pipeline_paired`)")
+                     "to back in a random order (`pipeline_paired`); CPU time: the median of the "
+                     "same rounds' ratios of CPU time (workers' included), the same way round")
     return lines
 
 
