@@ -28,6 +28,12 @@ PoolMap MapOf(const Segment& segment) {
       segment.base() + header.blocks_offset};
 }
 
+// Makes [begin, begin + bytes) resident and writable in this process's page tables at once.
+// Returns 0 or errno; EINVAL: a kernel before 5.14, where the pages come on first use instead.
+int PopulateForWriting(std::byte* begin, std::size_t bytes) {
+  return ::madvise(begin, bytes, MADV_POPULATE_WRITE) == 0 ? 0 : errno;
+}
+
 // Generation after `g`, skipping 0 ("never issued") on wrap-around.
 std::uint32_t NextGeneration(std::uint32_t g) { return g == UINT32_MAX ? 1 : g + 1; }
 
@@ -70,12 +76,10 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   }
 
   // Allocate(kLow) hands out the lowest free block, so these are the first ones used.
-  if (options.resident_blocks != 0 &&
-      ::madvise(base + geometry.blocks_offset,
-                std::size_t{options.resident_blocks} * options.block_size,
-                MADV_POPULATE_WRITE) != 0 &&
-      errno != EINVAL) {  // EINVAL: a kernel before 5.14; the pages come on first use
-    return Fail(Errc::kSystem, errno);
+  if (options.resident_blocks != 0) {
+    const int error = PopulateForWriting(base + geometry.blocks_offset,
+                                         std::size_t{options.resident_blocks} * options.block_size);
+    if (error != 0 && error != EINVAL) return Fail(Errc::kSystem, error);
   }
   auto impl = std::make_unique<Impl>(std::move(*segment));
   for (std::uint32_t i = 0; i < options.block_count; ++i) impl->free_blocks.insert(i);
@@ -129,10 +133,14 @@ std::uint32_t BlockPool::high_water() const {
 }
 
 struct PoolView::Impl {
-  explicit Impl(Segment s) : segment(std::move(s)), map(MapOf(segment)) {}
+  explicit Impl(Segment s)
+      : segment(std::move(s)),
+        map(MapOf(segment)),
+        populated(std::make_unique<std::atomic<bool>[]>(map.block_count)) {}
 
   Segment segment;
   PoolMap map;
+  std::unique_ptr<std::atomic<bool>[]> populated;  // by block: Populate has been called
 };
 
 PoolView::PoolView(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -161,6 +169,13 @@ Result<PoolView> PoolView::Attach(std::string_view name) {
 
 Result<std::span<std::byte>> PoolView::Resolve(const Handle& handle) const {
   return impl_->map.Resolve(handle);
+}
+
+void PoolView::Populate(const Handle& handle) {
+  const auto& map = impl_->map;
+  if (!map.Resolve(handle) || impl_->populated[handle.block].exchange(true)) return;
+  (void)PopulateForWriting(map.blocks + std::size_t{handle.block} * map.block_size,
+                           map.block_size);  // best effort: see the header
 }
 std::uint32_t PoolView::segment_id() const { return impl_->map.segment_id; }
 std::uint32_t PoolView::block_size() const { return impl_->map.block_size; }

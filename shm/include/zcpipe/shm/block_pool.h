@@ -75,7 +75,7 @@ class BlockPool {
 // A peer's read-write view of a BlockPool created by another process: resolves handles to the
 // bytes they name, in place. It cannot allocate or release.
 //
-// Thread-safety: immutable after Attach; Resolve is safe from any thread.
+// Thread-safety: Resolve and Populate are safe from any thread.
 class PoolView {
  public:
   // Errors: as Segment::Attach, plus kBadLayout if the segment is not a block pool.
@@ -88,6 +88,12 @@ class PoolView {
   // Never touches memory outside the segment, whatever the handle holds.
   // Errors: kWrongSegment, kBlockOutOfRange, kStaleHandle, kOutOfBounds.
   [[nodiscard]] Result<std::span<std::byte>> Resolve(const Handle& handle) const;
+  // The first call for a block makes all its pages resident and writable in this process's page
+  // tables, in one system call (MADV_POPULATE_WRITE), where writing it would page-fault once
+  // per 4 KiB page: for a peer about to write a result there. Later calls for that block return
+  // at once. Best effort: where the kernel cannot (before 5.14, /dev/shm full), the pages still
+  // come on first touch. Does nothing for a handle Resolve refuses.
+  void Populate(const Handle& handle);
   [[nodiscard]] std::uint32_t segment_id() const;
   [[nodiscard]] std::uint32_t block_size() const;
   [[nodiscard]] std::uint32_t block_count() const;
