@@ -177,6 +177,7 @@ void PoolView::Populate(const Handle& handle) {
   (void)PopulateForWriting(map.blocks + std::size_t{handle.block} * map.block_size,
                            map.block_size);  // best effort: see the header
 }
+
 std::uint32_t PoolView::segment_id() const { return impl_->map.segment_id; }
 std::uint32_t PoolView::block_size() const { return impl_->map.block_size; }
 std::uint32_t PoolView::block_count() const { return impl_->map.block_count; }
