@@ -49,6 +49,7 @@ class HmacSha256 {
 
  private:
   // `state` after hashing the key zero-padded to SHA-256's block, XORed with `pad`.
+  static_assert(kHashKeySize <= SHA256_CBLOCK, "HMAC hashes a key longer than a block first");
   static void Prime(SHA256_CTX& state, std::span<const std::byte, kHashKeySize> key,
                     unsigned char pad) {
     std::array<unsigned char, SHA256_CBLOCK> block;
