@@ -730,7 +730,8 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                   .args = {kProcess | msg->batches.size() << 8 | length << 32, msg->index,
                            range.line, msg->first_byte + range.begin},
                   .validate = valid,
-                  .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt};
+                  .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt,
+                  .populate_output = true};      // the batch at its tail, the frame at its head
   Call(std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
        [=, this, &gateway](WorkResult result, int worker) mutable {
          msg->todo.pop_front();

@@ -169,8 +169,9 @@ bool WorkerLoop::Call(const WorkMessage& request, const TaskFunction* task, Memb
     return Fail(request, MessageStatus::kBadRequest,
                 "a request handle does not resolve in this worker (arena not attached?)");
   }
-  // The task writes its result there: the block's pages come in one call, not a fault each.
-  if (!copy && request.output.valid()) arenas_.at(request.output.segment).Populate(request.output);
+  if (!copy && (request.flags & WorkMessage::kPopulateOutput) != 0 && request.output.valid()) {
+    arenas_.at(request.output.segment).Populate(request.output);
+  }
   TaskContext context(*input, *output, std::span<const std::uint64_t, 4>(request.args), {},
                       [&](std::uint64_t value) {
                         WorkMessage report;

@@ -62,11 +62,12 @@ struct WorkMessage {
   shm::Handle input;
   shm::Handle output;
   std::uint32_t copy_bytes = 0;  // payload (or error text) bytes that follow on the socket
-  std::uint32_t flags = 0;       // kCopyPayload
+  std::uint32_t flags = 0;       // kCopyPayload, kPopulateOutput
   std::uint64_t args[4] = {};
   char text[kMessageTextSize] = {};
 
   static constexpr std::uint32_t kCopyPayload = 1;
+  static constexpr std::uint32_t kPopulateOutput = 2;  // Request::populate_output
 
   void set_text(std::string_view value) {
     const auto n = value.size() < kMessageTextSize ? value.size() : kMessageTextSize - 1;

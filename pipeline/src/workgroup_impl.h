@@ -125,6 +125,7 @@ class Workgroup::Impl {
     pending.message.set_text(request.task);
     pending.message.input = request.input;
     pending.message.output = request.output;
+    if (request.populate_output) pending.message.flags |= WorkMessage::kPopulateOutput;
     std::copy(request.args.begin(), request.args.end(), pending.message.args);
     pending.done = std::move(done);
     pending.on_report = std::move(request.on_report);

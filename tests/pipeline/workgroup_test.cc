@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "page_faults.h"
 #include "zcpipe/pipeline/worker.h"
 
 namespace zcpipe {
@@ -51,6 +52,14 @@ const bool kSlow = RegisterTask("test.slow", [](TaskContext& call) -> TaskResult
   std::this_thread::sleep_for(std::chrono::milliseconds(call.arg(0)));
   return 0;
 });
+// Fills its whole output, then writes there how many minor page faults that took.
+const bool kFill = RegisterTask("test.fill", [](TaskContext& call) -> TaskResult {
+  const std::uint64_t before = testing::MinorFaults();
+  std::memset(call.output().data(), 1, call.output().size());
+  const std::uint64_t taken = testing::MinorFaults() - before;
+  std::memcpy(call.output().data(), &taken, sizeof taken);
+  return sizeof taken;
+});
 const bool kCrash = RegisterTask("test.crash", [](TaskContext&) -> TaskResult {
   ::raise(SIGSEGV);
   return 0;
@@ -74,7 +83,7 @@ class Counter final : public Member {
 };
 const bool kCounter = RegisterMember<Counter>("test.counter");
 
-class WorkgroupTest : public testing::Test {
+class WorkgroupTest : public ::testing::Test {
  protected:
   void Start(WorkgroupOptions options) {
     group_.emplace(options);
@@ -104,6 +113,24 @@ TEST_F(WorkgroupTest, DispatchRunsANamedTaskOnHandles) {
   EXPECT_EQ(Text(*result), "HELLO");
   EXPECT_EQ(result->block, out.block);
   EXPECT_EQ(group_->stats().bytes_copied, 0u);
+}
+
+TEST_F(WorkgroupTest, PopulateOutputMapsTheBlockBeforeTheTaskWritesIt) {
+  if (!testing::KernelCanPopulate()) GTEST_SKIP() << "no MADV_POPULATE_WRITE before Linux 5.14";
+  Start({.workers = 1});
+  const auto faults_filling = [&](bool populate) {
+    const auto out = *pool_->Allocate();  // never touched by any process yet
+    auto result =
+        group_->Dispatch({.task = "test.fill", .output = out, .populate_output = populate}).get();
+    std::uint64_t faults = ~0ull;
+    if (result) std::memcpy(&faults, pool_->Resolve(*result)->data(), sizeof faults);
+    return faults;
+  };
+  constexpr std::uint64_t kPages = (1 << 16) / 4096;
+  const std::uint64_t control = faults_filling(false);
+  ASSERT_NE(control, ~0ull);
+  if (control < kPages) GTEST_SKIP() << "no fault per page here (huge pages?): " << control;
+  EXPECT_EQ(faults_filling(true), 0u);
 }
 
 TEST_F(WorkgroupTest, CopyTransportGivesTheSameResultAndCountsTheCopies) {

@@ -1,7 +1,6 @@
 #include "zcpipe/shm/block_pool.h"
 
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include <cstdint>
 #include <cstring>
@@ -14,12 +13,15 @@
 #include <gtest/gtest.h>
 
 #include "child_process.h"
+#include "page_faults.h"
 #include "zcpipe/shm/segment.h"
 
 namespace zcpipe::shm {
 namespace {
 
 using testing::ChildProcess;
+using testing::KernelCanPopulate;
+using testing::MinorFaults;
 
 BlockPool MakePool(std::uint32_t block_size = 4096, std::uint32_t block_count = 4) {
   auto pool = BlockPool::Create({.block_size = block_size, .block_count = block_count});
@@ -44,15 +46,6 @@ std::size_t ResidentPages(std::span<std::byte> bytes) {
   std::size_t resident = 0;
   for (const unsigned char page : pages) resident += page & 1;
   return resident;
-}
-
-// Whether this kernel has MADV_POPULATE_WRITE (5.14+); without it resident_blocks is a no-op.
-bool KernelCanPopulate() {
-  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) return false;
-  const bool can = ::madvise(page, 4096, MADV_POPULATE_WRITE) == 0;
-  ::munmap(page, 4096);
-  return can;
 }
 
 TEST(BlockPool, ResidentBlocksAreTheFirstHandedOutAndArePopulated) {
@@ -211,13 +204,6 @@ TEST(PoolView, PayloadIsSharedInPlaceAcrossProcesses) {
   }
 }
 
-// Minor page faults the calling thread has taken so far.
-long MinorFaults() {
-  rusage usage{};
-  ::getrusage(RUSAGE_THREAD, &usage);
-  return usage.ru_minflt;
-}
-
 TEST(PoolView, PopulateMapsABlockSoThatWritingItTakesNoFault) {
   if (!KernelCanPopulate()) GTEST_SKIP() << "no MADV_POPULATE_WRITE before Linux 5.14";
   constexpr std::uint32_t kPages = 64;
@@ -226,16 +212,16 @@ TEST(PoolView, PopulateMapsABlockSoThatWritingItTakesNoFault) {
   ASSERT_TRUE(view);
   const auto faults_writing = [&](const Handle& handle) {
     const auto bytes = *view->Resolve(handle);
-    const long before = MinorFaults();
+    const std::uint64_t before = MinorFaults();
     std::memset(bytes.data(), 1, bytes.size());
     return MinorFaults() - before;
   };
   const auto unpopulated = pool.Allocate(), populated = pool.Allocate();
   ASSERT_TRUE(unpopulated && populated);
-  const long control = faults_writing(*unpopulated);
+  const std::uint64_t control = faults_writing(*unpopulated);
   if (control < kPages) GTEST_SKIP() << "shared memory comes in huge pages here: " << control;
   view->Populate(populated->Sub(0, 8));  // a part names its whole block
-  EXPECT_EQ(faults_writing(*populated), 0);
+  EXPECT_EQ(faults_writing(*populated), 0u);
   // Handles Resolve refuses are ignored, not followed.
   view->Populate(Handle{view->segment_id(), 2, 1, 0, 4096});
   view->Populate(Handle{view->segment_id(), 0, populated->generation + 1, 0, 4096});

@@ -85,6 +85,11 @@ struct Request {
   // Overrides HealthConfig::max_retries for this request (e.g. 0 while narrowing down which
   // part of a poison request kills workers).
   std::optional<unsigned> max_retries = {};
+  // For a task that fills most of its output block: the worker makes the whole block resident
+  // in one call (shm::PoolView::Populate) the first time it sees it, instead of taking a page
+  // fault per 4 KiB page as the task writes. Not for a task that writes a few bytes of a large
+  // block: every page of the block would be allocated. Ignored with Transport::kCopy.
+  bool populate_output = false;
 };
 
 struct ProbeResult {

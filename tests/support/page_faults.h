@@ -1,0 +1,27 @@
+// Page-fault helpers for tests of what MADV_POPULATE_WRITE saves.
+#pragma once
+
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <cstdint>
+
+namespace zcpipe::testing {
+
+// Whether this kernel has MADV_POPULATE_WRITE (5.14+); without it populating is a no-op.
+inline bool KernelCanPopulate() {
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  const bool can = ::madvise(page, 4096, MADV_POPULATE_WRITE) == 0;
+  ::munmap(page, 4096);
+  return can;
+}
+
+// Minor page faults the calling thread has taken so far.
+inline std::uint64_t MinorFaults() {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return static_cast<std::uint64_t>(usage.ru_minflt);
+}
+
+}  // namespace zcpipe::testing
