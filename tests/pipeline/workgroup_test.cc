@@ -116,7 +116,7 @@ TEST_F(WorkgroupTest, DispatchRunsANamedTaskOnHandles) {
 }
 
 TEST_F(WorkgroupTest, PopulateOutputMapsTheBlockBeforeTheTaskWritesIt) {
-  if (!testing::KernelCanPopulate()) GTEST_SKIP() << "no MADV_POPULATE_WRITE before Linux 5.14";
+  if (const auto why = testing::WhyFaultsShowNoPopulating(); !why.empty()) GTEST_SKIP() << why;
   Start({.workers = 1});
   const auto faults_filling = [&](bool populate) {
     const auto out = *pool_->Allocate();  // never touched by any process yet

@@ -205,7 +205,7 @@ TEST(PoolView, PayloadIsSharedInPlaceAcrossProcesses) {
 }
 
 TEST(PoolView, PopulateMapsABlockSoThatWritingItTakesNoFault) {
-  if (!KernelCanPopulate()) GTEST_SKIP() << "no MADV_POPULATE_WRITE before Linux 5.14";
+  if (const auto why = testing::WhyFaultsShowNoPopulating(); !why.empty()) GTEST_SKIP() << why;
   constexpr std::uint32_t kPages = 64;
   BlockPool pool = MakePool(kPages * 4096, 2);
   auto view = PoolView::Attach(pool.name());  // a mapping of its own, as in another process
