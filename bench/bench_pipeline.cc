@@ -40,6 +40,7 @@
 #include "forked_peer.h"
 #include "input_files.h"
 #include "interleaved.h"
+#include "live_children.h"
 #include "peak_rss.h"
 #include "zcpipe/pipeline/job.h"
 
@@ -76,8 +77,9 @@ double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-// What this process and its reaped children (an isolated import's workers, reaped when its
-// job ends) have used so far: CPU time (user + system) and page faults.
+// What this process and its children have used so far: CPU time (user + system) and page
+// faults. The children are an isolated import's workers: reaped when its job ends, or alive
+// in a JobResources between imports.
 struct Usage {
   double cpu_seconds = 0;
   std::uint64_t page_faults = 0;
@@ -93,6 +95,9 @@ Usage UsageSoFar() {
     total.cpu_seconds += seconds(usage.ru_utime) + seconds(usage.ru_stime);
     total.page_faults += static_cast<std::uint64_t>(usage.ru_minflt + usage.ru_majflt);
   }
+  const ChildrenUsage live = LiveChildrenUsage();
+  total.cpu_seconds += live.cpu_seconds;
+  total.page_faults += live.page_faults;
   return total;
 }
 
@@ -145,10 +150,15 @@ struct ImportMeasure : ImportFigures {
 };
 static_assert(std::is_trivially_copyable_v<ImportMeasure>);
 
-// In the child: one untimed import of `warm_up` with `base`'s settings (what a process keeps
-// after its first import, oneTBB's threads and malloc's arenas, is then in every case's
-// baseline alike), then `base`, timed, with the peak RSS reset right before. Outputs go to a
-// temporary directory, removed after each import.
+// --cold: each timed import makes its own arena and worker processes, as the CLI's one import
+// does, instead of taking those its warm-up import left (JobResources).
+bool cold_imports = false;
+
+// In the child: one untimed import of `warm_up` with `base`'s settings, then `base`, timed,
+// with the peak RSS reset right before. What a program keeps after its first import (oneTBB's
+// threads, malloc's arenas and, through JobResources, the arena and the worker processes) is
+// then in every case's baseline alike. Outputs go to a temporary directory, removed after
+// each import.
 ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
   ImportMeasure measure;
   const auto fail = [&measure](const std::string& what) {
@@ -156,6 +166,9 @@ ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
     return measure;
   };
   const ScopedTempDir dir;
+  // Kept until the measure is taken: the last reference shuts the workers down.
+  const auto resources = cold_imports ? nullptr : std::make_shared<JobResources>();
+  base.resources = resources;
   JobConfig warm = base;
   warm.input = warm_up;
   warm.output = dir.path() / "warm-up.zcp";
@@ -178,6 +191,9 @@ ImportMeasure MeasureImport(JobConfig base, const fs::path& warm_up) {
   if (report.status != JobStatus::kSucceeded) {
     return fail("job " + std::string(Name(report.status)) + ": " +
                 (report.error ? report.error->message : std::string("no error")));
+  }
+  if (report.reused_resources == cold_imports) {
+    return fail(cold_imports ? "the import reused resources" : "the import started cold");
   }
   measure.latency_p50_us = report.progress_latency_p50_us;
   measure.latency_p99_us = report.progress_latency_p99_us;
@@ -542,6 +558,7 @@ int main(int argc, char** argv) {
   namespace zb = zcpipe::bench;
   const auto modes = zb::SplitList(zb::TakeFlag(argc, argv, "modes", zb::kDefaultModes));
   const auto sizes = zb::SplitList(zb::TakeFlag(argc, argv, "sizes_mib", zb::kDefaultSizesMib));
+  zb::cold_imports = zb::TakeFlag(argc, argv, "cold", "false") != "false";
   if (!zb::InitializeInterleaved(argc, argv)) return 1;
   if (!zb::Register(modes, sizes)) return 2;
   zb::RemoveStaleInputs();  // of runs that were killed

@@ -16,6 +16,7 @@
 
 #include "frame_ledger.h"
 #include "import_stages.h"
+#include "job_resources.h"
 #include "journal.h"
 #include "trace.h"
 #include "zcpipe/pipeline/workgroup.h"
@@ -148,6 +149,18 @@ class Import {
   // Open goes on, then the arena and one import-stages member per worker, and the calls.
   std::string LaunchWorkers();
   bool OpenWorkers(bool csv, std::future<std::string>& launched);
+  // With config_.resources free: holds them, and takes their arena and workers if they were
+  // made with pool_options_ and this job's worker settings, else drops them (this job's own
+  // take their place at its end).
+  void TakeResources();
+  // Whether the job leaves its arena and workers in config_.resources: it holds them, it
+  // succeeded, and no block is in use (nothing of it can still be written).
+  [[nodiscard]] bool Keeps(bool succeeded) const {
+    return resources_lock_.owns_lock() && succeeded && pool_ && pool_->blocks_in_use() == 0;
+  }
+  // REQUIRES: resources_lock_ held. Leaves the arena and workers (without this job's members)
+  // in config_.resources if `keep`, and lets the resources go.
+  void HandBack(bool keep);
   // The job's task-arena threads, and its worker processes when isolated.
   [[nodiscard]] unsigned Threads() const {
     return config_.threads != 0 ? config_.threads
@@ -192,7 +205,8 @@ class Import {
   const std::atomic<bool>& cancel_;
   const Clock::time_point start_;
 
-  std::optional<shm::BlockPool> pool_;
+  shm::PoolOptions pool_options_;
+  std::unique_ptr<shm::BlockPool> pool_;
   std::optional<stages::Chunker> chunker_;
   std::optional<shm::Handle> first_block_;  // the first chunk, read during set-up
   std::optional<stages::Chunk> first_chunk_;
@@ -221,7 +235,12 @@ class Import {
   // worker to seal with; the slot is the last 8 bytes of the chunk's input block.
   std::optional<FrameLedger> ledger_;
 
-  std::optional<Workgroup> workers_;  // after pool_: shut down before the arena goes
+  std::unique_ptr<Workgroup> workers_;  // after pool_: shut down before the arena goes
+  // With config_.resources: held while this job uses them (TakeResources, HandBack).
+  std::unique_lock<std::mutex> resources_lock_;
+  bool arena_attached_ = false;    // workers_ already resolve pool_'s blocks
+  bool reused_resources_ = false;  // pool_ (and workers_) came from config_.resources
+  WorkgroupStats workers_before_;  // workers_->stats() when the job took them
   std::mutex traced_workers_mutex_;
   std::set<std::uint32_t> traced_workers_;  // worker pids named in the trace
   std::vector<MemberProxy> members_;
@@ -368,11 +387,6 @@ bool Import::Open() {
   // intact for the Verifier), and find the chunk's ledger slot past the chunk: a chunk's worth
   // more, for a batch up to 1.5 times its CSV and its frame.
   const bool isolated = config_.placement == Placement::kIsolated;
-  // Worker processes start (exec, load, attach their rings) meanwhile, on another core: a few
-  // milliseconds each that would otherwise delay the first chunk. Should Open return early,
-  // the future's destructor waits for the launch, and Run shuts the workers down.
-  std::future<std::string> launched;
-  if (isolated) launched = std::async(std::launch::async, [this] { return LaunchWorkers(); });
   const bool ledger =
       isolated && !config_.output.empty() && config_.transport == Transport::kZeroCopy;
   chunk_room_ = BlockSize(config_.chunk_size, 2);
@@ -392,14 +406,24 @@ bool Import::Open() {
   const auto resident =
       isolated ? 0
                : static_cast<std::uint32_t>(std::min<std::size_t>(blocks, in_flight_ + Threads()));
-  auto pool = shm::BlockPool::Create(
-      {.block_size = block_size, .block_count = blocks, .resident_blocks = resident});
-  if (!pool) {
-    Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot create arena",
-                   "shared memory: " + shm::Describe(pool.error())));
-    return false;
+  pool_options_ = {.block_size = block_size, .block_count = blocks, .resident_blocks = resident};
+  if (config_.resources) TakeResources();
+  // Worker processes start (exec, load, attach their rings) meanwhile, on another core: a few
+  // milliseconds each that would otherwise delay the first chunk. Should Open return early,
+  // the future's destructor waits for the launch, and Run shuts the workers down.
+  std::future<std::string> launched;
+  if (isolated && !workers_) {
+    launched = std::async(std::launch::async, [this] { return LaunchWorkers(); });
   }
-  pool_.emplace(std::move(*pool));
+  if (!pool_) {
+    auto pool = shm::BlockPool::Create(pool_options_);
+    if (!pool) {
+      Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot create arena",
+                     "shared memory: " + shm::Describe(pool.error())));
+      return false;
+    }
+    pool_ = std::make_unique<shm::BlockPool>(std::move(*pool));
+  }
 
   // The first chunk decides the schema (header, inference).
   first_block_ = AllocateBlock(Stage::kRead);
@@ -456,14 +480,49 @@ bool Import::Open() {
   return true;
 }
 
+void Import::TakeResources() {
+  auto& held = StateOf(*config_.resources);
+  resources_lock_ = std::unique_lock(held.in_use, std::try_to_lock);
+  if (!resources_lock_.owns_lock()) return;  // another job's: this one makes its own
+  const auto& had = held.pool_options;
+  const bool arena_fits = held.pool && had.block_size == pool_options_.block_size &&
+                          had.block_count == pool_options_.block_count &&
+                          had.resident_blocks == pool_options_.resident_blocks;
+  const bool workers_fit = config_.placement == Placement::kIsolated
+                               ? held.workers && held.workers->transport() == config_.transport &&
+                                     held.workers->workers().size() == WorkerCount()
+                               : !held.workers;
+  if (arena_fits && workers_fit) {
+    pool_ = std::move(held.pool);
+    workers_ = std::move(held.workers);
+    arena_attached_ = workers_ != nullptr;
+    if (workers_) workers_before_ = workers_->stats();
+    reused_resources_ = true;
+  }
+  held.workers.reset();  // what does not fit: the workers first, as they map the arena
+  held.pool.reset();
+}
+
+void Import::HandBack(bool keep) {
+  auto& held = StateOf(*config_.resources);
+  if (keep) {
+    for (const auto& member : members_) workers_->DestroyMember(member);
+    members_.clear();
+    held.pool_options = pool_options_;
+    held.pool = std::move(pool_);
+    held.workers = std::move(workers_);
+  }
+  resources_lock_.unlock();
+}
+
 std::string Import::LaunchWorkers() {
   // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
   HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
   try {
-    workers_.emplace(WorkgroupOptions{.workers = WorkerCount(),
-                                      .health = health,
-                                      .transport = config_.transport,
-                                      .executable = "/proc/self/exe"});
+    workers_ = std::make_unique<Workgroup>(WorkgroupOptions{.workers = WorkerCount(),
+                                                            .health = health,
+                                                            .transport = config_.transport,
+                                                            .executable = "/proc/self/exe"});
     workers_->Launch();
   } catch (const std::exception& e) {
     return e.what();
@@ -476,8 +535,10 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, reason, message));
     return false;
   };
-  if (const auto failure = launched.get(); !failure.empty()) {
-    return fail("workers did not start", failure);
+  if (launched.valid()) {
+    if (const auto failure = launched.get(); !failure.empty()) {
+      return fail("workers did not start", failure);
+    }
   }
   StageSetup setup{.csv = csv,
                    .delimiter = config_.delimiter,
@@ -503,7 +564,8 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
   const auto encoded = Encode(setup);
   ::explicit_bzero(setup.payload_key.data(), setup.payload_key.size());
   try {
-    workers_->AttachArena(*pool_);
+    if (!arena_attached_) workers_->AttachArena(*pool_);
+    arena_attached_ = true;
   } catch (const std::exception& e) {
     return fail("workers did not start", e.what());
   }
@@ -1080,7 +1142,7 @@ void Import::RunGraph() {
         graph, flow::unlimited, [this](Msg m, Gateway& g) { ProcessIsolated(std::move(m), g); });
     flow::async_node<Msg, Msg> seal(graph, flow::unlimited,
                                     [this](Msg m, Gateway& g) { SealIsolated(std::move(m), g); });
-    const bool isolated = workers_.has_value();
+    const bool isolated = workers_ != nullptr;
     flow::make_edge(read, limit);
     if (isolated) {
       flow::make_edge(limit, process);
@@ -1144,15 +1206,19 @@ Report Import::Run() {
                   : cancel_.load() ? JobStatus::kCancelled
                                    : JobStatus::kSucceeded;
   report.totals = Snapshot(true);
-  if (workers_) {
-    workers_->Shutdown(std::chrono::seconds(1));
-    report.worker_restarts = workers_->stats().restarts;
-    report.bytes_copied_between_stages = workers_->stats().bytes_copied;
-  }
   if (pool_) {
     report.arena_bytes = std::uint64_t{pool_->block_size()} * pool_->block_count();
     report.arena_peak_bytes = std::uint64_t{pool_->block_size()} * pool_->high_water();
   }
+  const bool keep = Keeps(report.status == JobStatus::kSucceeded);
+  if (workers_) {
+    if (!keep) workers_->Shutdown(std::chrono::seconds(1));
+    const auto stats = workers_->stats();
+    report.worker_restarts = stats.restarts - workers_before_.restarts;
+    report.bytes_copied_between_stages = stats.bytes_copied - workers_before_.bytes_copied;
+  }
+  report.reused_resources = reused_resources_;
+  if (resources_lock_.owns_lock()) HandBack(keep);
   channel_.Close(report.totals);
   report.listener_failures = channel_.listener_failures();
   const auto latency = channel_.progress_latency();

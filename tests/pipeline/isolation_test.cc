@@ -65,6 +65,16 @@ std::vector<pid_t> Workers() {
   return pids;
 }
 
+// The number of this process's shared-memory segments.
+std::size_t Segments() {
+  std::size_t count = 0;
+  const auto prefix = "zcpipe." + std::to_string(::getpid()) + ".";
+  for (const auto& entry : fs::directory_iterator("/dev/shm")) {
+    count += entry.path().filename().string().starts_with(prefix);
+  }
+  return count;
+}
+
 class IsolationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -276,15 +286,7 @@ TEST_F(IsolationTest, TheTraceHasATrackPerWorkerProcessWithItsStages) {
 // Workers start while the coordinator opens the input and the output; a job that fails there
 // still waits for them, reports its own error and leaves no worker or segment behind.
 TEST_F(IsolationTest, AJobThatFailsWhileItsWorkersStartLeavesNothingBehind) {
-  const auto segments = [] {
-    std::size_t count = 0;
-    const auto prefix = "zcpipe." + std::to_string(::getpid()) + ".";
-    for (const auto& entry : fs::directory_iterator("/dev/shm")) {
-      count += entry.path().filename().string().starts_with(prefix);
-    }
-    return count;
-  };
-  const std::size_t before = segments();
+  const std::size_t before = Segments();
   auto config = Config(WriteCsv(1000, 0), "isolated");
   config.output = dir_ / "missing" / "out.zcp";
   const Report report = RunIsolated(config, Transport::kZeroCopy);
@@ -294,7 +296,88 @@ TEST_F(IsolationTest, AJobThatFailsWhileItsWorkersStartLeavesNothingBehind) {
   EXPECT_NE(report.error->message.find(config.output.string()), std::string::npos)
       << Describe(report);
   EXPECT_TRUE(Workers().empty());
-  EXPECT_EQ(segments(), before);
+  EXPECT_EQ(Segments(), before);
+}
+
+// Jobs given the same JobResources run on the workers and arena of the job before them, and
+// write what a job of their own would.
+TEST_F(IsolationTest, JobsSharingResourcesRunOnTheSameWorkersAndWriteTheSameOutput) {
+  const std::size_t segments = Segments();
+  const auto input = WriteCsv(60000, 1000);
+  const Report local = zcpipe::Run(Config(input, "local"));
+  ASSERT_EQ(local.status, JobStatus::kSucceeded) << Describe(local);
+  const auto expected = Export(dir_ / "local.zcp");
+
+  auto config = Config(input, "isolated");
+  config.resources = std::make_shared<JobResources>();
+  const Report first = RunIsolated(config, Transport::kZeroCopy);
+  ASSERT_EQ(first.status, JobStatus::kSucceeded) << Describe(first);
+  EXPECT_FALSE(first.reused_resources);
+  const auto workers = Workers();
+  EXPECT_EQ(workers.size(), 2u);  // kept for the next job
+  for (int run = 0; run < 2; ++run) {
+    const Report next = RunIsolated(config, Transport::kZeroCopy);
+    ASSERT_EQ(next.status, JobStatus::kSucceeded) << Describe(next);
+    EXPECT_TRUE(next.reused_resources);
+    EXPECT_EQ(Workers(), workers);
+    EXPECT_EQ(next.totals.rows_in, local.totals.rows_in);
+    EXPECT_EQ(next.totals.rows_rejected, 60u);
+    EXPECT_EQ(next.worker_restarts, 0u);
+    EXPECT_TRUE(Export(dir_ / "isolated.zcp") == expected);
+  }
+
+  // A job that does not fit them (another worker count) makes its own, which the next keeps.
+  config.workers = 1;
+  const Report other = RunIsolated(config, Transport::kZeroCopy);
+  ASSERT_EQ(other.status, JobStatus::kSucceeded) << Describe(other);
+  EXPECT_FALSE(other.reused_resources);
+  EXPECT_TRUE(Export(dir_ / "isolated.zcp") == expected);
+  EXPECT_EQ(Workers().size(), 1u);
+  EXPECT_TRUE(RunIsolated(config, Transport::kZeroCopy).reused_resources);
+
+  config.resources.reset();  // the last reference: the workers stop, the arena goes
+  EXPECT_TRUE(Workers().empty());
+  EXPECT_EQ(Segments(), segments);
+}
+
+// A job that fails may leave work in flight: it takes its workers and arena down with it, and
+// the job after it starts cold.
+TEST_F(IsolationTest, AJobThatFailsLeavesNoResourcesForTheNext) {
+  const std::size_t segments = Segments();
+  auto config = Config(WriteCsv(60000, 1000), "isolated");
+  config.resources = std::make_shared<JobResources>();
+  ASSERT_EQ(RunIsolated(config, Transport::kZeroCopy).status, JobStatus::kSucceeded);
+  ASSERT_EQ(Workers().size(), 2u);
+
+  config.on_error = ErrorPolicy::kFail;
+  const Report failed = RunIsolated(config, Transport::kZeroCopy);
+  ASSERT_EQ(failed.status, JobStatus::kFailed);
+  EXPECT_TRUE(failed.reused_resources);
+  EXPECT_TRUE(Workers().empty());
+  EXPECT_EQ(Segments(), segments);
+
+  config.on_error = ErrorPolicy::kQuarantine;
+  const Report next = RunIsolated(config, Transport::kZeroCopy);
+  ASSERT_EQ(next.status, JobStatus::kSucceeded) << Describe(next);
+  EXPECT_FALSE(next.reused_resources);
+  EXPECT_EQ(next.totals.rows_rejected, 60u);
+}
+
+// In-process jobs share the arena the same way; a job of the other placement does not fit it.
+TEST_F(IsolationTest, InProcessJobsShareTheArena) {
+  const auto input = WriteCsv(60000, 1000);
+  auto config = Config(input, "local");
+  config.resources = std::make_shared<JobResources>();
+  const Report first = zcpipe::Run(config);
+  ASSERT_EQ(first.status, JobStatus::kSucceeded) << Describe(first);
+  const auto expected = Export(dir_ / "local.zcp");
+  config.replace_output = true;
+  const Report second = zcpipe::Run(config);
+  ASSERT_EQ(second.status, JobStatus::kSucceeded) << Describe(second);
+  EXPECT_TRUE(second.reused_resources);
+  EXPECT_TRUE(Export(dir_ / "local.zcp") == expected);
+  EXPECT_FALSE(RunIsolated(config, Transport::kZeroCopy).reused_resources);
+  EXPECT_FALSE(zcpipe::Run(config).reused_resources);
 }
 
 // The rest of a chunk of several batches is asked for on a supervisor thread: with the least

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "zcpipe/pipeline/events.h"
+#include "zcpipe/pipeline/job_resources.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
@@ -79,6 +80,9 @@ struct JobConfig {
   Placement placement = Placement::kInProcess;
   Transport transport = Transport::kZeroCopy;  // kIsolated only
   unsigned workers = 0;                        // worker processes for kIsolated; 0: `threads`
+  // The arena and worker processes to reuse, and to leave for the next job (JobResources);
+  // null: the job makes its own and removes them when it ends.
+  std::shared_ptr<JobResources> resources;
 
   // Chrome trace-event JSON timeline of the run (Perfetto, chrome://tracing); empty: none.
   std::filesystem::path trace;
@@ -102,7 +106,8 @@ struct Report {
   std::uint64_t arena_peak_bytes = 0;             // most of it ever in use at once
   std::uint64_t listener_failures = 0;            // listener calls that threw
   std::uint64_t worker_restarts = 0;              // worker processes replaced (kIsolated)
-  double progress_latency_p50_us = 0;             // snapshot taken -> listener called
+  bool reused_resources = false;       // ran on the arena and workers a job before left (resources)
+  double progress_latency_p50_us = 0;  // snapshot taken -> listener called
   double progress_latency_p99_us = 0;
 };
 

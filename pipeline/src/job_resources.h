@@ -1,0 +1,21 @@
+// What a JobResources holds between jobs. Private to zcpipe::pipeline.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "zcpipe/pipeline/job_resources.h"
+#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/shm/block_pool.h"
+
+namespace zcpipe::detail {
+
+struct JobResourcesState {
+  std::mutex in_use;  // held by the job using them, from its set-up to its end
+  // Both or neither. Declared so that the workers, which map the arena, go first.
+  std::unique_ptr<shm::BlockPool> pool;
+  shm::PoolOptions pool_options;
+  std::unique_ptr<Workgroup> workers;  // attached to `pool`; absent for in-process jobs
+};
+
+}  // namespace zcpipe::detail
