@@ -71,7 +71,7 @@ constexpr unsigned kWorkerCounts[] = {1, 2};
 // median of more rounds moves less with the host's noise, and a 64 MiB round takes ~1.5 s, a
 // 512 MiB one ~10 s (inputs of kOnceFromMib and more are left out: a round takes a minute).
 constexpr unsigned kPairedWorkers = 2;
-constexpr int PairedRounds(long long mib) { return mib <= 64 ? 9 : 7; }
+constexpr int PairedRounds(long long mib) { return mib <= 64 ? 15 : 7; }
 
 double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();

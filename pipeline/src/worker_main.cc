@@ -1,4 +1,5 @@
 // The worker process: RunIfWorker (worker.h) and the loop that serves one coordinator.
+#include <malloc.h>
 #include <strings.h>
 #include <sys/prctl.h>
 
@@ -237,6 +238,11 @@ std::optional<int> RunIfWorker(int argc, char** argv) {
   if (argc < 2 || argv[1] != detail::kWorkerFlag) return std::nullopt;
   // Seen in top and ps -o comm, and by pkill -x; an exec of /proc/self/exe would say "exe".
   ::prctl(PR_SET_NAME, detail::kWorkerName.data());
+  // A worker lives for many chunks, and with JobResources for many jobs: malloc keeps what they
+  // free (large buffers on the heap, its top not trimmed) instead of giving it back to the
+  // kernel, which would zero and fault it in again for the next chunk.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   detail::RegisterPipelineMembers();
   return detail::WorkerLoop(detail::kWorkerSocketFd).Run();
 }
