@@ -93,9 +93,12 @@ class HashOp final : public detail::Op {
       const auto mac = hmac_.Mac(bytes);
       std::string& text = row.text[c.to_slot];
       text.resize(2 * mac.size());
+      // Through a pointer taken once: a char store may alias the string's own pointer, which
+      // the compiler would otherwise load again for every byte.
+      char* hex = text.data();
       for (std::size_t i = 0; i < mac.size(); ++i) {
-        text[2 * i] = kHex[mac[i] >> 4];
-        text[2 * i + 1] = kHex[mac[i] & 0xF];
+        hex[2 * i] = kHex[mac[i] >> 4];
+        hex[2 * i + 1] = kHex[mac[i] & 0xF];
       }
       out.null = false;
       out.s = text;

@@ -86,7 +86,7 @@ PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
   Row row{values, text, &error};
   const std::uint32_t rows = in.row_count();
   for (std::uint32_t r = 0; r < rows; ++r) {
-    for (const auto& load : loads) values[load.slot] = ReadValue(load.column, load.type, r);
+    for (const auto& load : loads) ReadValue(load.column, load.type, r, values[load.slot]);
     RowOutcome outcome = RowOutcome::kKeep;
     for (const auto& op : plan.ops) {
       outcome = op->Run(row);

@@ -6,26 +6,25 @@
 
 namespace zcpipe::stages::detail {
 
-Value ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row) {
-  Value value;
-  if (column.is_null(row)) return value;
-  value.null = false;
+void ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row, Value& out) {
+  out = Value{};
+  if (column.is_null(row)) return;
+  out.null = false;
   switch (type) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
-      value.i = column.int64(row);
+      out.i = column.int64(row);
       break;
     case ColumnType::kFloat64:
-      value.f = column.float64(row);
+      out.f = column.float64(row);
       break;
     case ColumnType::kBool:
-      value.b = column.boolean(row);
+      out.b = column.boolean(row);
       break;
     case ColumnType::kString:
-      value.s = column.string(row);
+      out.s = column.string(row);
       break;
   }
-  return value;
 }
 
 void AppendValue(ColumnBuffer& column, ColumnType type, const Value& value) {

@@ -9,8 +9,11 @@
 
 namespace zcpipe::stages::detail {
 
-// Row `row` of `column`, whose type is `type`. Strings point into the batch.
-[[nodiscard]] Value ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row);
+// Row `row` of `column`, whose type is `type`, into `out`. Strings point into the batch.
+// An out parameter, not a returned Value: the caller's copy of a returned Value read it back
+// with wider loads than the stores that wrote it, a store-forwarding stall that took two thirds
+// of RunPlan's time.
+void ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row, Value& out);
 // Appends `value` to `column` (of type `type`).
 void AppendValue(ColumnBuffer& column, ColumnType type, const Value& value);
 // Appends the text form of a non-null `value` to `out`: int64 decimal, float64 shortest

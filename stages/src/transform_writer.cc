@@ -40,8 +40,9 @@ TransformWriter::~TransformWriter() {
 }
 
 void TransformWriter::CopyValue(std::size_t i, const ColumnView& from, std::uint32_t row) {
-  detail::AppendValue(columns_[i], columns_[i].type(),
-                      detail::ReadValue(from, columns_[i].type(), row));
+  detail::Value value;
+  detail::ReadValue(from, columns_[i].type(), row, value);
+  detail::AppendValue(columns_[i], columns_[i].type(), value);
 }
 
 void TransformWriter::EndRow(std::uint32_t row) {
