@@ -363,6 +363,29 @@ TEST_F(IsolationTest, AJobThatFailsLeavesNoResourcesForTheNext) {
   EXPECT_EQ(next.totals.rows_rejected, 60u);
 }
 
+// Jobs running at once: one of them takes the resources, the others make their own and take
+// them down at their end; one set of workers is left.
+TEST_F(IsolationTest, JobsRunningAtOnceLeaveOneSetOfWorkers) {
+  const auto input = WriteCsv(60000, 1000);
+  const Report local = zcpipe::Run(Config(input, "local"));
+  ASSERT_EQ(local.status, JobStatus::kSucceeded) << Describe(local);
+  const auto expected = Export(dir_ / "local.zcp");
+  const auto resources = std::make_shared<JobResources>();
+  std::vector<Job> jobs;
+  for (const char* name : {"a", "b", "c"}) {
+    auto config = Config(input, name);
+    config.placement = Placement::kIsolated;
+    config.resources = resources;
+    jobs.push_back(Job::Start(config));
+  }
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const Report report = jobs[i].Wait();
+    ASSERT_EQ(report.status, JobStatus::kSucceeded) << Describe(report);
+    EXPECT_TRUE(Export(dir_ / (std::string(1, static_cast<char>('a' + i)) + ".zcp")) == expected);
+  }
+  EXPECT_EQ(Workers().size(), 2u);
+}
+
 // In-process jobs share the arena the same way; a job of the other placement does not fit it.
 TEST_F(IsolationTest, InProcessJobsShareTheArena) {
   const auto input = WriteCsv(60000, 1000);
