@@ -4,7 +4,7 @@
 //       worker count and input size (64 MiB, 512 MiB, 2 GiB generated files);
 //   pipeline_vs_stages/threads:<n>  the in-process import held to the sum of the single-stage
 //       passes of bench_stages measured in the same run (counter `efficiency`);
-//   pipeline_paired/workers:2/mib:<size>  the three modes back to back in a random order per
+//   pipeline_paired/workers:<n>/mib:<size>  the three modes back to back in a random order per
 //       repetition, and the ratios of each round (counters `isolated_over_in_process`,
 //       `zero_copy_over_copy`): their medians are the ratios a drift of the host hardly moves.
 // Flags (before Google Benchmark's): --modes=in_process,isolated_zero_copy,isolated_copy and
@@ -67,11 +67,12 @@ constexpr Mode kModes[] = {
     {"isolated_copy", Placement::kIsolated, Transport::kCopy},
 };
 constexpr unsigned kWorkerCounts[] = {1, 2};
-// pipeline_paired: the worker count of the issues' ratio targets, and rounds per size: a
-// median of more rounds moves less with the host's noise, and a 64 MiB round takes ~1.5 s, a
-// 512 MiB one ~10 s (inputs of kOnceFromMib and more are left out: a round takes a minute).
-constexpr unsigned kPairedWorkers = 2;
+// pipeline_paired: rounds per size, and worker counts: a median of more rounds moves less with
+// the host's noise, and a 64 MiB round takes ~1.5 s, a 512 MiB one ~10 s (inputs of
+// kOnceFromMib and more are left out: a round takes a minute). 2 workers, the issues' ratio
+// targets, at every size; 1 worker at 64 MiB only, for time.
 constexpr int PairedRounds(long long mib) { return mib <= 64 ? 15 : 7; }
+constexpr bool PairedWorkers(unsigned workers, long long mib) { return workers == 2 || mib <= 64; }
 
 double SecondsSince(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
@@ -537,14 +538,17 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
   for (const std::string& mib : sizes_mib) {
     const long long size = std::stoll(mib);
     if (size >= kOnceFromMib) continue;
-    benchmark::RegisterBenchmark("pipeline_paired", BM_Paired)
-        ->ArgNames({"workers", "mib"})
-        ->Args({kPairedWorkers, size})
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond)
-        ->Iterations(1)
-        ->Repetitions(PairedRounds(size))
-        ->ReportAggregatesOnly(true);
+    for (const unsigned workers : kWorkerCounts) {
+      if (!PairedWorkers(workers, size)) continue;
+      benchmark::RegisterBenchmark("pipeline_paired", BM_Paired)
+          ->ArgNames({"workers", "mib"})
+          ->Args({workers, size})
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->Iterations(1)
+          ->Repetitions(PairedRounds(size))
+          ->ReportAggregatesOnly(true);
+    }
   }
   return true;
 }
