@@ -490,7 +490,7 @@ void Import::TakeResources() {
                           had.resident_blocks == pool_options_.resident_blocks;
   const bool workers_fit = config_.placement == Placement::kIsolated
                                ? held.workers && held.workers->transport() == config_.transport &&
-                                     held.workers->workers().size() == WorkerCount()
+                                     held.worker_count == WorkerCount()
                                : !held.workers;
   if (arena_fits && workers_fit) {
     pool_ = std::move(held.pool);
@@ -509,6 +509,7 @@ void Import::HandBack(bool keep) {
     for (const auto& member : members_) workers_->DestroyMember(member);
     members_.clear();
     held.pool_options = pool_options_;
+    held.worker_count = WorkerCount();
     held.pool = std::move(pool_);
     held.workers = std::move(workers_);
   }
@@ -569,9 +570,23 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
   } catch (const std::exception& e) {
     return fail("workers did not start", e.what());
   }
+  // A worker that dies while its member is made (one that a JobResources kept may have died
+  // since the last job, unnoticed until now) is replaced: the member is made again, on the
+  // replacement or another worker. Set-up that kills every worker it meets still fails.
+  constexpr int kMemberAttempts = 3;
+  const auto add_member = [&] {
+    return workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
+                               std::as_bytes(std::span(encoded.secret)), true);
+  };
+  const auto worker_died = [](const WorkError& error) {
+    return error.code == WorkErrc::kMember || error.code == WorkErrc::kCommunication;
+  };
   for (unsigned i = 0; i < WorkerCount(); ++i) {
-    auto member = workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
-                                      std::as_bytes(std::span(encoded.secret)), true);
+    auto member = add_member();
+    for (int attempt = 1; attempt < kMemberAttempts && !member && worker_died(member.error());
+         ++attempt) {
+      member = add_member();
+    }
     if (!member) return fail("workers did not start", member.error().message);
     members_.push_back(*member);
   }

@@ -16,6 +16,9 @@ struct JobResourcesState {
   std::unique_ptr<shm::BlockPool> pool;
   shm::PoolOptions pool_options;
   std::unique_ptr<Workgroup> workers;  // attached to `pool`; absent for in-process jobs
+  // How many workers the job that left them asked for. Not workers->workers().size(): a worker
+  // that died since is being replaced, and its index is back once it is.
+  unsigned worker_count = 0;
 };
 
 }  // namespace zcpipe::detail
