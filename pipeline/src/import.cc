@@ -115,10 +115,8 @@ class Import {
   ErrorEvent MakeError(ErrorKind kind, Stage stage, std::string reason, std::string message) const;
   ErrorEvent FromInput(const stages::InputError& error, std::uint64_t chunk) const;
   // A block for a stage to write into (for `chunk`, if about one), waiting (bounded) for one to
-  // be released. Fails the job with "arena exhausted" if none comes. Isolated, a block for a
-  // worker's result comes from that worker's part of the arena (`member`: ResultBlocksFrom).
-  std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr,
-                                           std::optional<std::size_t> member = std::nullopt);
+  // be released. Fails the job with "arena exhausted" if none comes.
+  std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr);
   std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
   // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
@@ -190,24 +188,9 @@ class Import {
     return mark == kSealingMark;
   }
   void SealIsolated(Msg msg, Gateway& gateway);
-  // The member whose worker has the least work queued, with `cost` (an estimate in
-  // parse-equivalent bytes) added to its queue until Call's request with it completes; a
-  // caller that does not call gives it back (Unpick).
-  std::size_t PickMember(std::uint64_t cost);
-  void Unpick(std::size_t member, std::uint64_t cost) { member_load_[member] -= cost; }
-  // Runs `request` on `member` (from PickMember with the same cost), then `done` with the
-  // result and that member's worker index.
-  void Call(std::size_t member, Request request, std::uint64_t cost,
-            std::function<void(WorkResult, int)> done);
-  // Where the blocks of `member`'s results start, counting down: each worker gets result blocks
-  // of its own, in_flight_ apart from the next worker's, so that it keeps writing the few it
-  // has already mapped (PoolView::Populate) instead of every result block the job uses.
-  [[nodiscard]] std::uint32_t ResultBlocksFrom(std::size_t member) const {
-    const std::uint64_t below = member * in_flight_;
-    return below < pool_->block_count()
-               ? pool_->block_count() - 1 - static_cast<std::uint32_t>(below)
-               : 0;
-  }
+  // Runs `request` on the member whose worker has the least work queued (`cost`: an estimate in
+  // parse-equivalent bytes), then `done` with the result and that worker's index.
+  void Call(Request request, std::uint64_t cost, std::function<void(WorkResult, int)> done);
 
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
@@ -305,8 +288,7 @@ void Import::Fail(ErrorEvent error) {
   failed_.store(true);
 }
 
-std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* chunk,
-                                                 std::optional<std::size_t> member) {
+std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* chunk) {
   // The limiter keeps chunks in flight below what the arena holds; only a batch that needs
   // several blocks can find it empty, and then another chunk releases one soon, if there is
   // another: a lone chunk in flight holds every block in use, and while it parses or transforms
@@ -315,13 +297,11 @@ std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* 
   const auto wait = alone ? std::chrono::seconds(0) : std::chrono::seconds(10);
   const auto deadline = Clock::now() + wait;
   // Isolated, workers write only the blocks of parse and seal results, and the coordinator
-  // reads input into the others, from the low end of the arena. Results come from the high end,
-  // each worker's from a part of its own (`member`): each worker maps (faults into its own page
-  // tables) its few result blocks, not every block the job cycles through.
+  // reads input into the others. From opposite ends of the arena, each worker maps (faults
+  // into its own page tables) the few result blocks, not every block the job cycles through.
   const auto end = workers_ && stage != Stage::kRead ? shm::BlockEnd::kHigh : shm::BlockEnd::kLow;
   for (;;) {
-    auto block = member ? pool_->AllocateBelow(ResultBlocksFrom(*member)) : pool_->Allocate(end);
-    if (block) return *block;
+    if (auto block = pool_->Allocate(end)) return *block;
     if (Clock::now() >= deadline || failed_.load() || cancel_.load()) break;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
@@ -804,15 +784,12 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return;
   }
   const ByteRange range = msg->todo.front();
-  const std::uint64_t length = range.end - range.begin;
-  const std::uint64_t cost = length + length / 8;  // sealing runs ~8x faster than parsing
-  const std::size_t member = PickMember(cost);
-  auto block = AllocateBlock(Stage::kParse, msg.get(), member);
+  auto block = AllocateBlock(Stage::kParse, msg.get());
   if (!block) {
-    Unpick(member, cost);
     msg->todo.clear();
     return ProcessNext(std::move(msg), gateway);
   }
+  const std::uint64_t length = range.end - range.begin;
   // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
   const auto valid = [this, block = *block, length](const shm::Handle& result) {
     // (The frame, if any, is checked for bounds only: its bytes are checked when read.)
@@ -831,8 +808,8 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                            range.line, msg->first_byte + range.begin},
                   .validate = valid,
                   .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt,
-                  .populate_output = true};  // the batch at its tail, the frame at its head
-  Call(member, std::move(request), cost,
+                  .populate_output = true};      // the batch at its tail, the frame at its head
+  Call(std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
        [=, this, &gateway](WorkResult result, int worker) mutable {
          msg->todo.pop_front();
          msg->worker = worker;
@@ -924,13 +901,11 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
     // Out of place, so that a seal cut short by a crash can be re-run on the intact batch: at
     // the start of the batch's block when the batch (its tail) leaves room, else in another.
     const std::uint32_t frame_size = batch.length + kChunkOverhead;
-    const std::uint64_t cost = batch.length / 8;  // sealing runs ~8x faster than parsing
-    const std::size_t member = PickMember(cost);
     std::optional<shm::Handle> into;
     if (batch.offset >= frame_size) {
       into = shm::Handle{batch.segment, batch.block, batch.generation, 0, batch.offset};
     } else {
-      into = AllocateBlock(Stage::kEncrypt, msg.get(), member);
+      into = AllocateBlock(Stage::kEncrypt, msg.get());
     }
     Request request{
         .input = batch,
@@ -959,29 +934,23 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
       }
     };
     if (!into) {
-      Unpick(member, cost);
       done(tl::unexpected(WorkError{WorkErrc::kJob, "no arena block for a frame"}), -1);
       continue;
     }
-    Call(member, std::move(request), cost, done);
+    Call(std::move(request), batch.length / 8, done);  // sealing runs ~8x faster than parsing
   }
 }
 
-std::size_t Import::PickMember(std::uint64_t cost) {
+void Import::Call(Request request, std::uint64_t cost, std::function<void(WorkResult, int)> done) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < members_.size(); ++i) {
     if (member_load_[i].load() < member_load_[best].load()) best = i;
   }
   member_load_[best] += cost;
-  return best;
-}
-
-void Import::Call(std::size_t member, Request request, std::uint64_t cost,
-                  std::function<void(WorkResult, int)> done) {
-  const MemberProxy& proxy = members_[member];
-  proxy.Invoke(std::move(request), [this, member, cost, worker = proxy.worker(),
-                                    done = std::move(done)](WorkResult result) {
-    Unpick(member, cost);
+  const MemberProxy& member = members_[best];
+  member.Invoke(std::move(request), [this, best, cost, worker = member.worker(),
+                                     done = std::move(done)](WorkResult result) {
+    member_load_[best] -= cost;
     done(std::move(result), worker);
   });
 }

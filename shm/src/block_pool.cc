@@ -86,27 +86,17 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   return BlockPool(std::move(impl));
 }
 
-Handle BlockPool::Take(Impl& impl, std::uint32_t block) {
-  impl.free_blocks.erase(block);
-  const auto in_use = static_cast<std::uint32_t>(impl.map.block_count - impl.free_blocks.size());
-  impl.high_water = std::max(impl.high_water, in_use);
-  const std::uint32_t generation = impl.map.generations[block].load(std::memory_order_relaxed);
-  return Handle{impl.map.segment_id, block, generation, 0, impl.map.block_size};
-}
-
 Result<Handle> BlockPool::Allocate(BlockEnd end) {
   std::lock_guard lock(impl_->mutex);
-  const auto& free_blocks = impl_->free_blocks;
+  auto& free_blocks = impl_->free_blocks;
   if (free_blocks.empty()) return Fail(Errc::kExhausted);
-  return Take(*impl_, end == BlockEnd::kHigh ? *free_blocks.rbegin() : *free_blocks.begin());
-}
-
-Result<Handle> BlockPool::AllocateBelow(std::uint32_t block) {
-  std::lock_guard lock(impl_->mutex);
-  const auto& free_blocks = impl_->free_blocks;
-  if (free_blocks.empty()) return Fail(Errc::kExhausted);
-  const auto above = free_blocks.upper_bound(block);
-  return Take(*impl_, above == free_blocks.begin() ? *above : *std::prev(above));
+  const auto it = end == BlockEnd::kHigh ? std::prev(free_blocks.end()) : free_blocks.begin();
+  const std::uint32_t block = *it;
+  free_blocks.erase(it);
+  const auto in_use = static_cast<std::uint32_t>(impl_->map.block_count - free_blocks.size());
+  impl_->high_water = std::max(impl_->high_water, in_use);
+  const std::uint32_t generation = impl_->map.generations[block].load(std::memory_order_relaxed);
+  return Handle{impl_->map.segment_id, block, generation, 0, impl_->map.block_size};
 }
 
 Status BlockPool::Release(const Handle& handle) {

@@ -116,22 +116,6 @@ TEST(BlockPool, AllocatesTheLowestOrTheHighestFreeBlock) {
   EXPECT_EQ(pool.Allocate(BlockEnd::kHigh).error().code, Errc::kExhausted);
 }
 
-TEST(BlockPool, AllocatesTheNearestFreeBlockBelowAGivenOne) {
-  BlockPool pool = MakePool(4096, 6);
-  const auto below = [&](std::uint32_t block) {
-    auto handle = pool.AllocateBelow(block);
-    return handle ? static_cast<int>(handle->block) : -1;
-  };
-  EXPECT_EQ(below(5), 5);
-  EXPECT_EQ(below(5), 4);  // 5 is taken: the next one down
-  EXPECT_EQ(below(2), 2);
-  EXPECT_EQ(below(2), 1);
-  EXPECT_EQ(below(2), 0);
-  EXPECT_EQ(below(2), 3);  // none left at or below 2: the lowest above
-  EXPECT_EQ(below(100), -1);
-  EXPECT_EQ(pool.AllocateBelow(0).error().code, Errc::kExhausted);
-}
-
 TEST(BlockPool, StaleHandlesAreRejectedEverywhere) {
   BlockPool pool = MakePool();
   auto first = pool.Allocate();

@@ -53,10 +53,6 @@ class BlockPool {
 
   // Errors: kExhausted when every block is in use.
   [[nodiscard]] Result<Handle> Allocate(BlockEnd end = BlockEnd::kLow);
-  // The highest-numbered free block at or below `block`, else the lowest one above it. A
-  // caller that gives each peer a `block` of its own, far enough apart, keeps handing each peer
-  // the few blocks it has already mapped. Errors: kExhausted when every block is in use.
-  [[nodiscard]] Result<Handle> AllocateBelow(std::uint32_t block);
   // REQUIRES: `handle` came from Allocate() (or Sub() of it) and was not released yet.
   // Errors: kStaleHandle / kWrongSegment / kBlockOutOfRange (forged), kNotOwned (double release).
   [[nodiscard]] Status Release(const Handle& handle);
@@ -72,8 +68,6 @@ class BlockPool {
 
  private:
   struct Impl;
-  // Takes free block `block` off the free list. REQUIRES: impl.mutex held; `block` is free.
-  static Handle Take(Impl& impl, std::uint32_t block);
   explicit BlockPool(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
