@@ -1,4 +1,7 @@
 #include "zcpipe/stages/batch.h"
+
+#include <bit>
+
 #include "zcpipe/stages/record_batch_generated.h"
 
 namespace zcpipe::stages {
@@ -39,6 +42,12 @@ std::string CheckColumn(const fb::Column& column, std::uint32_t rows) {
   return "unknown column type";
 }
 
+// Where a vector's elements start.
+template <class T>
+const std::byte* Bytes(const flatbuffers::Vector<T>& vector) {
+  return reinterpret_cast<const std::byte*>(vector.Data());
+}
+
 }  // namespace
 
 StageResult<BatchView> BatchView::Open(std::span<const std::byte> bytes) {
@@ -61,13 +70,16 @@ StageResult<BatchView> BatchView::Open(std::span<const std::byte> bytes) {
   return BatchView(bytes, batch);
 }
 
-BatchInfo BatchView::info() const {
-  return {batch_->chunk_index(), batch_->first_line(), batch_->first_byte()};
-}
+BatchView::BatchView(std::span<const std::byte> bytes, const fb::RecordBatch* batch)
+    : bytes_(bytes),
+      batch_(batch),
+      info_{batch->chunk_index(), batch->first_line(), batch->first_byte()},
+      row_lines_(batch->row_lines() == nullptr ? nullptr : Bytes(*batch->row_lines())) {}
+
 std::uint32_t BatchView::row_count() const { return batch_->row_count(); }
 std::size_t BatchView::column_count() const { return batch_->columns()->size(); }
 ColumnView BatchView::column(std::size_t i) const {
-  return ColumnView(batch_->columns()->Get(static_cast<flatbuffers::uoffset_t>(i)));
+  return ColumnView(*batch_->columns()->Get(static_cast<flatbuffers::uoffset_t>(i)));
 }
 Schema BatchView::schema() const {
   std::vector<ColumnSpec> columns;
@@ -76,25 +88,19 @@ Schema BatchView::schema() const {
   }
   return Schema(std::move(columns));
 }
-std::uint64_t BatchView::row_line(std::uint32_t row) const {
-  const auto* lines = batch_->row_lines();
-  return batch_->first_line() + (lines == nullptr ? row : lines->Get(row));
-}
+// Vectors are read in place, as FlatBuffers' own accessors read them on a little-endian host.
+static_assert(std::endian::native == std::endian::little,
+              "ColumnView reads FlatBuffers vectors in place");
 
-std::string_view ColumnView::name() const { return column_->name()->string_view(); }
-ColumnType ColumnView::type() const { return static_cast<ColumnType>(column_->type()); }
-bool ColumnView::is_null(std::uint32_t row) const {
-  const auto* validity = column_->validity();
-  return validity != nullptr && ((validity->Get(row / 8) >> (row % 8)) & 1) == 0;
-}
-std::int64_t ColumnView::int64(std::uint32_t row) const { return column_->ints()->Get(row); }
-double ColumnView::float64(std::uint32_t row) const { return column_->floats()->Get(row); }
-bool ColumnView::boolean(std::uint32_t row) const { return column_->bools()->Get(row) != 0; }
-std::string_view ColumnView::string(std::uint32_t row) const {
-  const auto* offsets = column_->string_offsets();
-  const std::uint32_t begin = offsets->Get(row);
-  return {reinterpret_cast<const char*>(column_->string_bytes()->data()) + begin,
-          offsets->Get(row + 1) - begin};
+ColumnView::ColumnView(const fb::Column& column)
+    : name_(column.name()->string_view()), type_(static_cast<ColumnType>(column.type())) {
+  if (const auto* v = column.validity()) validity_ = v->data();
+  if (const auto* v = column.ints()) ints_ = Bytes(*v);
+  if (const auto* v = column.floats()) floats_ = Bytes(*v);
+  if (const auto* v = column.bools()) bools_ = v->data();
+  if (const auto* v = column.string_offsets()) string_offsets_ = Bytes(*v);
+  if (const auto* v = column.string_bytes())
+    string_bytes_ = reinterpret_cast<const char*>(v->data());
 }
 
 }  // namespace zcpipe::stages

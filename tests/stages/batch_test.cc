@@ -63,6 +63,26 @@ TEST(Batch, WrittenIntoABlockAndReadInPlace) {
   EXPECT_EQ(view->column(4).int64(1), 1'700'000'000'000'001);
 }
 
+// A batch read from a file or a socket may start at any address: its 8-byte values are then
+// misaligned in memory, and must still read right (and cleanly under UBSan's alignment check).
+TEST(BatchView, ReadsABatchAtAnOddAddress) {
+  Block block(1 << 16);
+  const auto columns = SampleColumns();
+  const std::vector<std::uint32_t> lines = {0, 1, 3};
+  auto bytes = WriteBatch(block.span(), {.first_line = 100}, columns, lines);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  std::vector<std::byte> odd(bytes->size() + 1);
+  std::memcpy(odd.data() + 1, bytes->data(), bytes->size());
+
+  auto view = BatchView::Open(std::span(odd).subspan(1));
+  ASSERT_TRUE(view) << view.error().message;
+  EXPECT_EQ(view->row_line(2), 103u);
+  EXPECT_EQ(view->column(0).int64(2), 20);
+  EXPECT_DOUBLE_EQ(view->column(1).float64(2), 2.5);
+  EXPECT_EQ(view->column(3).string(2), "naxx");
+  EXPECT_EQ(view->column(4).int64(1), 1'700'000'000'000'001);
+}
+
 TEST(Batch, PopBackUndoesAPartialRow) {
   ColumnBuffer strings("s", ColumnType::kString);
   strings.AppendString("keep");

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -87,22 +88,54 @@ class ColumnBuffer {
 [[nodiscard]] std::size_t BatchSizeBound(std::span<const ColumnBuffer> columns,
                                          std::size_t row_count);
 
+namespace detail {
+// Element i of a little-endian vector of T at `data`, which need not be aligned for T (a batch
+// read from a file may start anywhere in memory); compiles to one load.
+template <class T>
+[[nodiscard]] T LoadElement(const std::byte* data, std::size_t i) {
+  T value;
+  std::memcpy(&value, data + i * sizeof(T), sizeof(T));
+  return value;
+}
+}  // namespace detail
+
 // Read access to one column of a BatchView. Cheap to copy; valid while the batch bytes are.
+// The accessors are inline reads of the column's vectors, located once when the view is made:
+// the per-value cost of a transform or an export is the value, not a FlatBuffers table lookup.
 class ColumnView {
  public:
-  [[nodiscard]] std::string_view name() const;
-  [[nodiscard]] ColumnType type() const;
-  [[nodiscard]] bool is_null(std::uint32_t row) const;
+  [[nodiscard]] std::string_view name() const { return name_; }
+  [[nodiscard]] ColumnType type() const { return type_; }
+  [[nodiscard]] bool is_null(std::uint32_t row) const {
+    return validity_ != nullptr && ((validity_[row / 8] >> (row % 8)) & 1) == 0;
+  }
   // REQUIRES: row < row_count and the accessor matches type() (int64 also for kTimestamp).
-  [[nodiscard]] std::int64_t int64(std::uint32_t row) const;
-  [[nodiscard]] double float64(std::uint32_t row) const;
-  [[nodiscard]] bool boolean(std::uint32_t row) const;
-  [[nodiscard]] std::string_view string(std::uint32_t row) const;
+  [[nodiscard]] std::int64_t int64(std::uint32_t row) const {
+    return detail::LoadElement<std::int64_t>(ints_, row);
+  }
+  [[nodiscard]] double float64(std::uint32_t row) const {
+    return detail::LoadElement<double>(floats_, row);
+  }
+  [[nodiscard]] bool boolean(std::uint32_t row) const { return bools_[row] != 0; }
+  [[nodiscard]] std::string_view string(std::uint32_t row) const {
+    const std::uint32_t begin = detail::LoadElement<std::uint32_t>(string_offsets_, row);
+    return {string_bytes_ + begin,
+            detail::LoadElement<std::uint32_t>(string_offsets_, row + 1) - begin};
+  }
 
  private:
   friend class BatchView;
-  explicit ColumnView(const fb::Column* column) : column_(column) {}
-  const fb::Column* column_;
+  explicit ColumnView(const fb::Column& column);
+
+  std::string_view name_;
+  ColumnType type_;
+  // Into the batch bytes; null when the column has no such vector (validity: no null).
+  const std::uint8_t* validity_ = nullptr;
+  const std::byte* ints_ = nullptr;
+  const std::byte* floats_ = nullptr;
+  const std::uint8_t* bools_ = nullptr;
+  const std::byte* string_offsets_ = nullptr;
+  const char* string_bytes_ = nullptr;
 };
 
 // A verified RecordBatch, read in place. Open() runs the FlatBuffers Verifier and checks what
@@ -113,20 +146,25 @@ class BatchView {
   // Errors: kMalformedBatch, with what is wrong in the message.
   [[nodiscard]] static StageResult<BatchView> Open(std::span<const std::byte> bytes);
 
-  [[nodiscard]] BatchInfo info() const;
+  [[nodiscard]] const BatchInfo& info() const { return info_; }
   [[nodiscard]] std::uint32_t row_count() const;
   [[nodiscard]] std::size_t column_count() const;
   [[nodiscard]] ColumnView column(std::size_t i) const;
   [[nodiscard]] Schema schema() const;
   // The 1-based input line row `row` started on.
-  [[nodiscard]] std::uint64_t row_line(std::uint32_t row) const;
+  [[nodiscard]] std::uint64_t row_line(std::uint32_t row) const {
+    return info_.first_line +
+           (row_lines_ == nullptr ? row : detail::LoadElement<std::uint32_t>(row_lines_, row));
+  }
   [[nodiscard]] std::span<const std::byte> bytes() const { return bytes_; }
 
  private:
-  BatchView(std::span<const std::byte> bytes, const fb::RecordBatch* batch)
-      : bytes_(bytes), batch_(batch) {}
+  BatchView(std::span<const std::byte> bytes, const fb::RecordBatch* batch);
+
   std::span<const std::byte> bytes_;
   const fb::RecordBatch* batch_;
+  BatchInfo info_;
+  const std::byte* row_lines_;  // into the batch bytes; null: row i is on line first_line + i
 };
 
 }  // namespace zcpipe::stages
