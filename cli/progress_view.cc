@@ -23,24 +23,23 @@ std::string Mebibytes(std::uint64_t bytes) {
   return Format("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
 }
 
-std::string BarLine(std::string_view input, const std::optional<ProgressEvent>& event, bool color) {
+std::string BarLine(std::string_view input, const ProgressEvent& event, bool color) {
   std::string line(input);
   line += "  ";
-  if (!event) return line + "waiting";
-  const double done = event->final             ? 1.0
-                      : event->bytes_total > 0 ? static_cast<double>(event->bytes_in) /
-                                                     static_cast<double>(event->bytes_total)
-                                               : 0.0;
+  const double done = event.final             ? 1.0
+                      : event.bytes_total > 0 ? static_cast<double>(event.bytes_in) /
+                                                    static_cast<double>(event.bytes_total)
+                                              : 0.0;
   const int filled = static_cast<int>(done * kBarWidth);
   line += color ? "[\x1b[32m" : "[";
   line += std::string(static_cast<std::size_t>(filled), '#');
   line += color ? "\x1b[0m" : "";
   line += std::string(static_cast<std::size_t>(kBarWidth - filled), '.');
-  line += "] " + Format("%3.0f%%", done * 100) + "  " + Mebibytes(event->bytes_in) + " / " +
-          Mebibytes(event->bytes_total) + "  " + std::to_string(event->rows_in) + " rows  " +
-          Format("%.1f MB/s", event->bytes_per_second / 1e6);
-  if (event->final) return line + "  done";
-  if (event->eta_seconds) line += "  ETA " + Format("%.0fs", *event->eta_seconds);
+  line += "] " + Format("%3.0f%%", done * 100) + "  " + Mebibytes(event.bytes_in) + " / " +
+          Mebibytes(event.bytes_total) + "  " + std::to_string(event.rows_in) + " rows  " +
+          Format("%.1f MB/s", event.bytes_per_second / 1e6);
+  if (event.final) return line + "  done";
+  if (event.eta_seconds) line += "  ETA " + Format("%.0fs", *event.eta_seconds);
   return line;
 }
 
@@ -50,7 +49,8 @@ ProgressView::ProgressView(ProgressMode mode, std::vector<std::string> inputs)
     : mode_(mode),
       color_(ColorOn(STDERR_FILENO)),
       inputs_(std::move(inputs)),
-      latest_(inputs_.size()) {
+      latest_(inputs_.size()),
+      done_(inputs_.size(), false) {
   if (mode_ == ProgressMode::kAuto) {
     mode_ = ::isatty(STDERR_FILENO) == 1 ? ProgressMode::kBar : ProgressMode::kNone;
   }
@@ -61,8 +61,13 @@ void ProgressView::Update(std::size_t slot, const ProgressEvent& event) {
   if (mode_ == ProgressMode::kJson) {
     std::cerr << ProgressJson(event, inputs_[slot]) << std::endl;
   } else if (mode_ == ProgressMode::kBar) {
-    latest_[slot] = event;
     EraseBars();
+    if (!latest_[slot]) ++started_;
+    latest_[slot] = event;
+    if (event.final) {  // printed once, above the bars: finished jobs scroll up, out of the way
+      std::cerr << BarLine(inputs_[slot], event, color_) << '\n';
+      done_[slot] = true;
+    }
     DrawBars();
   }
 }
@@ -85,9 +90,14 @@ void ProgressView::DrawBars() {
     return;
   }
   for (std::size_t i = 0; i < inputs_.size(); ++i) {
-    std::cerr << BarLine(inputs_[i], latest_[i], color_) << '\n';
+    if (!latest_[i] || done_[i]) continue;
+    std::cerr << BarLine(inputs_[i], *latest_[i], color_) << '\n';
+    ++drawn_;
   }
-  drawn_ = inputs_.size();
+  if (started_ < inputs_.size()) {
+    std::cerr << inputs_.size() - started_ << " more waiting\n";
+    ++drawn_;
+  }
   std::cerr << std::flush;
 }
 

@@ -16,8 +16,9 @@ namespace zcpipe::cli {
 enum class ProgressMode { kAuto, kBar, kJson, kNone };  // kAuto: kBar on a terminal, else kNone
 
 // Owns stderr while jobs run: errors go through Error() so that they do not tear the bars.
-// Bars are redrawn in place (ANSI cursor movement), one line per job: input, percentage,
-// bytes, rows, MB/s, ETA; in color unless NO_COLOR is set.
+// Bars are redrawn in place (ANSI cursor movement), one line per running job: input,
+// percentage, bytes, rows, MB/s, ETA; in color unless NO_COLOR is set. Below them, how many
+// inputs wait; above them, a finished job's last line, printed once.
 // Thread-safety: Update and Error from any threads (the jobs' listener threads); one mutex.
 class ProgressView {
  public:
@@ -35,8 +36,11 @@ class ProgressView {
   const bool color_;
   const std::vector<std::string> inputs_;
   std::mutex mutex_;
-  std::vector<std::optional<ProgressEvent>> latest_;  // guarded by mutex_
-  std::size_t drawn_ = 0;                             // bar lines on screen, guarded by mutex_
+  // Guarded by mutex_:
+  std::vector<std::optional<ProgressEvent>> latest_;  // by slot; nullopt: not started
+  std::vector<bool> done_;                            // by slot: its final event came
+  std::size_t started_ = 0;                           // slots with an event
+  std::size_t drawn_ = 0;                             // lines on screen below the cursor
 };
 
 }  // namespace zcpipe::cli

@@ -81,7 +81,8 @@ std::string StatsJson(const Report& report, std::string_view input) {
   }
   out += '}';
   Field("worker_restarts", report.worker_restarts, out);
-  out += '}';
+  Key("reused_resources", out);
+  out += report.reused_resources ? "true}" : "false}";
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include "diagnostics.h"
 #include "exit_codes.h"
 #include "interrupt_watcher.h"
+#include "job_queue.h"
 #include "progress_view.h"
 #include "report_json.h"
 #include "transform_options.h"
@@ -40,12 +41,14 @@ struct RunArgs {
   std::string trace;
   std::string stats;
   ProgressMode progress = ProgressMode::kAuto;
+  unsigned jobs = 2;  // inputs imported at once
 };
 
 void AddOptions(CLI::App& command, RunArgs& args) {
   JobConfig& job = args.job;
   command
-      .add_option("INPUT", args.inputs, "CSV or JSON Lines files; several run as concurrent jobs")
+      .add_option("INPUT", args.inputs,
+                  "CSV or JSON Lines files; several run as jobs, --jobs at a time")
       ->required();
   command
       .add_option("-o,--output", args.output,
@@ -86,6 +89,12 @@ void AddOptions(CLI::App& command, RunArgs& args) {
   command.add_option("--workers", job.workers, "Worker processes with --isolate (0: one per core)")
       ->group(engine);
   command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")->group(engine);
+  command
+      .add_option("--jobs", args.jobs,
+                  "Inputs imported at once (default 2); each job after a runner's first reuses "
+                  "its arena and workers")
+      ->check(CLI::Range(1u, 1024u))
+      ->group(engine);
   Choices<Transport>(
       command.add_option("--transport", job.transport, "With --isolate (default zero-copy)"),
       {{"zero-copy", Transport::kZeroCopy}, {"copy", Transport::kCopy}})
@@ -156,12 +165,11 @@ std::vector<JobConfig> MakeConfigs(const CLI::App& command, const RunArgs& args,
   return configs;
 }
 
-// Starts the jobs, waits for them (cancelling them all at Ctrl-C) and returns the exit code.
+// Runs the jobs `args.jobs` at a time, cancelling them all at Ctrl-C, and returns the exit code.
 int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
   ProgressView view(args.progress, args.inputs);
   std::vector<std::atomic<std::uint64_t>> input_errors(configs.size());
   InterruptWatcher::BlockInterrupts();  // before the jobs start threads: they inherit it
-  std::vector<Job> jobs;
   for (std::size_t slot = 0; slot < configs.size(); ++slot) {
     JobConfig& config = configs[slot];
     config.on_progress = [&view, slot](const ProgressEvent& event) { view.Update(slot, event); };
@@ -170,18 +178,15 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
         view.Error(error.message);
       }
     };
-    jobs.push_back(Job::Start(std::move(config)));
   }
-  InterruptWatcher watcher([&jobs] {
-    for (auto& job : jobs) job.Cancel();
-  });
-  std::vector<Report> reports;
-  reports.reserve(jobs.size());
-  for (auto& job : jobs) reports.push_back(job.Wait());
+  JobQueue queue(std::move(configs), args.jobs);
+  InterruptWatcher watcher([&queue] { queue.Cancel(); });
+  const std::vector<std::optional<Report>> reports = queue.Run();
 
   int exit_code = kOk;
   for (std::size_t slot = 0; slot < reports.size(); ++slot) {
-    const Report& report = reports[slot];
+    if (!reports[slot]) continue;  // not started: interrupted first
+    const Report& report = *reports[slot];
     if (input_errors[slot] > kShownRejects) {
       std::cerr << "zcpipe: " << args.inputs[slot] << ": " << input_errors[slot] - kShownRejects
                 << " more rejected rows not shown (--on-error quarantine --rejects FILE keeps "
@@ -211,8 +216,8 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
       "  zcpipe run orders.csv -o orders.zcp --key-file orders.key \\\n"
       "      --schema id:int64,email,amount:float64 --filter 'amount > 0' --select id,amount \\\n"
       "      --on-error quarantine --rejects rejects.jsonl --stats json\n"
-      "  zcpipe run a.csv b.jsonl -o out/ --passphrase    # two concurrent jobs, out/a.zcp, "
-      "out/b.zcp");
+      "  zcpipe run a.csv b.jsonl -o out/ --passphrase    # two jobs, out/a.zcp, out/b.zcp\n"
+      "  zcpipe run logs/*.csv -o out/ -k key --isolate --jobs 4");
   auto args = std::make_shared<RunArgs>();
   AddOptions(*command, *args);
   command->callback([command, args, &exit_code] {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <simdjson.h>
 
@@ -128,6 +129,84 @@ TEST_F(RunCommand, ProgressBarEndsWithOneFinishedLinePerJob) {
   EXPECT_EQ(last.rfind("in.csv  [########################] 100%", 0), 0u) << last;
   EXPECT_NE(last.find("1000 rows"), std::string::npos) << last;
   EXPECT_EQ(last.substr(last.size() - 5), "done\n") << last;
+}
+
+// Every input used to run at once: 300 inputs made 300 arenas and exhausted the per-process
+// segment registry ("too many segments"). Now --jobs runners take them in turn, each on the
+// arena and workers of its last input.
+TEST_F(RunCommand, HundredsOfInputsRunAFewAtATimeOnTheSameWorkers) {
+  constexpr int kInputs = 300;
+  for (int i = 0; i < kInputs; ++i) WriteCsv("in_" + std::to_string(i) + ".csv", 20);
+  std::filesystem::create_directory(dir_ / "out");
+  const auto run =
+      Run("run in_*.csv -o out -k key --isolate --workers 1 --jobs 2 --progress none --stats json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::set<std::string> inputs;
+  int reused = 0;
+  ForEachJsonLine(run.out, [&](simdjson::dom::object stats) {
+    EXPECT_EQ(std::string_view(stats["status"]), "succeeded");
+    EXPECT_EQ(std::uint64_t(stats["rows_out"]), 20u);
+    inputs.insert(std::string(std::string_view(stats["input"])));
+    reused += bool(stats["reused_resources"]) ? 1 : 0;
+  });
+  EXPECT_EQ(inputs.size(), std::size_t{kInputs});
+  EXPECT_EQ(reused, kInputs - 2);  // all but each runner's first
+  for (int i = 0; i < kInputs; ++i) {
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / ("in_" + std::to_string(i) + ".zcp"))) << i;
+  }
+}
+
+// A failed input publishes nothing and its runner's next input starts cold (the failed job
+// shut its workers down), but the inputs around it are imported.
+TEST_F(RunCommand, AFailedInputLeavesTheOthersImported) {
+  WriteCsv("a.csv", 100);
+  WriteCsv("b.csv", 100, /*bad_id=*/50);
+  WriteCsv("c.csv", 100);
+  std::filesystem::create_directory(dir_ / "out");
+  const auto run =
+      Run("run a.csv b.csv c.csv -o out -k key --schema id:int64,email,amount:float64 --isolate "
+          "--workers 1 --jobs 1 --progress none --stats json");
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  EXPECT_NE(run.err.find("zcpipe: error: b.csv:52: "), std::string::npos) << run.err;
+  std::map<std::string, std::pair<std::string, bool>> outcome;  // input: status, reused
+  ForEachJsonLine(run.out, [&](simdjson::dom::object stats) {
+    outcome[std::string(std::string_view(stats["input"]))] = {
+        std::string(std::string_view(stats["status"])), bool(stats["reused_resources"])};
+  });
+  using Outcome = std::pair<std::string, bool>;
+  EXPECT_EQ(outcome, (std::map<std::string, Outcome>{{"a.csv", {"succeeded", false}},
+                                                     {"b.csv", {"failed", true}},
+                                                     {"c.csv", {"succeeded", false}}}));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "a.zcp"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "b.zcp"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "c.zcp"));
+}
+
+// Bars are drawn for running jobs only, with a count of those waiting; each finished job's line
+// is printed once, and the last of them ends the output.
+TEST_F(RunCommand, ProgressBarsShowRunningJobsAndHowManyWait) {
+  WriteCsv("a.csv", 100);
+  WriteCsv("b.csv", 200);
+  WriteCsv("c.csv", 300);
+  std::filesystem::create_directory(dir_ / "out");
+  const auto run = Run("run a.csv b.csv c.csv -o out -k key --jobs 1 --progress bar");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("\n2 more waiting\n"), std::string::npos) << run.err;
+  std::map<std::string, int> done_lines;  // input: its lines that say "done"
+  std::istringstream lines(run.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (const auto erase = line.rfind("\x1b[J"); erase != std::string::npos) {
+      line.erase(0, erase + 3);  // the redraw's cursor movement
+    }
+    if (line.size() > 4 && line.substr(line.size() - 4) == "done") {
+      ++done_lines[line.substr(0, line.find(' '))];
+    }
+  }
+  EXPECT_EQ(done_lines, (std::map<std::string, int>{{"a.csv", 1}, {"b.csv", 1}, {"c.csv", 1}}))
+      << run.err;
+  const auto erase = run.err.rfind("\x1b[J");
+  const std::string last = erase == std::string::npos ? run.err : run.err.substr(erase + 3);
+  EXPECT_EQ(last.rfind("c.csv  [########################] 100%", 0), 0u) << last;
 }
 
 TEST_F(RunCommand, OnATerminalDrawsABarInColorUnlessNoColorIsSet) {
