@@ -82,7 +82,9 @@ std::string StatsJson(const Report& report, std::string_view input) {
   out += '}';
   Field("worker_restarts", report.worker_restarts, out);
   Key("reused_resources", out);
-  out += report.reused_resources ? "true}" : "false}";
+  out += report.reused_resources ? "true" : "false";
+  Key("resumable", out);
+  out += report.resumable ? "true}" : "false}";
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "run_command.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <iostream>
@@ -82,7 +83,10 @@ void AddOptions(CLI::App& command, RunArgs& args) {
       ->group(errors);
   command.add_option("--rejects", args.rejects, "JSON Lines file of rejected rows (quarantine)")
       ->group(errors);
-  command.add_flag("--resume", job.resume, "Continue an interrupted import of the same input")
+  command
+      .add_flag("--resume", job.resume,
+                "Continue an interrupted import of the same input; interrupted (Ctrl-C), this run "
+                "keeps its progress for the next")
       ->group(errors);
 
   const std::string engine = "Engine";
@@ -198,7 +202,13 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
     }
   }
   if (watcher.interrupted()) {
-    std::cerr << "zcpipe: interrupted: the imports were cancelled, no output was published\n";
+    const bool resumable = std::any_of(reports.begin(), reports.end(), [](const auto& report) {
+      return report && report->resumable;
+    });
+    std::cerr << "zcpipe: interrupted: the imports were cancelled, no output was published"
+              << (resumable ? "; the same command continues them (--resume kept their progress)"
+                            : "")
+              << '\n';
     return kInterrupted;
   }
   return exit_code;

@@ -138,10 +138,16 @@ class Import {
   // The trace track of worker `worker`'s process, named on first use.
   TraceRecorder::Track WorkerTrack(int worker);
   ProgressEvent Snapshot(bool final) const;
-  // Records in the journal that the input up to `next` is in the container, durably.
+  // Where the container ends now: written_to_ with the writer's frames and bytes and the counts.
+  JournalPoint PointNow() const;
+  // Records in the journal that the input up to written_to_ is in the container, durably.
   // Hands the point to the committer thread, which fsyncs the container and then appends the
   // point to the journal, so that the serial sink never waits for the disk mid-run.
-  void Commit(JournalPoint next);
+  void Commit();
+  // A job cancelled with config_.resume records where its container ends and leaves the
+  // container's temporary file and the journal for the next run to continue; false when it
+  // is not such a job or the point cannot be recorded (then both are removed as usual).
+  bool KeepForResume();
   void RunCommitter();
   void StopCommitter();  // drops a point not yet committed; joins
 
@@ -214,6 +220,7 @@ class Import {
   std::optional<oneapi::tbb::enumerable_thread_specific<AnyParser>> parsers_;
   std::optional<stages::ContainerWriter> writer_;
   std::optional<Journal> journal_;
+  JournalPoint written_to_;  // after the last chunk written (where this run started, before any)
   std::thread committer_;
   std::mutex commit_mutex_;
   std::condition_variable commit_wanted_;
@@ -636,6 +643,7 @@ bool Import::OpenOutput() {
     writer_.emplace(std::move(*writer));
     point.container_bytes = writer_->bytes_written();
   }
+  written_to_ = point;
   if (header) {
     header->temp_path = writer_->temp_path().string();
     if (auto journal = Journal::Create(journal_path, *header, point)) {
@@ -1041,8 +1049,9 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     rows_rejected_ += chunk.rejected.size();
     rows_filtered_ += chunk.rows_filtered;
     ++chunks_done_;
+    written_to_ = chunk.next;
     if (committer_.joinable() && Clock::now() - last_commit_ >= config_.journal_interval) {
-      Commit(chunk.next);
+      Commit();
     }
   }
   Timed(Stage::kWrite, since, chunk);
@@ -1059,19 +1068,32 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   channel_.PublishProgress(Snapshot(false));
 }
 
-void Import::Commit(JournalPoint next) {
+JournalPoint Import::PointNow() const {
+  JournalPoint point = written_to_;
+  point.frames = writer_->chunks_appended();
+  point.container_bytes = writer_->bytes_written();
+  point.rows_in = rows_in_;
+  point.rows_out = rows_out_;
+  point.rows_rejected = rows_rejected_;
+  point.rows_filtered = rows_filtered_;
+  return point;
+}
+
+void Import::Commit() {
   last_commit_ = Clock::now();
-  next.frames = writer_->chunks_appended();
-  next.container_bytes = writer_->bytes_written();
-  next.rows_in = rows_in_;
-  next.rows_out = rows_out_;
-  next.rows_rejected = rows_rejected_;
-  next.rows_filtered = rows_filtered_;
   {
     std::lock_guard lock(commit_mutex_);
-    commit_next_ = next;  // latest wins: the committer takes the newest point when it is free
+    commit_next_ = PointNow();  // latest wins: the committer takes the newest when it is free
   }
   commit_wanted_.notify_one();
+}
+
+bool Import::KeepForResume() {
+  if (!config_.resume || !cancel_.load() || failed_.load() || !journal_ || !writer_) return false;
+  // REQUIRES: the committer joined, so that this point is the journal's last.
+  if (!writer_->Sync() || !journal_->Append(PointNow())) return false;
+  writer_->Keep();
+  return true;
 }
 
 void Import::RunCommitter() {
@@ -1211,8 +1233,9 @@ Report Import::Run() {
     }
   }
   if (rejects_.is_open()) rejects_.close();
-  if (journal_) journal_->Remove();  // failed or cancelled: nothing to resume
-  writer_.reset();                   // not committed: removes its temporary file
+  report.resumable = KeepForResume();
+  if (journal_ && !report.resumable) journal_->Remove();  // failed or cancelled: nothing to resume
+  writer_.reset();  // not committed (nor kept for resume): removes its temporary file
   {
     std::lock_guard lock(failure_mutex_);
     report.error = failure_;

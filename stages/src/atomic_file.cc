@@ -114,6 +114,11 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
 
 AtomicFile::~AtomicFile() { Discard(); }
 
+void AtomicFile::Keep() {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  temp_exists_ = false;
+}
+
 void AtomicFile::Discard() {
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
   if (temp_exists_) {

@@ -45,6 +45,9 @@ class AtomicFile {
   [[nodiscard]] ContainerStatus Commit();
   // Makes what was written so far durable (fsync), without publishing it. Errors: kIo.
   [[nodiscard]] ContainerStatus Sync();
+  // Closes the temporary file and leaves it in place, for a later Resume; this AtomicFile then
+  // owns nothing. REQUIRES: not committed.
+  void Keep();
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
   [[nodiscard]] const std::filesystem::path& temp_path() const { return temp_path_; }

@@ -64,6 +64,7 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
 }
 
 ContainerStatus ContainerWriter::Sync() { return impl_->file.Sync(); }
+void ContainerWriter::Keep() { impl_->file.Keep(); }
 
 ContainerWriter::ContainerWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ContainerWriter::ContainerWriter(ContainerWriter&&) noexcept = default;

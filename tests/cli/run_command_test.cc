@@ -312,5 +312,37 @@ TEST_F(RunCommand, SigintCancelsCleanlyAndExitsWith130) {
   }
 }
 
+TEST_F(RunCommand, SigintWithResumeKeepsTheProgressForTheSameCommand) {
+  {
+    std::ofstream out(dir_ / "big.csv", std::ios::binary);
+    out << "id,email,amount\n";
+    const std::string row = ",someone@example.org,12.5\n";
+    for (int i = 0; i < 2'000'000; ++i) out << i << row;
+  }
+  const std::string command =
+      "run big.csv -o out.zcp -k key --resume --chunk-size 64KiB --arena 4MiB";
+  testing::BackgroundZcpipe run(command + " --progress json", dir_.string());
+  ASSERT_TRUE(run.ReadErrLine());  // the import is under way
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  std::string last;
+  while (auto line = run.ReadErrLine()) last = *line;
+  ASSERT_EQ(run.Wait(), 130) << last;
+  EXPECT_EQ(last,
+            "zcpipe: interrupted: the imports were cancelled, no output was published; the same "
+            "command continues them (--resume kept their progress)");
+  const auto kept = Files();  // big.csv, key, the journal and the temporary container
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_EQ(kept[0], ".out.zcp.journal");
+  EXPECT_EQ(kept[1].rfind(".out.zcp.tmp-", 0), 0u) << kept[1];
+
+  const auto again = Run(command + " --stats json");
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  ForEachJsonLine(again.out, [](simdjson::dom::object stats) {
+    EXPECT_EQ(std::uint64_t(stats["rows_out"]), 2'000'000u);
+  });
+  EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key", "out.zcp"}));
+  EXPECT_EQ(Run("verify out.zcp -k key").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace zcpipe::cli

@@ -197,6 +197,7 @@ TEST_F(JobTest, CancelStopsCleanlyAndLeavesNothing) {
   EXPECT_EQ(report.status, JobStatus::kCancelled);
   EXPECT_FALSE(report.error);
   EXPECT_LT(report.totals.rows_out, 200000u);
+  EXPECT_FALSE(report.resumable);  // without JobConfig::resume
   EXPECT_EQ(Files(), std::vector<std::string>{"in.csv"});
 }
 

@@ -1,5 +1,6 @@
 // Kill an import with SIGKILL mid-run, resume it, and get exactly what an uninterrupted run
 // gives.
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -48,42 +49,76 @@ std::string Slurp(const fs::path& path) {
   return text.str();
 }
 
-TEST(Resume, AKilledImportResumesToTheSameResult) {
-  const fs::path dir = fs::temp_directory_path() / ("zcpipe-resume-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const fs::path input = dir / "in.csv", output = dir / "out.zcp";
-  {
-    std::ofstream out(input, std::ios::binary);
+class Resume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_);
+    std::ofstream out(input_, std::ios::binary);
     out << "id,name,amount\n";
-    for (int i = 0; i < 100000; ++i) out << i << ",name-" << i << "," << i % 997 << "\n";
+    for (int i = 0; i < kRows; ++i) out << i << ",name-" << i << "," << i % 997 << "\n";
   }
-  std::vector<std::byte> bytes(32, std::byte{5});
-  auto key = std::make_shared<const stages::Credential>(
-      stages::Credential::FromKey(std::move(*stages::FileKey::FromBytes(bytes))));
-  JobConfig config;
-  config.input = input;
-  config.output = output;
-  config.credential = key;
-  config.schema = stages::Schema::Parse("id:int64,name:string,amount:int64");
-  config.transform = std::make_shared<Slow>();
-  config.chunk_size = 16 << 10;
-  config.arena_size = 2 << 20;
-  config.threads = 2;
-  config.journal_interval = 0ms;  // a commit point after every chunk
+  void TearDown() override { fs::remove_all(dir_); }
 
+  // 16 KiB chunks through the Slow transform, into out.zcp.
+  JobConfig Config() const {
+    JobConfig config;
+    config.input = input_;
+    config.output = output_;
+    config.credential = key_;
+    config.schema = stages::Schema::Parse("id:int64,name:string,amount:int64");
+    config.transform = std::make_shared<Slow>();
+    config.chunk_size = 16 << 10;
+    config.arena_size = 2 << 20;
+    config.threads = 2;
+    return config;
+  }
+
+  // Runs `config` with resume to the end and checks that it continued an earlier run and that
+  // the result is exactly the input, with nothing else left beside it.
+  void ResumeToTheEnd(JobConfig config) const {
+    config.resume = true;
+    const Report report = zcpipe::Run(config);
+    ASSERT_EQ(report.status, JobStatus::kSucceeded) << (report.error ? report.error->message : "");
+    EXPECT_EQ(report.totals.rows_in, std::uint64_t{kRows});
+    EXPECT_EQ(report.totals.rows_out, std::uint64_t{kRows});
+    // It did resume: this run read fewer chunks than the import has.
+    EXPECT_LT(report.totals.stages[static_cast<int>(Stage::kRead)].chunks,
+              report.totals.chunks_done);
+    EXPECT_FALSE(fs::exists(journal_));
+
+    ASSERT_TRUE(stages::ExportFile(output_, dir_ / "back.csv", *key_, {}));
+    EXPECT_TRUE(Slurp(dir_ / "back.csv") == Slurp(input_));
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++files;
+    EXPECT_EQ(files, 3u);  // in.csv, out.zcp, back.csv: no temporary file left
+  }
+
+  static constexpr int kRows = 100000;
+  const fs::path dir_ =
+      fs::temp_directory_path() / ("zcpipe-resume-" + std::to_string(::getpid()) + "-" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  const fs::path input_ = dir_ / "in.csv", output_ = dir_ / "out.zcp";
+  const fs::path journal_ = dir_ / ".out.zcp.journal";
+  const std::shared_ptr<const stages::Credential> key_ =
+      std::make_shared<const stages::Credential>(stages::Credential::FromKey(
+          std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{5})))));
+};
+
+TEST_F(Resume, AKilledImportResumesToTheSameResult) {
+  JobConfig config = Config();
+  config.journal_interval = 0ms;  // a commit point after every chunk
   testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
     (void)zcpipe::Run(config);
     return 0;
   });
-  const fs::path journal = dir / ".out.zcp.journal";
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (Points(journal) < 20 && std::chrono::steady_clock::now() < deadline) {
+  while (Points(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(1ms);
   }
   doomed.Kill(SIGKILL);
   ASSERT_TRUE(doomed.Wait());
-  ASSERT_GE(Points(journal), 20u) << "the import never got going";
-  ASSERT_FALSE(fs::exists(output));  // nothing published by the killed run
+  ASSERT_GE(Points(journal_), 20u) << "the import never got going";
+  ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
   // The killed process could not remove its arena: do what `zcpipe gc` does, for its pid only.
   for (const auto& entry : fs::directory_iterator("/dev/shm")) {
     if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
@@ -91,22 +126,29 @@ TEST(Resume, AKilledImportResumesToTheSameResult) {
       fs::remove(entry.path());
     }
   }
+  ResumeToTheEnd(config);
+}
 
+// Ctrl-C is how most imports are interrupted: a job with resume that is cancelled records where
+// its container ends at that moment (not only at its last periodic point) and leaves it.
+TEST_F(Resume, ACancelledImportWithResumeContinuesWhereItStopped) {
+  JobConfig config = Config();
   config.resume = true;
-  const Report report = zcpipe::Run(config);
-  ASSERT_EQ(report.status, JobStatus::kSucceeded) << (report.error ? report.error->message : "");
-  EXPECT_EQ(report.totals.rows_in, 100000u);
-  EXPECT_EQ(report.totals.rows_out, 100000u);
-  // It did resume: this run read fewer chunks than the import has.
-  EXPECT_LT(report.totals.stages[static_cast<int>(Stage::kRead)].chunks, report.totals.chunks_done);
-  EXPECT_FALSE(fs::exists(journal));
-
-  ASSERT_TRUE(stages::ExportFile(output, dir / "back.csv", *key, {}));
-  EXPECT_TRUE(Slurp(dir / "back.csv") == Slurp(input));
-  std::size_t files = 0;
-  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir)) ++files;
-  EXPECT_EQ(files, 3u);  // in.csv, out.zcp, back.csv: no temporary file left
-  fs::remove_all(dir);
+  config.journal_interval = std::chrono::hours(1);  // no periodic point: only the cancel's
+  std::atomic<bool> cancel{false};
+  config.on_progress = [&](const ProgressEvent& event) {
+    if (event.rows_out >= kRows / 4) cancel = true;
+  };
+  Job job = Job::Start(config);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!cancel && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  job.Cancel();
+  const Report cancelled = job.Wait();
+  ASSERT_EQ(cancelled.status, JobStatus::kCancelled);
+  EXPECT_TRUE(cancelled.resumable);
+  EXPECT_FALSE(fs::exists(output_));  // nothing published
+  EXPECT_EQ(Points(journal_), 2u);    // the start, and where it stopped
+  ResumeToTheEnd(Config());
 }
 
 }  // namespace

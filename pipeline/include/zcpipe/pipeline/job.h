@@ -63,7 +63,9 @@ struct JobConfig {
   // With an output file, a journal (".NAME.journal" beside it) records every `journal_interval`
   // how far the import got. resume = true continues from it (same input, unchanged, same key
   // and settings), as if the earlier run had never stopped; without a usable journal, starts
-  // over.
+  // over. A job with resume = true that is cancelled keeps its journal and temporary container
+  // (Report::resumable), so that the next such job continues it; without resume, or when it
+  // fails, it removes them (a process that dies leaves them either way).
   bool resume = false;
   std::chrono::milliseconds journal_interval{2000};
   BatchSink batch_sink;
@@ -106,7 +108,8 @@ struct Report {
   std::uint64_t arena_peak_bytes = 0;             // most of it ever in use at once
   std::uint64_t listener_failures = 0;            // listener calls that threw
   std::uint64_t worker_restarts = 0;              // worker processes replaced (kIsolated)
-  bool reused_resources = false;       // ran on the arena and workers a job before left (resources)
+  bool reused_resources = false;  // ran on the arena and workers a job before left (resources)
+  bool resumable = false;  // cancelled with resume: a job with resume continues where it stopped
   double progress_latency_p50_us = 0;  // snapshot taken -> listener called
   double progress_latency_p99_us = 0;
 };

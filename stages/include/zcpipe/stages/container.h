@@ -162,6 +162,10 @@ class ContainerWriter {
   // journal records them. Errors: kIo.
   [[nodiscard]] ContainerStatus Sync();
 
+  // Closes the temporary file and leaves it in place for Resume (at a point recorded after a
+  // Sync), instead of removing it when the writer is destroyed. REQUIRES: not committed.
+  void Keep();
+
   [[nodiscard]] std::uint64_t chunks_appended() const;
   [[nodiscard]] std::uint64_t bytes_written() const;  // header + frames so far
   [[nodiscard]] const std::filesystem::path& temp_path() const;
