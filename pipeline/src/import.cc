@@ -108,6 +108,8 @@ class Import {
   bool Open();
   // The container writer and its journal: a new container, or the one a journal describes.
   bool OpenOutput();
+  // The rejects file (quarantine): new, or resuming, cut back to what written_to_ covers.
+  bool OpenRejects();
   // The chunker, reading the input from `from` on.
   bool OpenChunker(const JournalPoint& from);
   void RunGraph();
@@ -230,6 +232,7 @@ class Import {
   std::unique_ptr<TraceRecorder> trace_;     // only with config_.trace
   Clock::time_point last_commit_;
   std::ofstream rejects_;
+  std::uint64_t rejects_bytes_ = 0;  // written to rejects_ (resuming: what the journal kept)
   stages::Schema parsed_schema_, output_schema_;
   std::uint64_t next_frame_ = 0;
   std::uint64_t bytes_total_ = 0;
@@ -476,14 +479,30 @@ bool Import::Open() {
   if (isolated && !OpenWorkers(csv, launched)) return false;
   // With the copy transport a worker sees its chunk as it was sent, not the slot's later value.
   if (ledger) ledger_.emplace(next_frame_);
-  if (config_.on_error == ErrorPolicy::kQuarantine) {
-    rejects_.open(config_.rejects, std::ios::binary | std::ios::trunc);
-    if (!rejects_) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot open rejects file",
-                     config_.rejects.string() + ": cannot create"));
+  return config_.on_error != ErrorPolicy::kQuarantine || OpenRejects();
+}
+
+bool Import::OpenRejects() {
+  const std::uint64_t keep = written_to_.rejects_bytes;  // 0 unless resuming
+  if (keep > 0) {  // what the point covers stays; the rows rejected after it are rejected again
+    std::error_code error;
+    const auto size = std::filesystem::file_size(config_.rejects, error);
+    if (!error && size >= keep) std::filesystem::resize_file(config_.rejects, keep, error);
+    if (error || size < keep) {
+      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot resume",
+                     config_.rejects.string() + ": the journal recorded " + std::to_string(keep) +
+                         " bytes of rejected rows, the file has " +
+                         (error ? error.message() : std::to_string(size))));
       return false;
     }
   }
+  rejects_.open(config_.rejects, std::ios::binary | (keep > 0 ? std::ios::app : std::ios::trunc));
+  if (!rejects_) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot open rejects file",
+                   config_.rejects.string() + ": cannot create"));
+    return false;
+  }
+  rejects_bytes_ = keep;
   return true;
 }
 
@@ -1022,6 +1041,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
         stages::AppendJsonString(input.raw, line);
         line += "}\n";
         rejects_ << line;
+        rejects_bytes_ += line.size();
       }
       channel_.PublishError(std::move(error));
     }
@@ -1076,11 +1096,13 @@ JournalPoint Import::PointNow() const {
   point.rows_out = rows_out_;
   point.rows_rejected = rows_rejected_;
   point.rows_filtered = rows_filtered_;
+  point.rejects_bytes = rejects_bytes_;
   return point;
 }
 
 void Import::Commit() {
   last_commit_ = Clock::now();
+  if (rejects_.is_open()) rejects_.flush();  // the point covers them: in the file before it
   {
     std::lock_guard lock(commit_mutex_);
     commit_next_ = PointNow();  // latest wins: the committer takes the newest when it is free

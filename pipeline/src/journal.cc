@@ -11,7 +11,7 @@
 namespace zcpipe::detail {
 namespace {
 
-constexpr const char* kMagic = "zcpipe-journal 1";
+constexpr const char* kMagic = "zcpipe-journal 2";  // 2: points record rejects_bytes
 
 bool WriteAll(int fd, const std::string& text) {
   std::size_t done = 0;
@@ -28,7 +28,7 @@ std::string Line(const JournalPoint& p) {
   std::ostringstream out;
   out << "point " << p.input_byte << ' ' << p.next_line << ' ' << p.chunks << ' ' << p.frames << ' '
       << p.container_bytes << ' ' << p.rows_in << ' ' << p.rows_out << ' ' << p.rows_rejected << ' '
-      << p.rows_filtered << " end\n";
+      << p.rows_filtered << ' ' << p.rejects_bytes << " end\n";
   return out.str();
 }
 
@@ -87,7 +87,7 @@ std::optional<std::pair<JournalHeader, JournalPoint>> Journal::Load(
     std::string word, end;
     JournalPoint p;
     fields >> word >> p.input_byte >> p.next_line >> p.chunks >> p.frames >> p.container_bytes >>
-        p.rows_in >> p.rows_out >> p.rows_rejected >> p.rows_filtered >> end;
+        p.rows_in >> p.rows_out >> p.rows_rejected >> p.rows_filtered >> p.rejects_bytes >> end;
     if (word == "point" && end == "end") last = p;  // a torn line has no "end"
   }
   if (!last) return std::nullopt;

@@ -29,6 +29,7 @@ struct JournalPoint {
   std::uint64_t frames = 0;  // container frames written
   std::uint64_t container_bytes = 0;
   std::uint64_t rows_in = 0, rows_out = 0, rows_rejected = 0, rows_filtered = 0;
+  std::uint64_t rejects_bytes = 0;  // of the rejects file (quarantine), flushed before the point
 };
 
 class Journal {

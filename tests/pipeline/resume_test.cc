@@ -73,6 +73,30 @@ class Resume : public ::testing::Test {
     return config;
   }
 
+  // Runs `config` in a child process, with a commit point after every chunk, and kills it with
+  // SIGKILL once 20 points are in the journal; then removes its arena as `zcpipe gc` would.
+  void KillMidRun(JobConfig config) const {
+    config.journal_interval = 0ms;
+    testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
+      (void)zcpipe::Run(config);
+      return 0;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (Points(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    doomed.Kill(SIGKILL);
+    ASSERT_TRUE(doomed.Wait());
+    ASSERT_GE(Points(journal_), 20u) << "the import never got going";
+    ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
+    for (const auto& entry : fs::directory_iterator("/dev/shm")) {
+      if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
+                                                       ".")) {
+        fs::remove(entry.path());
+      }
+    }
+  }
+
   // Runs `config` with resume to the end and checks that it continued an earlier run and that
   // the result is exactly the input, with nothing else left beside it.
   void ResumeToTheEnd(JobConfig config) const {
@@ -106,27 +130,46 @@ class Resume : public ::testing::Test {
 
 TEST_F(Resume, AKilledImportResumesToTheSameResult) {
   JobConfig config = Config();
-  config.journal_interval = 0ms;  // a commit point after every chunk
-  testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
-    (void)zcpipe::Run(config);
-    return 0;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (Points(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
-  doomed.Kill(SIGKILL);
-  ASSERT_TRUE(doomed.Wait());
-  ASSERT_GE(Points(journal_), 20u) << "the import never got going";
-  ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
-  // The killed process could not remove its arena: do what `zcpipe gc` does, for its pid only.
-  for (const auto& entry : fs::directory_iterator("/dev/shm")) {
-    if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
-                                                     ".")) {
-      fs::remove(entry.path());
+  KillMidRun(config);
+  ResumeToTheEnd(config);
+}
+
+// The rejects file is written as the import goes: a resumed import cuts it back to what its
+// journal point covers, so that every rejected row is in it once (before, the resumed run
+// truncated it and the rows rejected before the kill were lost).
+TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
+  {
+    std::ofstream out(input_, std::ios::binary);
+    out << "id,name,amount\n";
+    for (int i = 0; i < kRows; ++i) {
+      out << i << ",name-" << i << "," << (i % 1000 == 7 ? "oops" : std::to_string(i % 997))
+          << "\n";
     }
   }
-  ResumeToTheEnd(config);
+  JobConfig config = Config();
+  config.on_error = ErrorPolicy::kQuarantine;
+  config.rejects = dir_ / "rejects.jsonl";
+  KillMidRun(config);
+  ASSERT_GT(fs::file_size(config.rejects), 0u);  // some were rejected before the kill
+
+  config.resume = true;
+  const Report report = zcpipe::Run(config);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded) << (report.error ? report.error->message : "");
+  EXPECT_LT(report.totals.stages[static_cast<int>(Stage::kRead)].chunks,
+            report.totals.chunks_done);  // it did resume
+  EXPECT_EQ(report.totals.rows_in, std::uint64_t{kRows});
+  EXPECT_EQ(report.totals.rows_rejected, std::uint64_t{kRows / 1000});
+  EXPECT_EQ(report.totals.rows_in, report.totals.rows_out + report.totals.rows_rejected);
+  std::vector<std::uint64_t> lines;  // of the rejected rows, in the file's order
+  std::ifstream rejects(config.rejects);
+  for (std::string row; std::getline(rejects, row);) {
+    const auto at = row.find("\"line\":");
+    ASSERT_NE(at, std::string::npos) << row;
+    lines.push_back(std::stoull(row.substr(at + 7)));
+  }
+  std::vector<std::uint64_t> expected;
+  for (int i = 7; i < kRows; i += 1000) expected.push_back(static_cast<std::uint64_t>(i) + 2);
+  EXPECT_EQ(lines, expected);
 }
 
 // Ctrl-C is how most imports are interrupted: a job with resume that is cancelled records where
