@@ -57,7 +57,8 @@ class Op {
 
 // A compiled chain of steps, for one input schema. Per-call: not thread-safe.
 struct Plan {
-  std::vector<std::uint32_t> loads;  // input columns read per row (slot id = column index)
+  std::uint32_t input_count = 0;     // slots [0, input_count) are the input columns, read-only
+  std::vector<std::uint32_t> loads;  // input columns operations read (slot id = column index)
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<Slot> outputs;
   std::uint32_t slot_count = 0;

@@ -16,6 +16,19 @@ struct Spares {
 };
 thread_local Spares spares;
 
+// For each of `rows`: a null where `from` has one, else append(row).
+template <class Append>
+void AppendEach(ColumnBuffer& to, const ColumnView& from, std::span<const std::uint32_t> rows,
+                Append append) {
+  for (const std::uint32_t row : rows) {
+    if (from.is_null(row)) {
+      to.AppendNull();
+    } else {
+      append(row);
+    }
+  }
+}
+
 }  // namespace
 
 TransformWriter::TransformWriter(const BatchView& in, std::span<const ColumnSpec> output)
@@ -43,6 +56,26 @@ void TransformWriter::CopyValue(std::size_t i, const ColumnView& from, std::uint
   detail::Value value;
   detail::ReadValue(from, columns_[i].type(), row, value);
   detail::AppendValue(columns_[i], columns_[i].type(), value);
+}
+
+void TransformWriter::CopyRows(std::size_t i, const ColumnView& from,
+                               std::span<const std::uint32_t> rows) {
+  ColumnBuffer& to = columns_[i];
+  switch (to.type()) {
+    case ColumnType::kInt64:
+    case ColumnType::kTimestamp:
+      AppendEach(to, from, rows, [&](std::uint32_t row) { to.AppendInt64(from.int64(row)); });
+      break;
+    case ColumnType::kFloat64:
+      AppendEach(to, from, rows, [&](std::uint32_t row) { to.AppendFloat64(from.float64(row)); });
+      break;
+    case ColumnType::kBool:
+      AppendEach(to, from, rows, [&](std::uint32_t row) { to.AppendBool(from.boolean(row)); });
+      break;
+    case ColumnType::kString:
+      AppendEach(to, from, rows, [&](std::uint32_t row) { to.AppendString(from.string(row)); });
+      break;
+  }
 }
 
 void TransformWriter::EndRow(std::uint32_t row) {

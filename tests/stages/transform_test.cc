@@ -221,6 +221,32 @@ TEST(TransformWriter, ALaterWriterSeesNothingOfTheBuffersItTakesOver) {
   EXPECT_EQ(Rows(again.view), expected);
 }
 
+// CopyRows (a column at a time, as the plan copies passed-through columns) writes what
+// CopyValue row by row writes, nulls included, for every type.
+TEST(TransformWriter, CopyRowsWritesWhatCopyValueWrites) {
+  const auto in = Sample();
+  const std::vector<std::uint32_t> rows = {4, 0, 2, 2};
+  auto write = [&](bool by_column) {
+    auto block = std::make_shared<Block>(1 << 20);
+    TransformWriter writer(in.view, in.view.schema().columns());
+    for (std::size_t c = 0; c < in.view.column_count(); ++c) {
+      if (by_column) writer.CopyRows(c, in.view.column(c), rows);
+      for (const std::uint32_t row : rows) {
+        if (!by_column) writer.CopyValue(c, in.view.column(c), row);
+      }
+    }
+    for (const std::uint32_t row : rows) writer.EndRow(row);
+    auto output = writer.Finish(block->span(), 0, 0);
+    EXPECT_TRUE(output) << output.error().message;
+    return Rows(*BatchView::Open(output->batch));
+  };
+  const auto by_column = write(true);
+  EXPECT_EQ(by_column, write(false));
+  ASSERT_EQ(by_column.size(), 4u);
+  EXPECT_EQ(by_column[1], Rows(in.view)[0]);
+  EXPECT_EQ(by_column[2], Rows(in.view)[2]);  // a row with nulls
+}
+
 TEST(Select, RefusesUnknownAndRepeatedColumns) {
   const auto in = Sample();
   const SelectTransform select({"id", "nope"});

@@ -100,6 +100,10 @@ class TransformWriter {
   [[nodiscard]] std::size_t column_count() const { return columns_.size(); }
   // Appends row `row` of `from` (null or not) to column(i). REQUIRES: same type.
   void CopyValue(std::size_t i, const ColumnView& from, std::uint32_t row);
+  // Appends rows `rows` of `from` to column(i), as CopyValue row by row would, with the type
+  // resolved once: for a column passed through unchanged, appended after the rows are decided.
+  // EndRow is still called once per row. REQUIRES: same type; each row < from's row count.
+  void CopyRows(std::size_t i, const ColumnView& from, std::span<const std::uint32_t> rows);
   // Ends an output row that came from input row `row` (its line number is kept).
   void EndRow(std::uint32_t row);
   [[nodiscard]] std::uint32_t rows() const { return static_cast<std::uint32_t>(lines_.size()); }
