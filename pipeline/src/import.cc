@@ -471,7 +471,8 @@ bool Import::Open() {
       return parser;
     });
   } catch (const std::invalid_argument& e) {
-    Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, "bad schema", e.what()));
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, "bad schema",
+                   config_.input.string() + ": " + e.what()));
     return false;
   }
 

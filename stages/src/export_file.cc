@@ -14,6 +14,18 @@ ContainerError NotBatches(std::uint64_t chunk, std::string message) {
   return {ContainerErrc::kNotRecordBatches, chunk, std::nullopt, 0, std::move(message)};
 }
 
+// Whether `batch` has exactly `schema`'s columns, names and types. Compared without building a
+// Schema of the batch's columns: their names may repeat or not be UTF-8, which Schema refuses
+// by throwing.
+bool HasColumns(const BatchView& batch, const Schema& schema) {
+  if (batch.column_count() != schema.size()) return false;
+  for (std::size_t i = 0; i < schema.size(); ++i) {
+    const ColumnView column = batch.column(i);
+    if (column.name() != schema[i].name || column.type() != schema[i].type) return false;
+  }
+  return true;
+}
+
 // Where the text goes: a file published whole at the end, or standard output as it comes.
 class Output {
  public:
@@ -80,10 +92,9 @@ ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
     if (chunk.plaintext.empty()) continue;  // the empty final chunk of an empty import
     auto batch = BatchView::Open(chunk.plaintext);
     if (!batch) return tl::unexpected(NotBatches(chunk.index, batch.error().message));
-    if (batch->schema() != schema) {
-      return tl::unexpected(NotBatches(chunk.index, "batch columns " + batch->schema().ToString() +
-                                                        " differ from the header's " +
-                                                        report.schema));
+    if (!HasColumns(*batch, schema)) {
+      return tl::unexpected(
+          NotBatches(chunk.index, "the batch's columns differ from the header's " + report.schema));
     }
     formatter.Append(*batch, text);
     report.rows += batch->row_count();

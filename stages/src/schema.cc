@@ -2,6 +2,9 @@
 
 #include <array>
 #include <stdexcept>
+#include <string>
+
+#include "values.h"
 
 namespace zcpipe::stages {
 namespace {
@@ -29,6 +32,10 @@ std::optional<ColumnType> ParseType(std::string_view name) {
 Schema::Schema(std::vector<ColumnSpec> columns) : columns_(std::move(columns)) {
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     if (columns_[i].name.empty()) throw std::invalid_argument("schema: empty column name");
+    if (!detail::IsValidUtf8(columns_[i].name)) {
+      throw std::invalid_argument("schema: the name of column " + std::to_string(i + 1) +
+                                  " is not UTF-8");
+    }
     for (std::size_t j = 0; j < i; ++j) {
       if (columns_[j].name == columns_[i].name) {
         throw std::invalid_argument("schema: duplicate column '" + columns_[i].name + "'");

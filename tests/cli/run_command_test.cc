@@ -265,6 +265,21 @@ TEST_F(RunCommand, UsageErrorsExitWith2) {
   EXPECT_NE(help.out.find("Examples:"), std::string::npos) << help.out;
 }
 
+// An input that gives no usable schema (nothing in it, a header that is not text) is named, and
+// so is the reason; before, a binary header was reported as the output's "schema is not UTF-8".
+TEST_F(RunCommand, AnInputWithoutAUsableSchemaIsNamedWithTheReason) {
+  std::ofstream(dir_ / "empty.csv").close();
+  const auto empty = Run("run empty.csv -o o.zcp -k key");
+  EXPECT_EQ(empty.exit_code, 3);
+  EXPECT_EQ(empty.err,
+            "zcpipe: error: empty.csv: cannot infer a schema from an empty input: give one\n");
+  std::ofstream(dir_ / "binary.csv", std::ios::binary) << "id,\xff\xfe\n1,2\n";
+  const auto binary = Run("run binary.csv -o o.zcp -k key");
+  EXPECT_EQ(binary.exit_code, 3);
+  EXPECT_EQ(binary.err, "zcpipe: error: binary.csv: schema: the name of column 2 is not UTF-8\n");
+  EXPECT_EQ(Files(), (std::vector<std::string>{"binary.csv", "empty.csv", "key"}));
+}
+
 TEST_F(RunCommand, AMissingInputOrKeyFileIsAnInputError) {
   const auto missing = Run("run missing.csv -o o.zcp -k key");
   EXPECT_EQ(missing.exit_code, 3);

@@ -151,6 +151,8 @@ TEST(Schema, ParsesPrintsAndRejects) {
   EXPECT_THROW(Schema::Parse("a,a"), std::invalid_argument);
   EXPECT_THROW(Schema::Parse(""), std::invalid_argument);
   EXPECT_THROW(Schema::Parse("a,,b"), std::invalid_argument);
+  EXPECT_THROW(Schema({{"a", ColumnType::kInt64}, {"\xff", ColumnType::kString}}),
+               std::invalid_argument);
 }
 
 }  // namespace

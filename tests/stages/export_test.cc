@@ -1,4 +1,5 @@
 #include "zcpipe/stages/export.h"
+#include "zcpipe/stages/batch.h"
 
 #include <filesystem>
 #include <fstream>
@@ -160,6 +161,32 @@ TEST_F(ExportTest, ChunksThatAreNotBatchesAreRefused) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ContainerErrc::kNotRecordBatches);
   EXPECT_EQ(result.error().chunk_index, 0u);
+}
+
+// A batch whose column names a Schema would refuse (repeated, not UTF-8) is a mismatch with the
+// header, reported as such: comparing them must not throw.
+TEST_F(ExportTest, BatchColumnsThatNoSchemaCouldHoldAreRefused) {
+  for (const std::string second : {"a", "\xff"}) {
+    std::vector<ColumnBuffer> columns;
+    columns.emplace_back("a", ColumnType::kInt64);
+    columns.emplace_back(second, ColumnType::kInt64);
+    for (auto& column : columns) column.AppendInt64(1);
+    std::vector<std::byte> block(1 << 12);
+    const auto batch = WriteBatch(block, {}, columns, {});
+    ASSERT_TRUE(batch) << batch.error().message;
+
+    const fs::path zcp = dir_ / "odd.zcp";
+    auto writer = ContainerWriter::Create(zcp, Key(6),
+                                          {.schema = "a:int64,b:int64", .replace_existing = true});
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->Write(*batch, true));
+    ASSERT_TRUE(writer->Commit());
+    auto result = ExportFile(zcp, dir_ / "out.csv", Key(6), {});
+    ASSERT_FALSE(result);
+    EXPECT_EQ(result.error().code, ContainerErrc::kNotRecordBatches);
+    EXPECT_EQ(result.error().message,
+              "the batch's columns differ from the header's a:int64,b:int64");
+  }
 }
 
 }  // namespace

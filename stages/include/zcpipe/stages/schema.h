@@ -33,7 +33,9 @@ struct ColumnSpec {
 class Schema {
  public:
   Schema() = default;
-  explicit Schema(std::vector<ColumnSpec> columns);  // throws std::invalid_argument on duplicates
+  // Throws std::invalid_argument for a name that is empty, repeated or not UTF-8 (a schema is
+  // written into containers and exports as UTF-8 text).
+  explicit Schema(std::vector<ColumnSpec> columns);
 
   // Parses the text form. Throws std::invalid_argument naming the bad part (configuration).
   static Schema Parse(std::string_view text);
