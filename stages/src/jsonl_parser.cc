@@ -33,6 +33,9 @@ class JsonlParser::Impl {
   [[nodiscard]] std::optional<RowFault> ParseRow(simdjson::padded_string_view json);
   // Appends `value` to column `column`, or returns why not (column unchanged).
   [[nodiscard]] std::optional<Fault> Store(std::size_t column, od::value value);
+  // Appends an array or object to string column `out` as its JSON text, checked first.
+  [[nodiscard]] std::optional<Fault> StoreNested(ColumnBuffer& out, od::value value,
+                                                 od::json_type kind);
   [[nodiscard]] std::optional<std::size_t> Find(std::string_view key);
   void UndoRow();
 
@@ -46,6 +49,8 @@ class JsonlParser::Impl {
   std::vector<std::uint32_t> row_lines_;
   od::parser parser_;
   jsonl::PaddedLine padded_;
+  const char* padded_end_ = nullptr;  // the end of the current row's readable bytes
+  od::parser nested_parser_;          // StoreNested's, while parser_ is mid-row
 };
 
 JsonlParser::Impl::Impl(JsonlOptions options) : schema_(std::move(options.schema)) {
@@ -134,6 +139,7 @@ std::optional<JsonlParser::Impl::RowFault> JsonlParser::Impl::ParseRow(
     simdjson::padded_string_view json) {
   std::fill(seen_.begin(), seen_.end(), 0);
   next_column_ = 0;
+  padded_end_ = json.data() + json.capacity();
   od::document document;
   od::object object;
   if (auto fault = jsonl::OpenObject(parser_, json, document, object)) return RowFault{*fault};
@@ -211,12 +217,13 @@ std::optional<Fault> JsonlParser::Impl::Store(std::size_t column, od::value valu
       return std::nullopt;
     }
     case od::json_type::number: {
-      if (type != ColumnType::kInt64 && type != ColumnType::kFloat64 &&
-          type != ColumnType::kTimestamp) {
-        return mismatch();
-      }
+      if (type == ColumnType::kBool) return mismatch();
       const auto token = jsonl::Token(value);
       if (!jsonl::IsJsonNumber(token)) return jsonl::InvalidToken(token);
+      if (type == ColumnType::kString) {  // a string column holds any value as its JSON text
+        out.AppendString(token);
+        return std::nullopt;
+      }
       if (type == ColumnType::kFloat64) {
         double number = 0;
         if (value.get_double().get(number) != simdjson::SUCCESS) {
@@ -248,19 +255,48 @@ std::optional<Fault> JsonlParser::Impl::Store(std::size_t column, od::value valu
       return std::nullopt;
     }
     case od::json_type::boolean: {
-      if (type != ColumnType::kBool) return mismatch();
+      if (type != ColumnType::kBool && type != ColumnType::kString) return mismatch();
       bool flag = false;
       if (value.get_bool().get(flag) != simdjson::SUCCESS) {
         return jsonl::InvalidToken(jsonl::Token(value));
       }
-      out.AppendBool(flag);
+      type == ColumnType::kBool ? out.AppendBool(flag) : out.AppendString(flag ? "true" : "false");
       return std::nullopt;
     }
     case od::json_type::array:
     case od::json_type::object:
-      return mismatch();
+      if (type != ColumnType::kString) return mismatch();
+      return StoreNested(out, value, kind);
   }
   return mismatch();
+}
+
+std::optional<Fault> JsonlParser::Impl::StoreNested(ColumnBuffer& out, od::value value,
+                                                    od::json_type kind) {
+  std::string_view raw;
+  simdjson::error_code error{};
+  if (kind == od::json_type::array) {
+    od::array array;
+    error = value.get_array().get(array);
+    if (!error) error = array.raw_json().get(raw);
+  } else {
+    od::object object;
+    error = value.get_object().get(object);
+    if (!error) error = object.raw_json().get(raw);
+  }
+  if (error) return jsonl::JsonFault(error);
+  while (!raw.empty() && jsonl::IsJsonSpace(raw.back())) raw.remove_suffix(1);
+  // raw_json skips what it spans without checking it (On-Demand): check it as a document of its
+  // own, read in place (the row's padding follows it).
+  const simdjson::padded_string_view nested(raw.data(), raw.size(),
+                                            static_cast<std::size_t>(padded_end_ - raw.data()));
+  od::document document;
+  od::value root;
+  if (const auto e = nested_parser_.iterate(nested).get(document)) return jsonl::JsonFault(e);
+  if (const auto e = document.get_value().get(root)) return jsonl::JsonFault(e);
+  if (auto fault = jsonl::Validate(root, 1)) return fault;
+  out.AppendString(raw);
+  return std::nullopt;
 }
 
 JsonlParser::JsonlParser(JsonlOptions options)

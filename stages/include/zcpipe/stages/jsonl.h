@@ -23,7 +23,10 @@ struct JsonlOptions {
 //   int64      a JSON integer in int64 range (1.5 and 1.0 and 1e2 are not integers)
 //   float64    any JSON number
 //   bool       true / false
-//   string     a JSON string (unescaped; simdjson checks UTF-8)
+//   string     a JSON string (unescaped; simdjson checks UTF-8); any other value as its JSON
+//              text: a number's or a boolean's token, an array or object as it is in the
+//              line (checked as JSON first). So a key inferred string for mixed kinds or
+//              nested values takes every row.
 //   timestamp  an ISO 8601 string (detail::ParseTimestamp), or an integer: microseconds
 //              since the Unix epoch
 //
@@ -33,7 +36,7 @@ struct JsonlOptions {
 //                   deeper than kMaxDepth (invalid JSON wins over the reasons below)
 //   kInvalidUtf8    bytes that are not UTF-8, or an escaped lone surrogate ("\ud800")
 //   kTypeMismatch   a value of the wrong JSON kind for its column (a string for int64, 1.5 for
-//                   int64, an array anywhere...)
+//                   int64, an array in any column but a string one...)
 //   kBadInt64       an integer outside int64 (for an int64 column)
 //   kBadFloat64     a number outside double's range, e.g. 1e400 (for a float64 column)
 //   kBadTimestamp   a string that is not ISO 8601, or an integer outside int64
