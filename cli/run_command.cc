@@ -202,10 +202,17 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
     }
   }
   if (watcher.interrupted()) {
-    const bool resumable = std::any_of(reports.begin(), reports.end(), [](const auto& report) {
-      return report && report->resumable;
-    });
-    std::cerr << "zcpipe: interrupted: the imports were cancelled, no output was published"
+    const auto count = [&reports](auto&& predicate) {
+      return std::count_if(reports.begin(), reports.end(),
+                           [&](const auto& report) { return report && predicate(*report); });
+    };
+    const auto imported = count([](const Report& r) { return r.status == JobStatus::kSucceeded; });
+    const bool resumable = count([](const Report& r) { return r.resumable; }) > 0;
+    std::cerr << "zcpipe: interrupted: "
+              << (imported == 0
+                      ? std::string("the imports were cancelled, no output was published")
+                      : std::to_string(imported) + " of " + std::to_string(reports.size()) +
+                            " inputs were imported; the others published nothing")
               << (resumable ? "; the same command continues them (--resume kept their progress)"
                             : "")
               << '\n';

@@ -327,6 +327,34 @@ TEST_F(RunCommand, SigintCancelsCleanlyAndExitsWith130) {
   }
 }
 
+// Inputs run a few at a time, so some may be published before Ctrl-C: the message says how many.
+TEST_F(RunCommand, SigintAfterSomeInputsSaysHowManyWereImported) {
+  WriteCsv("a.csv", 100);
+  {
+    std::ofstream out(dir_ / "b.csv", std::ios::binary);
+    out << "id,email,amount\n";
+    for (int i = 0; i < 2'000'000; ++i) out << i << ",someone@example.org,12.5\n";
+  }
+  WriteCsv("c.csv", 100);
+  std::filesystem::create_directory(dir_ / "out");
+  testing::BackgroundZcpipe run(
+      "run a.csv b.csv c.csv -o out -k key --jobs 1 --progress json --chunk-size 64KiB "
+      "--arena 4MiB",
+      dir_.string());
+  std::optional<std::string> line;
+  while ((line = run.ReadErrLine()) && line->find(R"("input":"b.csv")") == std::string::npos) {
+  }
+  ASSERT_TRUE(line) << "b.csv never started";
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  std::string last = *line;
+  while (auto more = run.ReadErrLine()) last = *more;
+  EXPECT_EQ(run.Wait(), 130) << last;
+  EXPECT_EQ(last, "zcpipe: interrupted: 1 of 3 inputs were imported; the others published nothing");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "a.zcp"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "b.zcp"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "c.zcp"));
+}
+
 TEST_F(RunCommand, SigintWithResumeKeepsTheProgressForTheSameCommand) {
   {
     std::ofstream out(dir_ / "big.csv", std::ios::binary);
