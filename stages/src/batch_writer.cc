@@ -10,11 +10,6 @@ namespace zcpipe::stages {
 ColumnBuffer::ColumnBuffer(std::string name, ColumnType type)
     : name_(std::move(name)), type_(type) {}
 
-void ColumnBuffer::AppendValid(bool valid) {
-  valid_.push_back(valid ? 1 : 0);
-  null_count_ += valid ? 0 : 1;
-}
-
 void ColumnBuffer::AppendNull() {
   AppendValid(false);
   switch (type_) {
@@ -34,34 +29,6 @@ void ColumnBuffer::AppendNull() {
   }
 }
 
-void ColumnBuffer::AppendInt64(std::int64_t value) {
-  AppendValid(true);
-  ints_.push_back(value);
-}
-
-void ColumnBuffer::AppendFloat64(double value) {
-  AppendValid(true);
-  floats_.push_back(value);
-}
-
-void ColumnBuffer::AppendBool(bool value) {
-  AppendValid(true);
-  bools_.push_back(value ? 1 : 0);
-}
-
-void ColumnBuffer::AppendString(std::string_view value) {
-  AppendStringPart(value);
-  EndString();
-}
-
-void ColumnBuffer::AppendStringPart(std::string_view part) {
-  bytes_.insert(bytes_.end(), part.begin(), part.end());
-}
-
-void ColumnBuffer::EndString() {
-  AppendValid(true);
-  offsets_.push_back(static_cast<std::uint32_t>(bytes_.size()));
-}
 
 void ColumnBuffer::PopBack() {
   if (valid_.empty()) return;

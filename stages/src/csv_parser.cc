@@ -315,10 +315,13 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
         }
         const bool last_in_input = summary.ends_in_quote && record.next == text.size();
         for (std::size_t c = 0; c < columns_.size(); ++c) {
-          std::string_view value;
+          std::string_view value = FieldText(text, values[c]);
           bool quoted = false;
-          auto problem = Decode(FieldText(text, values[c]), summary.any_quote, last_in_input,
-                                unescaped_, value, quoted);
+          // Without a quote in the chunk a field is its text: no call, whose out-parameters
+          // came back through memory with a stall per field.
+          auto problem = summary.any_quote
+                             ? Decode(value, true, last_in_input, unescaped_, value, quoted)
+                             : std::nullopt;
           if (!problem) problem = Append(columns_[c], value, quoted, summary.non_ascii);
           if (problem) {
             for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();

@@ -91,11 +91,24 @@ std::optional<double> ParseFloat64(std::string_view text) {
 }
 
 std::optional<bool> ParseBool(std::string_view text) {
-  for (std::string_view yes : {"true", "t", "1", "yes"}) {
-    if (EqualsIgnoreCase(text, yes)) return true;
-  }
-  for (std::string_view no : {"false", "f", "0", "no"}) {
-    if (EqualsIgnoreCase(text, no)) return false;
+  // true, t, 1, yes / false, f, 0, no, in any case: by length, one comparison at most.
+  switch (text.size()) {
+    case 1:
+      if (EqualsIgnoreCase(text, "t") || text == "1") return true;
+      if (EqualsIgnoreCase(text, "f") || text == "0") return false;
+      break;
+    case 2:
+      if (EqualsIgnoreCase(text, "no")) return false;
+      break;
+    case 3:
+      if (EqualsIgnoreCase(text, "yes")) return true;
+      break;
+    case 4:
+      if (EqualsIgnoreCase(text, "true")) return true;
+      break;
+    case 5:
+      if (EqualsIgnoreCase(text, "false")) return false;
+      break;
   }
   return std::nullopt;
 }

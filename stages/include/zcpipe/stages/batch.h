@@ -35,15 +35,33 @@ class ColumnBuffer {
  public:
   ColumnBuffer(std::string name, ColumnType type);
 
-  // REQUIRES: the Append matches type() (int64 also for kTimestamp).
+  // REQUIRES: the Append matches type() (int64 also for kTimestamp). Inline: parsers and
+  // transforms call them once per value.
   void AppendNull();
-  void AppendInt64(std::int64_t value);
-  void AppendFloat64(double value);
-  void AppendBool(bool value);
-  void AppendString(std::string_view value);
+  void AppendInt64(std::int64_t value) {
+    AppendValid(true);
+    ints_.push_back(value);
+  }
+  void AppendFloat64(double value) {
+    AppendValid(true);
+    floats_.push_back(value);
+  }
+  void AppendBool(bool value) {
+    AppendValid(true);
+    bools_.push_back(value ? 1 : 0);
+  }
+  void AppendString(std::string_view value) {
+    AppendStringPart(value);
+    EndString();
+  }
   // A string built in pieces (e.g. while unescaping): any number of parts, then EndString().
-  void AppendStringPart(std::string_view part);
-  void EndString();
+  void AppendStringPart(std::string_view part) {
+    bytes_.insert(bytes_.end(), part.begin(), part.end());
+  }
+  void EndString() {
+    AppendValid(true);
+    offsets_.push_back(static_cast<std::uint32_t>(bytes_.size()));
+  }
   // Removes the last row (a row that turned out to be bad after some of its fields were added).
   void PopBack();
   void Clear();
@@ -61,7 +79,10 @@ class ColumnBuffer {
   friend StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte>, const BatchInfo&,
                                                       std::span<const ColumnBuffer>,
                                                       std::span<const std::uint32_t>);
-  void AppendValid(bool valid);
+  void AppendValid(bool valid) {
+    valid_.push_back(valid ? 1 : 0);
+    null_count_ += valid ? 0 : 1;
+  }
 
   std::string name_;
   ColumnType type_;
