@@ -319,5 +319,34 @@ TEST_F(JobTest, BadConfigurationThrows) {
   EXPECT_THROW((void)Job::Start(config), std::invalid_argument);
 }
 
+// With replace_output an output naming the input (here through a symbolic link) would replace
+// it with the container: refused before anything is read or written.
+TEST_F(JobTest, AJobWritesNeitherOverItsInputNorOneFileOverAnother) {
+  auto config = Config(WriteCsv("in.csv", 10));
+  const auto size = fs::file_size(dir_ / "in.csv");
+  fs::create_symlink(dir_ / "in.csv", dir_ / "link.csv");
+  config.credential = key_;
+  config.replace_output = true;
+  auto message = [&] {
+    try {
+      (void)Job::Start(config);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  config.output = dir_ / "link.csv";
+  EXPECT_EQ(message(), "job: the output is the input: " + config.output.string());
+  config.output = dir_ / "out.zcp";
+  config.on_error = ErrorPolicy::kQuarantine;
+  config.rejects = dir_ / "." / "out.zcp";
+  EXPECT_EQ(message(), "job: the rejects file is the output: " + config.rejects.string());
+  config.rejects = dir_ / "rejects.jsonl";
+  config.trace = dir_ / "in.csv";
+  EXPECT_EQ(message(), "job: the trace is the input: " + config.trace.string());
+  EXPECT_EQ(fs::file_size(dir_ / "in.csv"), size);  // nothing written anywhere
+  EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "link.csv"}));
+}
+
 }  // namespace
 }  // namespace zcpipe

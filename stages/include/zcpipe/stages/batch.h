@@ -139,7 +139,7 @@ class ColumnView {
   }
   [[nodiscard]] bool boolean(std::uint32_t row) const { return bools_[row] != 0; }
   [[nodiscard]] std::string_view string(std::uint32_t row) const {
-    const std::uint32_t begin = detail::LoadElement<std::uint32_t>(string_offsets_, row);
+    const auto begin = detail::LoadElement<std::uint32_t>(string_offsets_, row);
     return {string_bytes_ + begin,
             detail::LoadElement<std::uint32_t>(string_offsets_, row + 1) - begin};
   }
