@@ -11,6 +11,7 @@
 #include "diagnostics.h"
 #include "exit_codes.h"
 #include "interrupt_watcher.h"
+#include "zcpipe/stages/container.h"
 #include "zcpipe/stages/export.h"
 
 namespace zcpipe::cli {
@@ -44,6 +45,11 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   command->add_flag("-f,--force", args->options.replace_existing, "Replace an existing output");
   AddCredentialOptions(*command, args->key);
   command->callback([args, &exit_code] {
+    if (args->output != "-" && stages::SameFile(args->input, args->output)) {
+      PrintError(args->output + ": the output is the container");  // ExportFile would refuse
+      exit_code = kUsage;
+      return;
+    }
     const auto credential = ReadCredential(args->key, exit_code);
     if (!credential) return;
     // Ctrl-C stops the export between chunks, so that its temporary file goes too.

@@ -8,21 +8,11 @@
 
 #include "import.h"
 #include "zcpipe/pipeline/job.h"
+#include "zcpipe/stages/container.h"
 
 namespace zcpipe {
 namespace {
 std::atomic<std::uint64_t> g_next_job{1};
-
-// Whether `a` and `b` name one file: the same existing file however reached (links, "..",
-// hard links), or the same path once resolved as far as it exists.
-bool SameFile(const std::filesystem::path& a, const std::filesystem::path& b) {
-  std::error_code error;
-  if (std::filesystem::equivalent(a, b, error)) return true;
-  const auto resolved_a = std::filesystem::weakly_canonical(a, error);
-  if (error) return false;
-  const auto resolved_b = std::filesystem::weakly_canonical(b, error);
-  return !error && resolved_a == resolved_b;
-}
 
 // The files a job writes must be neither its input nor one another: writing one would destroy
 // the other (an output replacing its own input with replace_output, rejects over the output).
@@ -35,7 +25,7 @@ void CheckDistinctFiles(const JobConfig& config) {
   for (std::size_t i = 1; i < std::size(files); ++i) {
     if (files[i].second->empty()) continue;
     for (std::size_t j = 0; j < i; ++j) {
-      if (!files[j].second->empty() && SameFile(*files[i].second, *files[j].second)) {
+      if (!files[j].second->empty() && stages::SameFile(*files[i].second, *files[j].second)) {
         throw std::invalid_argument(std::string("job: the ") + files[i].first + " is the " +
                                     files[j].first + ": " + files[i].second->string());
       }

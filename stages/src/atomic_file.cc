@@ -11,7 +11,18 @@
 
 #include "container_format.h"
 
-namespace zcpipe::stages::container_detail {
+namespace zcpipe::stages {
+
+bool SameFile(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code error;
+  if (std::filesystem::equivalent(a, b, error)) return true;
+  const auto resolved_a = std::filesystem::weakly_canonical(a, error);
+  if (error) return false;
+  const auto resolved_b = std::filesystem::weakly_canonical(b, error);
+  return !error && resolved_a == resolved_b;
+}
+
+namespace container_detail {
 namespace {
 
 std::filesystem::path DirectoryOf(const std::filesystem::path& path) {
@@ -173,4 +184,5 @@ ContainerStatus AtomicFile::Commit() {
   return {};
 }
 
-}  // namespace zcpipe::stages::container_detail
+}  // namespace container_detail
+}  // namespace zcpipe::stages

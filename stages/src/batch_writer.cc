@@ -29,7 +29,6 @@ void ColumnBuffer::AppendNull() {
   }
 }
 
-
 void ColumnBuffer::PopBack() {
   if (valid_.empty()) return;
   null_count_ -= valid_.back() != 0 ? 0 : 1;

@@ -8,6 +8,10 @@ ContainerResult<ContainerInfo> DecryptFile(const std::filesystem::path& in,
                                            const std::filesystem::path& out,
                                            const Credential& credential,
                                            const DecryptOptions& options) {
+  if (SameFile(in, out)) {
+    return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
+                                         std::nullopt, 0, "the output is the container"});
+  }
   auto reader = ContainerReader::Open(in, credential);
   if (!reader) return tl::unexpected(reader.error());
   auto file = container_detail::AtomicFile::Create(out, options.replace_existing);

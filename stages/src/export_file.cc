@@ -63,6 +63,10 @@ ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
                                          const std::filesystem::path& out,
                                          const Credential& credential,
                                          const ExportOptions& options) {
+  if (out != "-" && SameFile(in, out)) {
+    return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
+                                         std::nullopt, 0, "the output is the container"});
+  }
   auto reader = ContainerReader::Open(in, credential);
   if (!reader) return tl::unexpected(reader.error());
   ExportReport report{0, 0, reader->header().schema};

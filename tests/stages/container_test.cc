@@ -150,6 +150,10 @@ TEST_F(ContainerTest, DecryptFileWritesThePlaintextOwnerOnly) {
   ASSERT_EQ(::stat(out.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(dir_.Entries(), (std::vector<std::string>{"in.zcp", "out.csv"}));
+  // Never over its own container, however named, even allowed to replace.
+  auto onto_itself = DecryptFile(in, dir_ / "." / "in.zcp", credential, {.replace_existing = true});
+  ASSERT_ERRC(onto_itself, ContainerErrc::kInvalidArgument);
+  EXPECT_TRUE(Inspect(in));
 }
 
 // --- Sealing -------------------------------------------------------------------------------

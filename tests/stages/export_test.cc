@@ -150,6 +150,17 @@ TEST_F(ExportTest, ACancelledExportLeavesNoOutput) {
   EXPECT_EQ(files, 2u);  // in.csv and out.zcp: no output, no temporary file
 }
 
+TEST_F(ExportTest, NeverOverItsOwnContainer) {
+  const auto zcp = Import("a\n1\n2\n", {}, Key(7));
+  const auto size = fs::file_size(zcp);
+  fs::create_symlink(zcp, dir_ / "link.csv");
+  auto onto_itself = ExportFile(zcp, dir_ / "link.csv", Key(7), {.replace_existing = true});
+  ASSERT_FALSE(onto_itself);
+  EXPECT_EQ(onto_itself.error().code, ContainerErrc::kInvalidArgument);
+  EXPECT_EQ(onto_itself.error().message, "the output is the container");
+  EXPECT_EQ(fs::file_size(zcp), size);
+}
+
 TEST_F(ExportTest, ChunksThatAreNotBatchesAreRefused) {
   const fs::path zcp = dir_ / "raw.zcp";
   auto writer = ContainerWriter::Create(zcp, Key(6), {.schema = "a:int64"});

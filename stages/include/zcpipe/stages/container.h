@@ -102,6 +102,12 @@ class ChunkSealer {
   SecretBytes payload_key_;
 };
 
+// Whether `a` and `b` name one file: the same existing file however reached (symbolic or hard
+// links, ".."), or the same path once resolved as far as it exists. What zcpipe writes must not
+// be what it reads: an import refuses an output that is its input, an export or a decryption
+// one that is its container.
+[[nodiscard]] bool SameFile(const std::filesystem::path& a, const std::filesystem::path& b);
+
 struct ContainerWriterOptions {
   std::string schema = {};  // opaque UTF-8, at most kMaxSchemaSize bytes
   // Whether Commit may replace an existing file at the destination. When false, Commit renames
@@ -229,7 +235,8 @@ struct DecryptOptions {
 // (mode 0600) in out's directory, which is fsynced, renamed to `out` and the directory fsynced
 // only after every chunk and the end of the file verified. On any failure no file is left under
 // `out` and the temporary file is removed. Returns what was read (as Inspect, but verified).
-// Errors: those of ContainerReader::Open and Next, kAlreadyExists, kIo.
+// Errors: those of ContainerReader::Open and Next, kAlreadyExists, kIo, kInvalidArgument
+// (`out` is `in`: SameFile).
 [[nodiscard]] ContainerResult<ContainerInfo> DecryptFile(const std::filesystem::path& in,
                                                          const std::filesystem::path& out,
                                                          const Credential& credential,

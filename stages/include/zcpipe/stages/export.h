@@ -57,8 +57,9 @@ struct ExportReport {
 // rows to `out` in `options.format`. The output is written to a temporary file next to `out`
 // and renamed into place only after every chunk verified; on any error nothing is left under
 // `out`. `out` == "-" streams to standard output instead (rows already written stay written:
-// check the result). Errors: those of ContainerReader, kAlreadyExists, kIo, kCancelled, and
-// kNotRecordBatches for an authentic chunk that is not a valid record batch.
+// check the result). Errors: those of ContainerReader, kAlreadyExists, kIo, kCancelled,
+// kInvalidArgument (`out` is `in`: SameFile), and kNotRecordBatches for an authentic chunk that
+// is not a valid record batch.
 [[nodiscard]] ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
                                                        const std::filesystem::path& out,
                                                        const Credential& credential,
