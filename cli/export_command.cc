@@ -12,6 +12,7 @@
 #include "exit_codes.h"
 #include "interrupt_watcher.h"
 #include "zcpipe/stages/container.h"
+#include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/export.h"
 
 namespace zcpipe::cli {
@@ -45,6 +46,11 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
   command->add_flag("-f,--force", args->options.replace_existing, "Replace an existing output");
   AddCredentialOptions(*command, args->key);
   command->callback([args, &exit_code] {
+    if (!stages::IsCsvDelimiter(args->options.delimiter)) {
+      PrintError("--delimiter: cannot be a quote, CR, LF or NUL");  // ExportFile would refuse
+      exit_code = kUsage;
+      return;
+    }
     if (args->output != "-" && stages::SameFile(args->input, args->output)) {
       PrintError(args->output + ": the output is the container");  // ExportFile would refuse
       exit_code = kUsage;

@@ -9,6 +9,7 @@
 #include "import.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/container.h"
+#include "zcpipe/stages/csv.h"
 
 namespace zcpipe {
 namespace {
@@ -67,6 +68,9 @@ Job Job::Start(JobConfig config) {
   }
   if (config.on_error == ErrorPolicy::kQuarantine && config.rejects.empty()) {
     throw std::invalid_argument("job: quarantine needs a rejects file");
+  }
+  if (!stages::IsCsvDelimiter(config.delimiter)) {
+    throw std::invalid_argument("job: the CSV delimiter cannot be a quote, CR, LF or NUL");
   }
   CheckDistinctFiles(config);
   auto state = std::make_shared<State>();

@@ -5,6 +5,7 @@
 
 #include "atomic_file.h"
 #include "zcpipe/stages/container.h"
+#include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/export.h"
 
 namespace zcpipe::stages {
@@ -63,6 +64,11 @@ ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
                                          const std::filesystem::path& out,
                                          const Credential& credential,
                                          const ExportOptions& options) {
+  if (!IsCsvDelimiter(options.delimiter)) {
+    return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
+                                         std::nullopt, 0,
+                                         "the CSV delimiter cannot be a quote, CR, LF or NUL"});
+  }
   if (out != "-" && SameFile(in, out)) {
     return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
                                          std::nullopt, 0, "the output is the container"});

@@ -32,6 +32,7 @@ TEST_F(ExportCommand, NeverReplacesAFileUnlessForced) {
   EXPECT_NE(refused.err.find("already exists"), std::string::npos) << refused.err;
   EXPECT_EQ(Run("export out.zcp --to csv -o in.csv -k key --force").exit_code, 0);
   EXPECT_EQ(Run("export out.zcp --to xml -o x -k key").exit_code, 2);
+  EXPECT_EQ(Run("export out.zcp --to csv -o - -k key --delimiter '\"'").exit_code, 2);
   // Not even --force writes the export over its own container.
   const auto onto_itself = Run("export out.zcp --to csv -o ./out.zcp -k key --force");
   EXPECT_EQ(onto_itself.exit_code, 2);

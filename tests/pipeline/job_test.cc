@@ -317,6 +317,11 @@ TEST_F(JobTest, BadConfigurationThrows) {
   config.batch_sink = [](const stages::BatchView&) {};
   config.arena_size = config.chunk_size;
   EXPECT_THROW((void)Job::Start(config), std::invalid_argument);
+  config.arena_size = 64 * config.chunk_size;
+  for (const char delimiter : {'"', '\n', '\r', '\0'}) {
+    config.delimiter = delimiter;
+    EXPECT_THROW((void)Job::Start(config), std::invalid_argument) << int{delimiter};
+  }
 }
 
 // With replace_output an output naming the input (here through a symbolic link) would replace

@@ -161,6 +161,18 @@ TEST_F(ExportTest, NeverOverItsOwnContainer) {
   EXPECT_EQ(fs::file_size(zcp), size);
 }
 
+// A quote, CR, LF or NUL between fields would make a file that does not read back as written.
+TEST_F(ExportTest, RefusesADelimiterThatCannotSeparateFields) {
+  const auto zcp = Import("a,b\n1,2\n", {}, Key(7));
+  for (const char delimiter : {'"', '\n', '\r', '\0'}) {
+    auto refused = ExportFile(zcp, dir_ / "out.csv", Key(7), {.delimiter = delimiter});
+    ASSERT_FALSE(refused) << int{delimiter};
+    EXPECT_EQ(refused.error().code, ContainerErrc::kInvalidArgument);
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "out.csv"));
+  EXPECT_TRUE(ExportFile(zcp, dir_ / "out.csv", Key(7), {.delimiter = ';'}));
+}
+
 TEST_F(ExportTest, ChunksThatAreNotBatchesAreRefused) {
   const fs::path zcp = dir_ / "raw.zcp";
   auto writer = ContainerWriter::Create(zcp, Key(6), {.schema = "a:int64"});

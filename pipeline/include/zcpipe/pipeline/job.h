@@ -121,8 +121,8 @@ struct Report {
 class Job {
  public:
   // Throws std::invalid_argument for a configuration that cannot work (no sink or two, no
-  // input, a zero chunk size, an arena too small for the chunk size, an output, rejects file or
-  // trace that is the input or one another). Everything that goes
+  // input, a zero chunk size, an arena too small for the chunk size, a CSV delimiter that is a
+  // quote, CR, LF or NUL, an output, rejects file or trace that is the input or one another). Everything that goes
   // wrong later (a missing file, a wrong key, bad rows) is reported, not thrown.
   [[nodiscard]] static Job Start(JobConfig config);
 

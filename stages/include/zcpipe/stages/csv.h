@@ -14,8 +14,14 @@
 
 namespace zcpipe::stages {
 
+// Whether `c` can separate CSV fields: not the quote, CR, LF or NUL (a file written or read
+// with one of those would not mean what it says). The import and the export refuse others.
+[[nodiscard]] constexpr bool IsCsvDelimiter(char c) {
+  return c != '"' && c != '\r' && c != '\n' && c != '\0';
+}
+
 struct CsvOptions {
-  char delimiter = ',';
+  char delimiter = ',';          // REQUIRES: IsCsvDelimiter
   bool header = true;            // the first record names the columns
   std::optional<Schema> schema;  // types (and, with a header, the columns to keep, by name);
                                  // inferred from the first chunk when absent

@@ -17,7 +17,7 @@ enum class ExportFormat : std::uint8_t { kCsv, kJsonl };
 
 struct ExportOptions {
   ExportFormat format = ExportFormat::kCsv;
-  char delimiter = ',';           // CSV
+  char delimiter = ',';           // CSV: one IsCsvDelimiter accepts, else kInvalidArgument
   bool header = true;             // CSV: a first line of column names
   bool replace_existing = false;  // ExportFile: may replace an existing output file
   // ExportFile: when this turns true (from any thread), the export stops before its next chunk
