@@ -51,6 +51,11 @@ const std::byte* Bytes(const flatbuffers::Vector<T>& vector) {
 }  // namespace
 
 StageResult<BatchView> BatchView::Open(std::span<const std::byte> bytes) {
+  // FlatBuffers (its Verifier too) reads offsets and lengths in place as 4-byte words; 8-byte
+  // values ColumnView loads with memcpy, so 4 is all the start needs.
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(std::uint32_t) != 0) {
+    return StageFail(StageErrc::kMalformedBatch, "not a record batch: not 4-byte aligned");
+  }
   const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
   flatbuffers::Verifier verifier(data, bytes.size());
   if (!fb::VerifyRecordBatchBuffer(verifier)) {

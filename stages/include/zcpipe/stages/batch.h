@@ -111,7 +111,7 @@ class ColumnBuffer {
 
 namespace detail {
 // Element i of a little-endian vector of T at `data`, which need not be aligned for T (a batch
-// read from a file may start anywhere in memory); compiles to one load.
+// is only required to start 4-byte aligned); compiles to one load.
 template <class T>
 [[nodiscard]] T LoadElement(const std::byte* data, std::size_t i) {
   T value;
@@ -164,7 +164,8 @@ class ColumnView {
 // any input bytes that Open accepted. Does not own the bytes. Thread-safe for reads.
 class BatchView {
  public:
-  // Errors: kMalformedBatch, with what is wrong in the message.
+  // Errors: kMalformedBatch, with what is wrong in the message (also for bytes that do not
+  // start 4-byte aligned: FlatBuffers reads its offsets in place).
   [[nodiscard]] static StageResult<BatchView> Open(std::span<const std::byte> bytes);
 
   [[nodiscard]] const BatchInfo& info() const { return info_; }
