@@ -1,5 +1,6 @@
 // DecryptFile: a whole container to a plain file, published only once everything verified.
 #include "atomic_file.h"
+#include "container_format.h"
 #include "zcpipe/stages/container.h"
 
 namespace zcpipe::stages {
@@ -9,8 +10,7 @@ ContainerResult<ContainerInfo> DecryptFile(const std::filesystem::path& in,
                                            const Credential& credential,
                                            const DecryptOptions& options) {
   if (SameFile(in, out)) {
-    return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
-                                         std::nullopt, 0, "the output is the container"});
+    return container_detail::Fail(ContainerErrc::kInvalidArgument, "the output is the container");
   }
   auto reader = ContainerReader::Open(in, credential);
   if (!reader) return tl::unexpected(reader.error());

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "atomic_file.h"
+#include "container_format.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/export.h"
@@ -65,13 +66,11 @@ ContainerResult<ExportReport> ExportFile(const std::filesystem::path& in,
                                          const Credential& credential,
                                          const ExportOptions& options) {
   if (!IsCsvDelimiter(options.delimiter)) {
-    return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
-                                         std::nullopt, 0,
-                                         "the CSV delimiter cannot be a quote, CR, LF or NUL"});
+    return container_detail::Fail(ContainerErrc::kInvalidArgument,
+                                  "the CSV delimiter cannot be a quote, CR, LF or NUL");
   }
   if (out != "-" && SameFile(in, out)) {
-    return tl::unexpected(ContainerError{ContainerErrc::kInvalidArgument, std::nullopt,
-                                         std::nullopt, 0, "the output is the container"});
+    return container_detail::Fail(ContainerErrc::kInvalidArgument, "the output is the container");
   }
   auto reader = ContainerReader::Open(in, credential);
   if (!reader) return tl::unexpected(reader.error());
