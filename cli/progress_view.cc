@@ -49,8 +49,7 @@ ProgressView::ProgressView(ProgressMode mode, std::vector<std::string> inputs)
     : mode_(mode),
       color_(ColorOn(STDERR_FILENO)),
       inputs_(std::move(inputs)),
-      latest_(inputs_.size()),
-      done_(inputs_.size(), false) {
+      latest_(inputs_.size()) {
   if (mode_ == ProgressMode::kAuto) {
     mode_ = ::isatty(STDERR_FILENO) == 1 ? ProgressMode::kBar : ProgressMode::kNone;
   }
@@ -62,11 +61,9 @@ void ProgressView::Update(std::size_t slot, const ProgressEvent& event) {
     std::cerr << ProgressJson(event, inputs_[slot]) << std::endl;
   } else if (mode_ == ProgressMode::kBar) {
     EraseBars();
-    if (!latest_[slot]) ++started_;
     latest_[slot] = event;
     if (event.final) {  // printed once, above the bars: finished jobs scroll up, out of the way
       std::cerr << BarLine(inputs_[slot], event, color_) << '\n';
-      done_[slot] = true;
     }
     DrawBars();
   }
@@ -89,13 +86,17 @@ void ProgressView::DrawBars() {
     std::cerr << std::flush;
     return;
   }
+  std::size_t waiting = 0;
   for (std::size_t i = 0; i < inputs_.size(); ++i) {
-    if (!latest_[i] || done_[i]) continue;
-    std::cerr << BarLine(inputs_[i], *latest_[i], color_) << '\n';
-    ++drawn_;
+    if (!latest_[i]) {
+      ++waiting;
+    } else if (!latest_[i]->final) {
+      std::cerr << BarLine(inputs_[i], *latest_[i], color_) << '\n';
+      ++drawn_;
+    }
   }
-  if (started_ < inputs_.size()) {
-    std::cerr << inputs_.size() - started_ << " more waiting\n";
+  if (waiting > 0) {
+    std::cerr << waiting << " more waiting\n";
     ++drawn_;
   }
   std::cerr << std::flush;

@@ -38,8 +38,6 @@ class ProgressView {
   std::mutex mutex_;
   // Guarded by mutex_:
   std::vector<std::optional<ProgressEvent>> latest_;  // by slot; nullopt: not started
-  std::vector<bool> done_;                            // by slot: its final event came
-  std::size_t started_ = 0;                           // slots with an event
   std::size_t drawn_ = 0;                             // lines on screen below the cursor
 };
 
