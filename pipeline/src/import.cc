@@ -409,14 +409,18 @@ bool Import::Open() {
   // needs its chunk plus one waiting; a worker also one queued and one waiting to be written.
   const std::size_t wanted = isolated ? 2 * WorkerCount() + 2 : Threads() + 2;
   in_flight_ = std::max<std::size_t>(1, std::min<std::size_t>((blocks - 2) / 3, wanted));
-  // In-process, the blocks the job can hold at once (one per chunk in flight, one more per
-  // thread inside a stage) are made resident up front: each is used as input (its head) and as
-  // a batch (its tail) in turn, and a long run would otherwise grow its resident size as it
-  // touches them. Isolated, every worker faults the pages into its own mapping anyway.
-  const auto resident =
-      isolated ? 0
-               : static_cast<std::uint32_t>(std::min<std::size_t>(blocks, in_flight_ + Threads()));
-  pool_options_ = {.block_size = block_size, .block_count = blocks, .resident_blocks = resident};
+  // The blocks the job can hold at once are made resident up front, in 2 MiB pages where the
+  // kernel can (shm::PoolOptions): a long run would otherwise grow its resident size as it
+  // touches them, and each process that maps them would take a page fault and a page-table
+  // entry per 4 KiB. In-process: one per chunk in flight, one more per thread inside a stage.
+  // Isolated: per chunk in flight, its input block (from the low end) and its result block
+  // (from the high end).
+  const auto resident = static_cast<std::uint32_t>(
+      std::min<std::size_t>(blocks, isolated ? in_flight_ : in_flight_ + Threads()));
+  pool_options_ = {.block_size = block_size,
+                   .block_count = blocks,
+                   .resident_blocks = resident,
+                   .resident_high_blocks = isolated ? resident : 0};
   if (config_.resources) TakeResources();
   // Worker processes start (exec, load, attach their rings) meanwhile, on another core: a few
   // milliseconds each that would otherwise delay the first chunk. Should Open return early,
@@ -512,9 +516,7 @@ void Import::TakeResources() {
   resources_lock_ = std::unique_lock(held.in_use, std::try_to_lock);
   if (!resources_lock_.owns_lock()) return;  // another job's: this one makes its own
   const auto& had = held.pool_options;
-  const bool arena_fits = held.pool && had.block_size == pool_options_.block_size &&
-                          had.block_count == pool_options_.block_count &&
-                          had.resident_blocks == pool_options_.resident_blocks;
+  const bool arena_fits = held.pool && had == pool_options_;
   const bool workers_fit = config_.placement == Placement::kIsolated
                                ? held.workers && held.workers->transport() == config_.transport &&
                                      held.worker_count == WorkerCount()

@@ -2,10 +2,12 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <new>
 #include <set>
+#include <utility>
 
 #include "pool_layout.h"
 #include "segment_layout.h"
@@ -34,6 +36,29 @@ int PopulateForWriting(std::byte* begin, std::size_t bytes) {
   return ::madvise(begin, bytes, MADV_POPULATE_WRITE) == 0 ? 0 : errno;
 }
 
+// Backs the whole 2 MiB pages of `segment` that [begin, begin + bytes) touches with 2 MiB pages,
+// best effort. MADV_COLLAPSE works whatever the THP settings say (short of "deny") but only on
+// pages that exist, so one 4 KiB page per 2 MiB is populated first; the kernel allocates the
+// rest of each 2 MiB page zeroed. Fails quietly on kernels without it, without a free 2 MiB
+// page, or when the segment is not mapped at a multiple of 2 MiB (see Segment::base).
+void BackWithHugePages(const Segment& segment, std::byte* begin, std::size_t bytes) {
+#ifndef MADV_COLLAPSE
+  constexpr int MADV_COLLAPSE = 25;  // <linux/mman.h> of Linux 6.1; glibc 2.36 lacks it
+#endif
+  std::byte* base = segment.base();
+  if (reinterpret_cast<std::uintptr_t>(base) % detail::kHugePageSize != 0) return;
+  const std::size_t first =
+      static_cast<std::size_t>(begin - base) / detail::kHugePageSize * detail::kHugePageSize;
+  const std::size_t end = std::min<std::size_t>(
+      detail::RoundUp(static_cast<std::size_t>(begin - base) + bytes, detail::kHugePageSize),
+      segment.size() / detail::kHugePageSize * detail::kHugePageSize);
+  if (end <= first) return;
+  for (std::size_t at = first; at < end; at += detail::kHugePageSize) {
+    if (PopulateForWriting(base + at, detail::kPageSize) != 0) return;
+  }
+  (void)::madvise(base + first, end - first, MADV_COLLAPSE);
+}
+
 // Generation after `g`, skipping 0 ("never issued") on wrap-around.
 std::uint32_t NextGeneration(std::uint32_t g) { return g == UINT32_MAX ? 1 : g + 1; }
 
@@ -57,7 +82,8 @@ BlockPool::~BlockPool() = default;
 
 Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   if (options.block_size == 0 || options.block_size % detail::kPageSize != 0 ||
-      options.block_count == 0 || options.resident_blocks > options.block_count) {
+      options.block_count == 0 || options.resident_high_blocks > options.block_count ||
+      options.resident_blocks > options.block_count - options.resident_high_blocks) {
     return Fail(Errc::kInvalidArgument);
   }
   constexpr std::uint64_t kPayloadOffset = sizeof(detail::SegmentHeader);
@@ -75,10 +101,17 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
     new (&generations[i]) std::atomic<std::uint32_t>(1);
   }
 
-  // Allocate(kLow) hands out the lowest free block, so these are the first ones used.
-  if (options.resident_blocks != 0) {
-    const int error = PopulateForWriting(base + geometry.blocks_offset,
-                                         std::size_t{options.resident_blocks} * options.block_size);
+  // Allocate(kLow) hands out the lowest free block and Allocate(kHigh) the highest, so these
+  // are the first ones used.
+  const std::pair<std::uint32_t, std::uint32_t> resident[] = {
+      {0, options.resident_blocks},
+      {options.block_count - options.resident_high_blocks, options.resident_high_blocks}};
+  for (const auto& [first, count] : resident) {
+    if (count == 0) continue;
+    std::byte* begin = base + geometry.blocks_offset + std::size_t{first} * options.block_size;
+    const std::size_t bytes = std::size_t{count} * options.block_size;
+    BackWithHugePages(*segment, begin, bytes);
+    const int error = PopulateForWriting(begin, bytes);
     if (error != 0 && error != EINVAL) return Fail(Errc::kSystem, error);
   }
   auto impl = std::make_unique<Impl>(std::move(*segment));

@@ -1,5 +1,6 @@
 #include "zcpipe/shm/segment.h"
 
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <unistd.h>
 #include <cerrno>
@@ -42,6 +43,38 @@ namespace {
 template <class T>
 bool FillRandom(T& value) {
   return ::getrandom(&value, sizeof value, 0) == static_cast<ssize_t>(sizeof value);
+}
+
+// Maps all of `object` read-write. A segment of 2 MiB or more goes at a multiple of 2 MiB: the
+// kernel can map a 2 MiB page of it (BlockPool's resident blocks) only where virtual address
+// and file offset agree modulo 2 MiB, and then with one page-table entry instead of 512, in
+// every process. Where the address space cannot be had, wherever the kernel puts it.
+// Throws bip::interprocess_exception, as mapped_region does.
+bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t size) {
+  if (size >= detail::kHugePageSize) {
+    // A reservation of size + 2 MiB holds a 2 MiB boundary with `size` bytes after it; the
+    // segment replaces that part of it (MAP_FIXED), and the rest is given back.
+    const std::size_t reserved = size + detail::kHugePageSize;
+    void* reservation =
+        ::mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (reservation != MAP_FAILED) {
+      auto* begin = static_cast<std::byte*>(reservation);
+      const auto skip = (detail::kHugePageSize -
+                         reinterpret_cast<std::uintptr_t>(begin) % detail::kHugePageSize) %
+                        detail::kHugePageSize;
+      std::byte* at = begin + skip;
+      const std::size_t mapped = (size + 4095) / 4096 * 4096;
+      try {
+        bip::mapped_region region(object, bip::read_write, 0, size, at, MAP_FIXED);
+        if (skip != 0) ::munmap(begin, skip);
+        ::munmap(at + mapped, reserved - skip - mapped);
+        return region;
+      } catch (const bip::interprocess_exception&) {
+        ::munmap(reservation, reserved);
+      }
+    }
+  }
+  return bip::mapped_region(object, bip::read_write);
 }
 
 Error FromException(const bip::interprocess_exception& e) {
@@ -89,7 +122,7 @@ Result<Segment> Segment::Create(const Options& options) {
   impl->owner_pid = ::getpid();
   try {
     object.truncate(static_cast<bip::offset_t>(total));
-    impl->region = bip::mapped_region(object, bip::read_write);
+    impl->region = MapWhole(object, total);
   } catch (const bip::interprocess_exception& e) {
     return tl::unexpected(FromException(e));  // ~Impl removes the name
   }
@@ -124,7 +157,7 @@ Result<Segment> Segment::Attach(std::string_view name) {
     if (!object.get_size(size) || size < static_cast<bip::offset_t>(sizeof(SegmentHeader))) {
       return Fail(Errc::kNotReady);  // created but not sized yet, or not ours
     }
-    impl->region = bip::mapped_region(object, bip::read_write);
+    impl->region = MapWhole(object, static_cast<std::size_t>(size));
   } catch (const bip::interprocess_exception& e) {
     return tl::unexpected(FromException(e));
   }

@@ -37,6 +37,16 @@ TEST(BlockPool, RejectsBadOptions) {
   EXPECT_EQ(
       BlockPool::Create({.block_size = 4096, .block_count = 2, .resident_blocks = 3}).error().code,
       Errc::kInvalidArgument);
+  EXPECT_EQ(BlockPool::Create({.block_size = 4096, .block_count = 3, .resident_high_blocks = 4})
+                .error()
+                .code,
+            Errc::kInvalidArgument);
+  EXPECT_EQ(
+      BlockPool::Create(
+          {.block_size = 4096, .block_count = 3, .resident_blocks = 2, .resident_high_blocks = 2})
+          .error()
+          .code,
+      Errc::kInvalidArgument);
 }
 
 // How many of the pages `bytes` spans are resident (mincore).
@@ -48,17 +58,47 @@ std::size_t ResidentPages(std::span<std::byte> bytes) {
   return resident;
 }
 
-TEST(BlockPool, ResidentBlocksAreTheFirstHandedOutAndArePopulated) {
+TEST(BlockPool, ResidentBlocksAreTheFirstHandedOutAtEachEndAndArePopulated) {
   if (!KernelCanPopulate()) GTEST_SKIP() << "no MADV_POPULATE_WRITE before Linux 5.14";
-  auto pool = BlockPool::Create({.block_size = 64 * 4096, .block_count = 4, .resident_blocks = 2});
+  // Under 2 MiB in all, so in 4 KiB pages: residency is exact to the page.
+  auto pool = BlockPool::Create(
+      {.block_size = 64 * 4096, .block_count = 5, .resident_blocks = 2, .resident_high_blocks = 1});
   ASSERT_TRUE(pool) << Describe(pool.error());
   std::vector<std::size_t> resident;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 5; ++i) {
     auto handle = pool->Allocate();
     ASSERT_TRUE(handle);
     resident.push_back(ResidentPages(*pool->Resolve(*handle)));
   }
-  EXPECT_EQ(resident, (std::vector<std::size_t>{64, 64, 0, 0}));
+  EXPECT_EQ(resident, (std::vector<std::size_t>{64, 64, 0, 0, 64}));
+}
+
+TEST(PoolView, ResidentBlocksAreMappedIn2MiBPages) {
+  if (const auto why = testing::WhyNoHugePages(); !why.empty()) GTEST_SKIP() << why;
+  // Blocks of 1 MiB after a 4 KiB header page: blocks 0 and 1 lie in the segment's first two
+  // 2 MiB pages, 6 and 7 in its fourth and a 4 KiB page past it; block 4 in its third, which
+  // no resident block touches.
+  auto pool = BlockPool::Create(
+      {.block_size = 1u << 20, .block_count = 8, .resident_blocks = 2, .resident_high_blocks = 2});
+  ASSERT_TRUE(pool) << Describe(pool.error());
+  auto view = PoolView::Attach(pool->name());  // a mapping of its own, as in another process
+  ASSERT_TRUE(view);
+  std::vector<Handle> blocks;
+  for (int i = 0; i < 8; ++i) blocks.push_back(*pool->Allocate());
+  const auto faults_writing = [&](const Handle& handle) {
+    const auto bytes = *view->Resolve(handle);
+    const std::uint64_t before = MinorFaults();
+    std::memset(bytes.data(), 1, bytes.size());
+    return MinorFaults() - before;
+  };
+  const std::uint64_t control = faults_writing(blocks[4]);
+  if (control < 256) GTEST_SKIP() << "shared memory comes in huge pages here: " << control;
+  // One fault per 2 MiB page (two for block 1, which ends 4 KiB into the second), plus one for
+  // block 7's last 4 KiB page: the segment's partial last 2 MiB cannot be a 2 MiB page.
+  EXPECT_LE(faults_writing(blocks[0]), 1u);
+  EXPECT_LE(faults_writing(blocks[1]), 2u);
+  EXPECT_LE(faults_writing(blocks[6]), 1u);
+  EXPECT_LE(faults_writing(blocks[7]), 2u);
 }
 
 TEST(BlockPool, BlocksArePageAlignedDisjointAndWhole) {

@@ -85,6 +85,22 @@ TEST(Segment, AttachRejectsMissingMalformedAndForeignObjects) {
   bip::shared_memory_object::remove(name.c_str());
 }
 
+TEST(Segment, OneOf2MiBOrMoreIsMappedAtAMultipleOf2MiB) {
+  constexpr std::uintptr_t k2MiB = std::uintptr_t{2} << 20;
+  for (const std::size_t payload : {std::size_t{2} << 20, (std::size_t{5} << 20) + 12345}) {
+    auto segment = Segment::Create({.payload_size = payload});
+    ASSERT_TRUE(segment);
+    auto peer = Segment::Attach(segment->name());
+    ASSERT_TRUE(peer);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(segment->base()) % k2MiB, 0u) << payload;
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(peer->base()) % k2MiB, 0u) << payload;
+    // The whole segment is mapped, in both.
+    std::memset(segment->payload().data(), 7, segment->payload().size());
+    EXPECT_EQ(peer->payload().back(), std::byte{7});
+    EXPECT_EQ(peer->size(), segment->size());
+  }
+}
+
 TEST(Segment, CreateRejectsAnEmptyPayload) {
   EXPECT_EQ(Segment::Create({.payload_size = 0}).error().code, Errc::kInvalidArgument);
 }

@@ -3,8 +3,11 @@
 
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 namespace zcpipe::testing {
@@ -27,6 +30,23 @@ inline std::string WhyFaultsShowNoPopulating() {
 #else
   return KernelCanPopulate() ? "" : "no MADV_POPULATE_WRITE before Linux 5.14";
 #endif
+}
+
+// Why this build or kernel cannot back shared memory with 2 MiB pages (MADV_COLLAPSE: Linux 6.1,
+// transparent huge pages built in and shmem not set to "deny"), or "" if it can.
+inline std::string WhyNoHugePages() {
+  if (const auto why = WhyFaultsShowNoPopulating(); !why.empty()) return why;
+  utsname name{};
+  int major = 0, minor = 0;
+  if (::uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &major, &minor) != 2 ||
+      major * 100 + minor < 601) {
+    return "no MADV_COLLAPSE before Linux 6.1";
+  }
+  std::string shmem;
+  std::getline(std::ifstream("/sys/kernel/mm/transparent_hugepage/shmem_enabled"), shmem);
+  if (shmem.empty()) return "no transparent huge pages in this kernel";
+  if (shmem.find("[deny]") != std::string::npos) return "shmem huge pages are denied here";
+  return "";
 }
 
 // Minor page faults the calling thread has taken so far.

@@ -16,11 +16,19 @@ namespace zcpipe::shm {
 struct PoolOptions {
   std::uint32_t block_size = 1u << 20;  // bytes; REQUIRES a multiple of 4096
   std::uint32_t block_count = 64;       // REQUIRES > 0
-  // How many blocks, the first ones Allocate(kLow) hands out, have their pages made resident
-  // at creation (MADV_POPULATE_WRITE; skipped on kernels before 5.14): a caller that knows its
-  // working set claims it up front, so that its page faults do not land mid-run and its resident
-  // size does not drift as blocks are reused. REQUIRES <= block_count.
+  // How many blocks, the first ones Allocate(kLow) hands out, and the first ones
+  // Allocate(kHigh) hands out, have their pages made resident at creation: a caller that knows
+  // its working set claims it up front, so that its page faults do not land mid-run and its
+  // resident size does not drift as blocks are reused. Resident blocks are backed by 2 MiB
+  // pages where the kernel can (MADV_COLLAPSE, Linux 6.1; the 2 MiB around them too), which
+  // every process then maps with one page-table entry per 2 MiB instead of 512: page-table
+  // work, not copying, is most of what a block costs a peer that touches it. Else in 4 KiB
+  // pages (MADV_POPULATE_WRITE; nothing before Linux 5.14).
+  // REQUIRES resident_blocks + resident_high_blocks <= block_count.
   std::uint32_t resident_blocks = 0;
+  std::uint32_t resident_high_blocks = 0;
+
+  friend bool operator==(const PoolOptions&, const PoolOptions&) = default;
 };
 
 // Which end of the arena Allocate takes a free block from: the lowest-numbered free block or

@@ -64,8 +64,10 @@ class Segment {
   [[nodiscard]] const std::string& name() const;
   [[nodiscard]] std::uint32_t id() const;  // random, nonzero; names the segment in handles
   [[nodiscard]] SegmentKind kind() const;
-  [[nodiscard]] bool owner() const;        // true for the creating Segment in the creating process
-  [[nodiscard]] std::byte* base() const;   // the header's first byte; page-aligned
+  [[nodiscard]] bool owner() const;  // true for the creating Segment in the creating process
+  // The header's first byte: page-aligned, and a multiple of 2 MiB for a segment of 2 MiB or
+  // more wherever the address space allows (so that 2 MiB pages of it can be mapped as such).
+  [[nodiscard]] std::byte* base() const;
   [[nodiscard]] std::size_t size() const;  // header + payload
   [[nodiscard]] std::span<std::byte> payload() const;
 
