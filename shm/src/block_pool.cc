@@ -42,8 +42,10 @@ int PopulateForWriting(std::byte* begin, std::size_t bytes) {
 // rest of each 2 MiB page zeroed. Fails quietly on kernels without it, without a free 2 MiB
 // page, or when the segment is not mapped at a multiple of 2 MiB (see Segment::base).
 void BackWithHugePages(const Segment& segment, std::byte* begin, std::size_t bytes) {
-#ifndef MADV_COLLAPSE
-  constexpr int MADV_COLLAPSE = 25;  // <linux/mman.h> of Linux 6.1; glibc 2.36 lacks it
+#ifdef MADV_COLLAPSE
+  constexpr int kCollapse = MADV_COLLAPSE;
+#else
+  constexpr int kCollapse = 25;  // Linux 6.1's <linux/mman.h>; glibc 2.36's <sys/mman.h> lacks it
 #endif
   std::byte* base = segment.base();
   if (reinterpret_cast<std::uintptr_t>(base) % detail::kHugePageSize != 0) return;
@@ -56,7 +58,7 @@ void BackWithHugePages(const Segment& segment, std::byte* begin, std::size_t byt
   for (std::size_t at = first; at < end; at += detail::kHugePageSize) {
     if (PopulateForWriting(base + at, detail::kPageSize) != 0) return;
   }
-  (void)::madvise(base + first, end - first, MADV_COLLAPSE);
+  (void)::madvise(base + first, end - first, kCollapse);
 }
 
 // Generation after `g`, skipping 0 ("never issued") on wrap-around.

@@ -46,7 +46,7 @@ constexpr PoolGeometry Geometry(std::uint64_t payload_offset, std::uint32_t bloc
 // The worked example in docs/shm-layout.md: 4 blocks of 4 KiB.
 static_assert(Geometry(128, 4096, 4).generations_offset == 192);
 static_assert(Geometry(128, 4096, 4).blocks_offset == 4096);
-static_assert(Geometry(128, 4096, 4).total_size == 5 * 4096);
+static_assert(Geometry(128, 4096, 4).total_size == 5ull * 4096);
 
 // What both BlockPool and PoolView need to resolve a handle: a read-only description of the
 // pool plus its generation words. Never dereferences anything before the checks pass.

@@ -74,7 +74,7 @@ bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t
       }
     }
   }
-  return bip::mapped_region(object, bip::read_write);
+  return {object, bip::read_write};
 }
 
 Error FromException(const bip::interprocess_exception& e) {
