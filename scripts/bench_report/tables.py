@@ -221,8 +221,10 @@ def isolation_lines(cases, paired):
                 value = pairs[paired_key]
                 cpu = pairs.get(paired_key + "_cpu")
                 cpu_text = f"CPU time {cpu:.2f}x; " if cpu is not None else ""
-                text = (f"{label} **{value:.2f}x** paired ({cpu_text}{unpaired:.2f}x from the "
-                        "medians)")
+                rounds = int(pairs.get("repetitions", 0))
+                rounds_text = f"{rounds} round{'s' if rounds != 1 else ''}; " if rounds else ""
+                text = (f"{label} **{value:.2f}x** paired ({rounds_text}{cpu_text}"
+                        f"{unpaired:.2f}x from the medians)")
             else:
                 value, text = unpaired, f"{label} **{unpaired:.2f}x**"
             if target is not None:
@@ -239,8 +241,9 @@ def isolation_lines(cases, paired):
             lines.append(f"- {workers} worker(s), {size_label(size << 20)}: " + "; ".join(parts))
     if paired:
         lines.append("- paired: the median of the ratios of rounds that run the three modes back "
-                     "to back in a random order (`pipeline_paired`); CPU time: the median of the "
-                     "same rounds' ratios of CPU time (workers' included), the same way round")
+                     "to back in a random order (`pipeline_paired`; a single round's at 2 GiB); "
+                     "CPU time: the median of the same rounds' ratios of CPU time (workers' "
+                     "included), the same way round")
     return lines
 
 
