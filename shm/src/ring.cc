@@ -43,13 +43,14 @@ Result<std::uint64_t> RecoverProducer(std::byte* slots, const RingHeader& h, std
   return Fail(Errc::kBadLayout);
 }
 
-// The consumer's next position: skip slots a dead predecessor consumed (seq == c + capacity)
-// before it could store its position. Stops at a published (c + 1) or empty (c) slot.
+// The consumer's next position: skip slots a dead predecessor consumed before it could store
+// its position (seq == c + capacity), which the producer may since have written again for its
+// next lap (seq == c + capacity + 1). Stops at a published (c + 1) or empty (c) slot.
 Result<std::uint64_t> RecoverConsumer(std::byte* slots, const RingHeader& h, std::uint64_t c) {
   for (std::uint32_t step = 0; step <= h.capacity; ++step) {
     const std::uint64_t seq = SeqAt(slots, c, h).load(std::memory_order_acquire);
     if (seq == c || seq == c + 1) return c;
-    if (seq != c + h.capacity) break;
+    if (seq != c + h.capacity && seq != c + h.capacity + 1) break;
     ++c;
   }
   return Fail(Errc::kBadLayout);
