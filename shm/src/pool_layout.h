@@ -6,12 +6,11 @@
 #include <cstdint>
 #include <span>
 
+#include "segment_layout.h"
 #include "zcpipe/shm/error.h"
 #include "zcpipe/shm/handle.h"
 
 namespace zcpipe::shm::detail {
-
-inline constexpr std::size_t kPageSize = 4096;
 
 // At the start of the payload (segment offset 128). Offsets are from the segment's first byte.
 struct PoolHeader {
@@ -30,10 +29,6 @@ struct PoolGeometry {
   std::uint64_t blocks_offset;
   std::uint64_t total_size;  // of the whole segment
 };
-
-constexpr std::uint64_t RoundUp(std::uint64_t value, std::uint64_t to) {
-  return (value + to - 1) / to * to;
-}
 
 // Where things go in a pool segment whose payload starts at `payload_offset`.
 constexpr PoolGeometry Geometry(std::uint64_t payload_offset, std::uint32_t block_size,

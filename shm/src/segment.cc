@@ -59,11 +59,11 @@ bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t
         ::mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (reservation != MAP_FAILED) {
       auto* begin = static_cast<std::byte*>(reservation);
-      const auto skip = (detail::kHugePageSize -
-                         reinterpret_cast<std::uintptr_t>(begin) % detail::kHugePageSize) %
-                        detail::kHugePageSize;
+      const auto skip = static_cast<std::size_t>(
+          detail::RoundUp(reinterpret_cast<std::uintptr_t>(begin), detail::kHugePageSize) -
+          reinterpret_cast<std::uintptr_t>(begin));
       std::byte* at = begin + skip;
-      const std::size_t mapped = (size + 4095) / 4096 * 4096;
+      const auto mapped = static_cast<std::size_t>(detail::RoundUp(size, detail::kPageSize));
       try {
         bip::mapped_region region(object, bip::read_write, 0, size, at, MAP_FIXED);
         if (skip != 0) ::munmap(begin, skip);

@@ -11,9 +11,15 @@ inline constexpr std::uint64_t kSegmentMagic = 0x31304745'5350435A;  // "ZCPSEG0
 inline constexpr std::uint32_t kSegmentVersion = 1;
 inline constexpr std::uint32_t kSegmentNotReady = 0;
 inline constexpr std::uint32_t kSegmentReady = 1;
+
+inline constexpr std::size_t kPageSize = 4096;
 // A segment of at least this size is mapped at a multiple of it (Segment::base): x86-64's 2 MiB
 // page, which BlockPool's resident blocks are backed with where the kernel can.
 inline constexpr std::size_t kHugePageSize = std::size_t{2} << 20;
+
+constexpr std::uint64_t RoundUp(std::uint64_t value, std::uint64_t to) {
+  return (value + to - 1) / to * to;
+}
 
 struct SegmentHeader {
   std::uint64_t magic{};
