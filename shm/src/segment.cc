@@ -24,7 +24,8 @@ using detail::SegmentHeader;
 
 struct Segment::Impl {
   std::string name;
-  bip::shared_memory_object object;  // the creator's, for Reserve; empty in an attacher
+  // The creator's, open while part of the segment is not reserved yet (Reserve); else empty.
+  bip::shared_memory_object object;
   bip::mapped_region region;
   bool owner = false;
   pid_t owner_pid = 0;
@@ -147,7 +148,7 @@ Result<Segment> Segment::Create(const Options& options) {
       return Fail(Errc::kSystem, error);  // ~Impl removes the name
     }
     impl->region = MapWhole(object, total);
-    impl->object = std::move(object);
+    if (options.reserved_size < total) impl->object = std::move(object);  // for Reserve
   } catch (const bip::interprocess_exception& e) {
     return tl::unexpected(FromException(e));  // ~Impl removes the name
   }
@@ -199,6 +200,7 @@ Result<Segment> Segment::Attach(std::string_view name) {
 
 Status Segment::Reserve(std::size_t offset, std::size_t bytes) const {
   if (!owner() || offset > size() || bytes > size() - offset) return Fail(Errc::kInvalidArgument);
+  if (impl_->object.get_mapping_handle().handle < 0) return {};  // reserved whole at creation
   if (const int error = Allocate(impl_->object, offset, bytes); error != 0) {
     return Fail(Errc::kSystem, error);
   }

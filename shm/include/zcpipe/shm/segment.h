@@ -22,6 +22,9 @@ enum class SegmentKind : std::uint32_t {
   kChannel = 2,    // rings (ring.h) and other control words
 };
 
+// How many segments one process can own at once (Create fails with kTooManySegments beyond).
+inline constexpr std::size_t kMaxOwnedSegments = 256;
+
 // Every segment name starts with this prefix, followed by "<creator pid>.<16 random hex>".
 inline constexpr std::string_view kSegmentPrefix = "zcpipe.";
 
