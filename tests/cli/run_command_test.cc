@@ -282,6 +282,33 @@ TEST_F(RunCommand, AnInputWithoutAUsableSchemaIsNamedWithTheReason) {
   EXPECT_EQ(Files(), (std::vector<std::string>{"binary.csv", "empty.csv", "key"}));
 }
 
+// JSON Lines with no object to infer a schema from (issue 22): with --isolate the job failed
+// with "schema: no columns", naming no file, and in-process it wrote a container of no columns
+// that nothing could read back. Every placement refuses it alike and says what to do; with a
+// schema, every row is rejected and the import succeeds.
+TEST_F(RunCommand, AnInputWithNoObjectToInferFromFailsAlikeInEveryPlacement) {
+  std::ofstream(dir_ / "junk.jsonl") << "not json\nalso not json\n";
+  for (const char* placement : {"", " --isolate", " --isolate --transport copy"}) {
+    const auto junk =
+        Run(std::string("run junk.jsonl -o o.zcp -k key --on-error skip") + placement);
+    EXPECT_EQ(junk.exit_code, 3) << placement;
+    EXPECT_EQ(junk.err,
+              "zcpipe: error: junk.jsonl: cannot infer a schema: no JSON object with a named key "
+              "in the first chunk: give one\n")
+        << placement;
+    EXPECT_EQ(Files(), (std::vector<std::string>{"junk.jsonl", "key"})) << placement;
+    const auto typed = Run(std::string("run junk.jsonl -o o.zcp -k key --on-error skip --schema "
+                                       "a:int64 --stats json --force") +
+                           placement);
+    EXPECT_EQ(typed.exit_code, 0) << placement << typed.err;
+    ForEachJsonLine(typed.out, [](simdjson::dom::object stats) {
+      EXPECT_EQ(std::uint64_t(stats["rows_rejected"]), 2u);
+      EXPECT_EQ(std::uint64_t(stats["rows_out"]), 0u);
+    });
+    std::filesystem::remove(dir_ / "o.zcp");
+  }
+}
+
 TEST_F(RunCommand, AMissingInputOrKeyFileIsAnInputError) {
   const auto missing = Run("run missing.csv -o o.zcp -k key");
   EXPECT_EQ(missing.exit_code, 3);
