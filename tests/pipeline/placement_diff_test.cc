@@ -29,7 +29,9 @@ struct Case {
   std::string name;  // the file's name: its extension gives the format
   std::string text;
   std::optional<std::string> schema = std::nullopt;  // inferred when absent
-  std::string filter = {};                           // a filter transform's spec, if any
+  std::string transform = {};                        // "KIND SPEC" of a transform, if any
+  bool header = true;                                // CSV
+  char delimiter = ',';                              // CSV
 };
 
 constexpr char kJunk[] = "\xff\xfe\x00,\x01\n\x80\x81,\"\n";  // NUL, bad UTF-8, a lone quote
@@ -60,8 +62,11 @@ std::vector<Case> Corpus() {
       {"huge_row.csv", "a,b\n1,x\n2," + huge + "\n3,z\n"},
       {"huge_first_row.csv", "a,b\n1," + huge + "\n3,z\n"},
       {"junk.csv", std::string(kJunk, sizeof kJunk - 1)},
-      {"many.csv", many_csv, "id:int64,name:string", "id >= 10"},
+      {"many.csv", many_csv, "id:int64,name:string", "filter id >= 10"},
       {"many_inferred.csv", many_csv},
+      {"cast_rejects.csv", "a,b\n1,2\n2,x\n3,4\n4,\n", std::nullopt, "cast b:int64"},
+      {"no_header.csv", "1;x\n2;y;z\n3\n", std::nullopt, "", false, ';'},
+      {"filter_drops_all.csv", many_csv, "id:int64,name:string", "filter id < 0"},
       {"empty.jsonl", ""},
       {"empty_with_schema.jsonl", "", "a:int64"},
       {"blank.jsonl", "\n\n  \n"},
@@ -77,7 +82,7 @@ std::vector<Case> Corpus() {
       {"bad_utf8.jsonl", "{\"a\":\"ok\"}\n{\"a\":\"\xff\"}\n{\"a\":\"\\ud800\"}\n"},
       {"wide_row.jsonl", "{\"a\":1}\n{\"a\":\"" + wide + "\"}\n{\"a\":3}\n"},
       {"huge_row.jsonl", "{\"a\":1}\n{\"a\":\"" + huge + "\"}\n{\"a\":3}\n"},
-      {"many.jsonl", many_jsonl, std::nullopt, "id >= 10"},
+      {"many.jsonl", many_jsonl, std::nullopt, "filter id >= 10"},
       {"no_final_newline.jsonl", "{\"a\":1}\n{\"a\":2}"},
   };
 }
@@ -121,7 +126,12 @@ class PlacementDiff : public ::testing::Test {
     JobConfig config;
     config.input = input;
     if (c.schema) config.schema = stages::Schema::Parse(*c.schema);
-    if (!c.filter.empty()) config.transform = stages::ParseTransform("filter", c.filter);
+    if (const auto space = c.transform.find(' '); space != std::string::npos) {
+      config.transform =
+          stages::ParseTransform(c.transform.substr(0, space), c.transform.substr(space + 1));
+    }
+    config.header = c.header;
+    config.delimiter = c.delimiter;
     config.output = dir_ / "out.zcp";
     config.replace_output = true;
     config.credential = key_;
@@ -134,7 +144,8 @@ class PlacementDiff : public ::testing::Test {
     config.placement = placement;
     config.transport = transport;
     // Each way keeps its arena and workers from one run to the next (a failed run drops them).
-    auto& resources = resources_[placement == Placement::kInProcess ? 0 : 1 + static_cast<int>(transport)];
+    auto& resources =
+        resources_[placement == Placement::kInProcess ? 0 : 1 + static_cast<int>(transport)];
     if (!resources) resources = std::make_shared<JobResources>();
     config.resources = resources;
     std::mutex mutex;
