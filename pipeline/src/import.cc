@@ -290,6 +290,14 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
   error.stage = stage;
   error.file = config_.input.string();
   error.reason = std::move(reason);
+  // Every message names a file of the job: the input, before one that names none.
+  const auto names = [&message](const std::filesystem::path& path) {
+    return !path.empty() && message.find(path.string()) != std::string::npos;
+  };
+  if (!names(config_.input) && !names(config_.output) && !names(config_.rejects) &&
+      !names(config_.trace)) {
+    message = error.file + ": " + message;
+  }
   error.message = std::move(message);
   return error;
 }
@@ -479,6 +487,16 @@ bool Import::Open() {
     parsed_schema_ = parsed_schema;
     output_schema_ =
         config_.transform ? config_.transform->OutputSchema(parsed_schema) : parsed_schema;
+    // A schema of no columns (JSON Lines with no object to infer from) is none: nothing could
+    // read the container back, and a worker could not make its parser. Both placements stop.
+    if (parsed_schema.size() == 0) {
+      throw std::invalid_argument(
+          config_.schema      ? "the schema has no columns"
+          : bytes_total_ == 0 ? "cannot infer a schema from an empty input: give one"
+                              : "cannot infer a schema: no JSON object with a named key in the "
+                                "first chunk: give one");
+    }
+    if (output_schema_.size() == 0) throw std::invalid_argument("the transform leaves no column");
     parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
       AnyParser parser;
       if (csv_parser) {
