@@ -18,6 +18,7 @@
 #include "import_stages.h"
 #include "job_resources.h"
 #include "journal.h"
+#include "rejects_line.h"
 #include "trace.h"
 #include "zcpipe/pipeline/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
@@ -26,6 +27,7 @@
 #include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/jsonl.h"
+#include "zcpipe/stages/redact.h"
 
 namespace zcpipe::detail {
 namespace {
@@ -248,6 +250,7 @@ class Import {
   std::ofstream rejects_;
   std::uint64_t rejects_bytes_ = 0;  // written to rejects_ (resuming: what the journal kept)
   stages::Schema parsed_schema_, output_schema_;
+  stages::Redactor redactor_;  // every rejected row passes it before it is echoed
   std::uint64_t next_frame_ = 0;
   std::uint64_t bytes_total_ = 0;
   std::size_t in_flight_ = 1;
@@ -497,6 +500,9 @@ bool Import::Open() {
                                 "first chunk: give one");
     }
     if (output_schema_.size() == 0) throw std::invalid_argument("the transform leaves no column");
+    redactor_ = stages::Redactor(
+        config_.transform.get(), parsed_schema,
+        {csv, config_.delimiter, csv_parser ? csv_parser->field_to_column() : std::vector<int>{}});
     parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
       AnyParser parser;
       if (csv_parser) {
@@ -1091,25 +1097,15 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   if (!failed_.load() && !cancel_.load()) {
     std::stable_sort(chunk.rejected.begin(), chunk.rejected.end(),
                      [](const auto& a, const auto& b) { return a.line < b.line; });
-    for (const auto& input : chunk.rejected) {
+    for (auto& input : chunk.rejected) {
+      const stages::RawEcho echo = redactor_.Redact(input);
       ErrorEvent error = FromInput(input, chunk.seq);
       if (config_.on_error == ErrorPolicy::kFail) {
         Fail(std::move(error));
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        std::string line = "{\"file\":";
-        stages::AppendJsonString(config_.input.string(), line);
-        line += ",\"line\":" + std::to_string(input.line) +
-                ",\"byte\":" + std::to_string(input.byte_offset) + ",\"reason\":";
-        stages::AppendJsonString(stages::Name(input.reason), line);
-        line += ",\"column\":";
-        stages::AppendJsonString(input.column, line);
-        line += ",\"detail\":";
-        stages::AppendJsonString(input.detail, line);
-        line += ",\"raw\":";
-        stages::AppendJsonString(input.raw, line);
-        line += "}\n";
+        const std::string line = RejectsLine(config_.input.string(), input, echo);
         rejects_ << line;
         rejects_bytes_ += line.size();
       }

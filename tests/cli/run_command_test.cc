@@ -128,6 +128,67 @@ TEST_F(RunCommand, QuarantinesBadRowsAndCountsThemInTheStats) {
   EXPECT_EQ(Run("run in.csv -o o.zcp -k key --on-error quarantine").exit_code, 2);
 }
 
+// issue 22: a rejected row showed its hashed and masked columns in clear, in the rejects file
+// and on stderr. Now they show only as the container holds them, in both placements.
+TEST_F(RunCommand, RejectedRowsShowNoPlaintextOfHashedOrMaskedColumns) {
+  ASSERT_EQ(Run("keygen -o hash.key").exit_code, 0);
+  const std::string email = "bob.secret@example.com", card = "4111111111111111";
+  // The first bad row of each shows a card number in its detail, the others only in the row.
+  std::ofstream(dir_ / "in.csv", std::ios::binary)
+      << "id,email,amount,card\n"
+      << "1," << email << ",1.5," << card << "\n"
+      << "2," << email << ",2.5,\xff" << card << "\n"    // not UTF-8
+      << "3," << email << ",oops," << card << "\n"       // a bad value in another column
+      << "4," << email << ",2.5\n"                       // a field missing
+      << "5,\"" << email << "\"x,2.5," << card << "\n";  // text after a quoted field
+  std::ofstream(dir_ / "in.jsonl", std::ios::binary)
+      << R"({"id":1,"email":")" << email << R"(","amount":1.5,"card":")" << card << "\"}\n"
+      << R"({"id":2,"email":")" << email << R"(","card":")" << card << "\\q\"}\n"  // bad escape
+      << R"({"id":3,"email":")" << email << R"(","amount":"oops","card":")" << card << "\"}\n"
+      << R"({"id":4,"email":")" << email << "\n";  // not JSON
+  const std::string options =
+      " -k key --hash email --hash-key-file hash.key --mask card:keep_last=4 "
+      "--schema id:int64,email,amount:float64,card --progress json --stats json";
+  int run_number = 0;
+  for (const std::string input : {"in.csv", "in.jsonl"}) {
+    for (const std::string placement : {"", " --isolate"}) {
+      SCOPED_TRACE(input + placement);
+      const std::string n = std::to_string(++run_number);
+      const auto run =
+          Run("run " + input + " -o out" + n + ".zcp --on-error quarantine --rejects rejects" + n +
+              ".jsonl --trace trace" + n + ".json" + options + placement);
+      ASSERT_EQ(run.exit_code, 0) << run.err;
+      const auto failed = Run("run " + input + " -o failed.zcp" + options + placement);
+      EXPECT_EQ(failed.exit_code, 3) << failed.err;
+      for (const auto& secret : {email, card}) {
+        EXPECT_EQ(run.out.find(secret), std::string::npos) << run.out;
+        EXPECT_EQ(run.err.find(secret), std::string::npos) << run.err;
+        EXPECT_EQ(failed.err.find(secret), std::string::npos) << failed.err;
+        for (const auto& file : Files()) {
+          if (!file.starts_with("in.")) {
+            EXPECT_EQ(Read(file).find(secret), std::string::npos) << file << ": " << Read(file);
+          }
+        }
+      }
+      // The hash in the rejects file is the container's for the same address: they join.
+      std::string held;
+      ForEachJsonLine(Run("export out" + n + ".zcp --to jsonl -o - -k key").out,
+                      [&](simdjson::dom::object row) {
+                        if (std::int64_t(row["id"]) == 1) held = std::string_view(row["email"]);
+                      });
+      ASSERT_EQ(held.size(), 64u);
+      std::size_t joined = 0;
+      const auto lines = ForEachJsonLine(Read("rejects" + n + ".jsonl"), [&](auto rejected) {
+        std::string_view raw;
+        joined += rejected["raw"].get(raw) == simdjson::SUCCESS &&
+                  raw.find(held) != std::string_view::npos;
+      });
+      EXPECT_EQ(lines, input == "in.csv" ? 4u : 3u);
+      EXPECT_EQ(joined, input == "in.csv" ? 2u : 1u);  // the rows that split into their fields
+    }
+  }
+}
+
 TEST_F(RunCommand, ProgressJsonIsOneObjectPerLineTaggedWithTheJob) {
   WriteCsv("a.csv", 4000);
   WriteCsv("b.csv", 3000);

@@ -528,14 +528,15 @@ TEST_F(IsolationTest, RowsThatCrashTheirWorkerAreQuarantinedAsPoison) {
   EXPECT_EQ(crashes.back().reason, "poison row");
   EXPECT_EQ(crashes.back().message,
             config.input.string() + ":12347: this row kills the worker that processes it");
-  // The row with id 12345 (line 12347) is the one in the rejects file, as poison.
+  // The row with id 12345 (line 12347) is the one in the rejects file, as poison; withheld, as
+  // zcpipe cannot see what test.crash_on (a registered kind) protects.
   std::ifstream rejects(config.rejects);
   std::uint64_t poison = 0, matching = 0;
   for (std::string line; std::getline(rejects, line);) {
     EXPECT_NE(line.find("\"reason\":\"poison\""), std::string::npos) << line;
     ++poison;
     matching += line.find("\"line\":12347,") != std::string::npos &&
-                line.find("\"raw\":\"12345,") != std::string::npos;
+                line.find("\"raw_redacted\":\"row\"") != std::string::npos;
   }
   EXPECT_EQ(poison, totals.rows_rejected);
   EXPECT_EQ(matching, 1u);
