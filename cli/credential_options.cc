@@ -50,7 +50,7 @@ void RestoreTerminalAndDie(int signal) {  // async-signal-safe calls only
 }
 
 // Asks on the controlling terminal with echo off (restored also when Ctrl-C ends the prompt).
-tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
+tl::expected<stages::SecretBytes, std::string> AskPassphrase(std::string_view prompt) {
   const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (tty < 0) {
     return tl::unexpected(std::string("--passphrase needs a terminal; use --passphrase-fd"));
@@ -70,8 +70,7 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     (void)::tcsetattr(tty, TCSAFLUSH, &quiet);
   }
-  constexpr std::string_view kPrompt = "Passphrase: ";
-  (void)!::write(tty, kPrompt.data(), kPrompt.size());
+  (void)!::write(tty, prompt.data(), prompt.size());
   auto line = ReadLine(tty);
   if (is_terminal) {
     (void)::tcsetattr(tty, TCSAFLUSH, &saved);
@@ -80,6 +79,18 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
   (void)!::write(tty, "\n", 1);
   ::close(tty);
   return line;
+}
+
+// AskPassphrase, twice when `confirm`: the two must be equal.
+tl::expected<stages::SecretBytes, std::string> AskPassphrase(bool confirm) {
+  auto passphrase = AskPassphrase("Passphrase: ");
+  if (!passphrase || !confirm) return passphrase;
+  const auto again = AskPassphrase("Passphrase again: ");
+  if (!again) return again;
+  if (!stages::SecretsEqual(passphrase->span(), again->span())) {
+    return tl::unexpected(std::string("the passphrases differ: nothing was written"));
+  }
+  return passphrase;
 }
 
 }  // namespace
@@ -100,13 +111,14 @@ std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions
     auto key = stages::ReadKeyFile(options.key_file, &warning);
     if (!key) {
       PrintError(options.key_file + ": " + Describe(key.error()));
-      exit_code = ExitCodeFor(key.error().code);
+      exit_code = ExitCodeFor(key.error());
       return nullptr;
     }
     if (!warning.empty()) std::cerr << "zcpipe: warning: " << warning << '\n';
     return std::make_shared<const stages::Credential>(stages::Credential::FromKey(std::move(*key)));
   }
-  auto passphrase = options.ask_passphrase ? AskPassphrase() : ReadLine(options.passphrase_fd);
+  auto passphrase = options.ask_passphrase ? AskPassphrase(options.confirm_passphrase)
+                                           : ReadLine(options.passphrase_fd);
   if (!passphrase) {
     PrintError(passphrase.error());
     exit_code = kInputError;

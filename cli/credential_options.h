@@ -15,6 +15,9 @@ struct CredentialOptions {
   std::string key_file;
   int passphrase_fd = -1;
   bool ask_passphrase = false;
+  // Set by a command that makes a new container (run): --passphrase is asked twice, and a
+  // mismatch is refused, so that a typo cannot lock the data away.
+  bool confirm_passphrase = false;
 };
 
 // Adds --key-file, --passphrase-fd and --passphrase (mutually exclusive; one is required) to
@@ -22,7 +25,7 @@ struct CredentialOptions {
 void AddCredentialOptions(CLI::App& command, CredentialOptions& options);
 
 // The credential the options name; null after printing the error (unreadable key file, empty
-// passphrase, no terminal to ask on) and setting `exit_code`.
+// passphrase, no terminal to ask on, a confirmation that differs) and setting `exit_code`.
 [[nodiscard]] std::shared_ptr<const stages::Credential> ReadCredential(
     const CredentialOptions& options, int& exit_code);
 

@@ -14,10 +14,12 @@
 #include <set>
 #include <thread>
 
+#include "arena_error.h"
 #include "frame_ledger.h"
 #include "import_stages.h"
 #include "job_resources.h"
 #include "journal.h"
+#include "output_error_kind.h"
 #include "rejects_line.h"
 #include "trace.h"
 #include "zcpipe/pipeline/workgroup.h"
@@ -291,7 +293,7 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
   error.job = job_;
   error.kind = kind;
   error.stage = stage;
-  error.file = config_.input.string();
+  error.file = stages::InputName(config_.input.string());
   error.reason = std::move(reason);
   // Every message names a file of the job: the input, before one that names none.
   const auto names = [&message](const std::filesystem::path& path) {
@@ -308,7 +310,7 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
 ErrorEvent Import::FromInput(const stages::InputError& input, std::uint64_t chunk) const {
   ErrorEvent error = MakeError(
       ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
-      config_.input.string() + ":" + std::to_string(input.line) + ": " + input.Describe());
+      stages::InputName(config_.input.string()) + ":" + std::to_string(input.line) + ": " + input.Describe());
   error.chunk = chunk;
   error.line = input.line;
   error.byte_offset = input.byte_offset;
@@ -336,14 +338,20 @@ std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* 
   // into its own page tables) the few result blocks, not every block the job cycles through.
   const auto end = workers_ && stage != Stage::kRead ? shm::BlockEnd::kHigh : shm::BlockEnd::kLow;
   for (;;) {
-    if (auto block = pool_->Allocate(end)) return *block;
+    auto block = pool_->Allocate(end);
+    if (block) return *block;
+    if (IsOutOfSharedMemory(block.error())) {  // not a block in use: waiting would not help
+      Fail(MakeError(ErrorKind::kStage, stage, "out of shared memory",
+                     ArenaError("reserve an arena block", pool_->block_size(), block.error())));
+      return std::nullopt;
+    }
     if (Clock::now() >= deadline || failed_.load() || cancel_.load()) break;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   if (failed_.load() || cancel_.load()) return std::nullopt;
   const std::string who = chunk == nullptr
                               ? std::string("the job")
-                              : config_.input.string() + ":" + std::to_string(chunk->first_line) +
+                              : stages::InputName(config_.input.string()) + ":" + std::to_string(chunk->first_line) +
                                     ": chunk " + std::to_string(chunk->index);
   auto error = MakeError(
       ErrorKind::kStage, stage, "arena exhausted",
@@ -414,6 +422,7 @@ bool Import::OpenChunker(const JournalPoint& from) {
 bool Import::Open() {
   std::error_code size_error;
   bytes_total_ = std::filesystem::file_size(config_.input, size_error);
+  if (size_error) bytes_total_ = 0;  // standard input or a pipe: not known
   const bool csv = Resolve(config_) == InputFormat::kCsv;
   if (!OpenChunker({})) return false;
   // A block holds a chunk, or a batch with room to seal it in place: 2 chunks' worth, for a
@@ -457,8 +466,10 @@ bool Import::Open() {
   if (!pool_) {
     auto pool = shm::BlockPool::Create(pool_options_);
     if (!pool) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot create arena",
-                     "shared memory: " + shm::Describe(pool.error())));
+      Fail(MakeError(IsOutOfSharedMemory(pool.error()) ? ErrorKind::kStage
+                                                       : ErrorKind::kInitialization,
+                     Stage::kRead, "cannot create arena",
+                     ArenaError("create the arena", config_.arena_size, pool.error())));
       return false;
     }
     pool_ = std::make_unique<shm::BlockPool>(std::move(*pool));
@@ -514,7 +525,7 @@ bool Import::Open() {
     });
   } catch (const std::invalid_argument& e) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, "bad schema",
-                   config_.input.string() + ": " + e.what()));
+                   stages::InputName(config_.input.string()) + ": " + e.what()));
     return false;
   }
 
@@ -677,7 +688,8 @@ bool Import::OpenOutput() {
                                                   *config_.credential, options, point.frames,
                                                   point.container_bytes);
     if (!writer) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot resume",
+      Fail(MakeError(OutputErrorKind(writer.error(), ErrorKind::kInitialization), Stage::kWrite,
+                     "cannot resume",
                      config_.output.string() + ": " + stages::Describe(writer.error())));
       return false;
     }
@@ -696,7 +708,8 @@ bool Import::OpenOutput() {
     if (loaded) std::filesystem::remove(loaded->first.temp_path);  // stale: start over
     auto writer = stages::ContainerWriter::Create(config_.output, *config_.credential, options);
     if (!writer) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(writer.error().code),
+      Fail(MakeError(OutputErrorKind(writer.error(), ErrorKind::kInitialization), Stage::kWrite,
+                     stages::Name(writer.error().code),
                      config_.output.string() + ": " + stages::Describe(writer.error())));
       return false;
     }
@@ -822,7 +835,7 @@ Msg Import::Transform(Msg msg) {
       if (!problem.empty()) {
         Release(*block);
         msg->failure = MakeError(ErrorKind::kStage, Stage::kTransform, "transform failed",
-                                 config_.input.string() + ":" + std::to_string(msg->first_line) +
+                                 stages::InputName(config_.input.string()) + ":" + std::to_string(msg->first_line) +
                                      ": chunk " + std::to_string(msg->index) + ": " + problem);
         break;
       }
@@ -959,7 +972,7 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
   }
   if (!range.suspect) {
     channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
-                                    config_.input.string() + ":" + std::to_string(range.line) +
+                                    stages::InputName(config_.input.string()) + ":" + std::to_string(range.line) +
                                         ": chunk " + std::to_string(chunk.index) +
                                         " kills the workers that process it (" + why +
                                         "); looking for the rows that do"));
@@ -967,7 +980,7 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
   if (records.size() <= 1) {  // found one: it goes to the error policy
     for (auto& row : records) {
       channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison row",
-                                      config_.input.string() + ":" + std::to_string(row.line) +
+                                      stages::InputName(config_.input.string()) + ":" + std::to_string(row.line) +
                                           ": this row kills the worker that processes it"));
       chunk.rejected.push_back(std::move(row));
       ++chunk.rows_in;
@@ -1105,7 +1118,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        const std::string line = RejectsLine(config_.input.string(), input, echo);
+        const std::string line = RejectsLine(stages::InputName(config_.input.string()), input, echo);
         rejects_ << line;
         rejects_bytes_ += line.size();
       }
@@ -1117,7 +1130,8 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     for (const auto& batch : chunk.batches) {
       if (writer_) {
         if (auto appended = writer_->Append(Bytes(batch)); !appended) {
-          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "write failed",
+          Fail(MakeError(OutputErrorKind(appended.error(), ErrorKind::kStage), Stage::kWrite,
+                         "write failed",
                          config_.output.string() + ": " + stages::Describe(appended.error())));
           break;
         }
@@ -1316,7 +1330,8 @@ Report Import::Run() {
     if (finished) finished = writer_->Commit();
     if (finished && journal_) journal_->Remove();
     if (!finished) {
-      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(finished.error().code),
+      Fail(MakeError(OutputErrorKind(finished.error(), ErrorKind::kStage), Stage::kWrite,
+                     stages::Name(finished.error().code),
                      config_.output.string() + ": " + stages::Describe(finished.error())));
     }
   }

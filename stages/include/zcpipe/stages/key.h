@@ -47,6 +47,10 @@ class SecretBytes {
   std::size_t size_ = 0;
 };
 
+// Whether `a` and `b` are the same bytes, in time that depends on their sizes only
+// (CRYPTO_memcmp): for comparing secrets.
+[[nodiscard]] bool SecretsEqual(std::span<const std::byte> a, std::span<const std::byte> b);
+
 // A 32-byte key: the input of the container's key schedule when a raw key is used. Move-only;
 // wiped on destruction (it holds a SecretBytes).
 class FileKey {
