@@ -50,7 +50,7 @@ void RestoreTerminalAndDie(int signal) {  // async-signal-safe calls only
 }
 
 // Asks on the controlling terminal with echo off (restored also when Ctrl-C ends the prompt).
-tl::expected<stages::SecretBytes, std::string> AskPassphrase(std::string_view prompt) {
+tl::expected<stages::SecretBytes, std::string> AskOnTerminal(std::string_view prompt) {
   const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (tty < 0) {
     return tl::unexpected(std::string("--passphrase needs a terminal; use --passphrase-fd"));
@@ -81,11 +81,11 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase(std::string_view pr
   return line;
 }
 
-// AskPassphrase, twice when `confirm`: the two must be equal.
+// AskOnTerminal, twice when `confirm`: the two must be equal.
 tl::expected<stages::SecretBytes, std::string> AskPassphrase(bool confirm) {
-  auto passphrase = AskPassphrase("Passphrase: ");
+  auto passphrase = AskOnTerminal("Passphrase: ");
   if (!passphrase || !confirm) return passphrase;
-  const auto again = AskPassphrase("Passphrase again: ");
+  auto again = AskOnTerminal("Passphrase again: ");
   if (!again) return again;
   if (!stages::SecretsEqual(passphrase->span(), again->span())) {
     return tl::unexpected(std::string("the passphrases differ: nothing was written"));
