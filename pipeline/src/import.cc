@@ -299,7 +299,7 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
   const auto names = [&message](const std::filesystem::path& path) {
     return !path.empty() && message.find(path.string()) != std::string::npos;
   };
-  if (!names(config_.input) && !names(config_.output) && !names(config_.rejects) &&
+  if (!names(error.file) && !names(config_.output) && !names(config_.rejects) &&
       !names(config_.trace)) {
     message = error.file + ": " + message;
   }

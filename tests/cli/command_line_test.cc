@@ -30,6 +30,9 @@ TEST_F(CommandLine, ABadRowFromStandardInputIsNamedSo) {
   const auto run = Run("run - -o out.zcp -k key --format csv --schema id:int64,email,amount:float64 < in.csv");
   EXPECT_EQ(run.exit_code, 3);
   EXPECT_TRUE(Contains(run.err, "<stdin>:44:")) << run.err;
+  const auto empty = Run("run - -o out.zcp -k key --format csv < /dev/null");
+  EXPECT_EQ(empty.exit_code, 3);
+  EXPECT_EQ(empty.err, "zcpipe: error: <stdin>: cannot infer a schema from an empty input: give one\n");
 }
 
 TEST_F(CommandLine, StandardInputNeedsAFormatAndToBeTheOnlyInput) {
