@@ -102,13 +102,16 @@ void AddCredentialOptions(CLI::App& command, CredentialOptions& options) {
                     "Read the passphrase (its first line) from this file descriptor");
   group->add_flag("--passphrase", options.ask_passphrase, "Ask for a passphrase on the terminal");
   group->require_option(1);
+  command.add_flag("--allow-insecure-key-file", options.allow_insecure_key_file,
+                   "Accept key files that group or others can access (refused otherwise)");
 }
 
 std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions& options,
                                                          int& exit_code) {
   if (!options.key_file.empty()) {
     std::string warning;
-    auto key = stages::ReadKeyFile(options.key_file, &warning);
+    auto key = stages::ReadKeyFile(
+        options.key_file, {.allow_insecure_mode = options.allow_insecure_key_file}, &warning);
     if (!key) {
       PrintError(options.key_file + ": " + Describe(key.error()));
       exit_code = ExitCodeFor(key.error());

@@ -183,7 +183,9 @@ std::vector<JobConfig> MakeConfigs(const CLI::App& command, const RunArgs& args,
                                    std::shared_ptr<const stages::Credential> credential) {
   JobConfig base = args.job;
   if (!args.schema.empty()) base.schema = stages::Schema::Parse(args.schema);
-  base.transform = MakeTransform(command, args.transforms);
+  auto transforms = args.transforms;
+  transforms.hash_key_file_options.allow_insecure_mode = args.key.allow_insecure_key_file;
+  base.transform = MakeTransform(command, transforms);
   base.placement = args.isolate ? Placement::kIsolated : Placement::kInProcess;
   base.credential = std::move(credential);
   if (base.on_error == ErrorPolicy::kQuarantine && args.rejects.empty()) {

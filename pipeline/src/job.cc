@@ -1,6 +1,7 @@
 #include <atomic>
 #include <filesystem>
 #include <iterator>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -45,6 +46,23 @@ void CheckResumable(const JobConfig& config) {
                                 " is not one (import it without resume)");
   }
 }
+// A hash key is given to whoever computes joins on the tokens; were it the container's key, they
+// could decrypt every container too. Compared in constant time.
+void CheckDistinctKeys(const JobConfig& config) {
+  if (!config.credential || config.credential->source() != stages::KeySource::kRawKey ||
+      !config.transform) {
+    return;
+  }
+  for (const auto& step : config.transform->recipe()) {
+    if (!step.key.empty() &&
+        stages::SecretsEqual(std::as_bytes(std::span(step.key)), config.credential->secret())) {
+      throw std::invalid_argument(
+          "job: the " + step.kind +
+          " key is the container's key: whoever may compute with the tokens could decrypt the "
+          "container; give it a key of its own (zcpipe keygen)");
+    }
+  }
+}
 }  // namespace
 
 void CheckConfig(const JobConfig& config) {
@@ -75,6 +93,7 @@ void CheckConfig(const JobConfig& config) {
   }
   CheckResumable(config);
   CheckDistinctFiles(config);
+  CheckDistinctKeys(config);
 }
 
 struct Job::State {

@@ -70,7 +70,8 @@ ContainerResult<FileKey> FileKey::Generate() {
 
 // --- Key files -----------------------------------------------------------------------------
 
-ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::string* warning) {
+ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path,
+                                     const KeyFileOptions& options, std::string* warning) {
   if (warning != nullptr) warning->clear();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return FailIo(errno, "open key file " + path.string());
@@ -89,6 +90,17 @@ ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::str
                                                 std::to_string(info.st_size) +
                                                 " bytes; a key file is exactly 32 raw bytes");
   }
+  if ((info.st_mode & 077) != 0) {
+    char mode[8];
+    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    std::string loose = "key file " + path.string() + " is accessible by group or others (mode " +
+                        mode + "); run: chmod 600 " + path.string();
+    if (!options.allow_insecure_mode) {
+      return Fail(ContainerErrc::kBadKeyFile,
+                  loose + " (or accept it: zcpipe --allow-insecure-key-file)");
+    }
+    if (warning != nullptr) *warning = std::move(loose);
+  }
   SecretBytes secret(kFileKeySize + 1);  // one more, to notice a file that grew meanwhile
   std::size_t got = 0;
   while (got < secret.size()) {
@@ -103,12 +115,6 @@ ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::str
   if (got != kFileKeySize) {
     return Fail(ContainerErrc::kBadKeyFile,
                 "key file " + path.string() + " changed size while being read");
-  }
-  if (warning != nullptr && (info.st_mode & 077) != 0) {
-    char mode[8];
-    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    *warning = "key file " + path.string() + " is accessible by group or others (mode " + mode +
-               "); run: chmod 600 " + path.string();
   }
   return FileKey::FromBytes(secret.span().first(kFileKeySize));
 }

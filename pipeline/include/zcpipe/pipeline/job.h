@@ -107,7 +107,8 @@ inline constexpr unsigned kMaxWorkerProcesses = shm::kMaxOwnedSegments / 2;
 // no sink or two, no input, a chunk size below 4 KiB or above kMaxChunkSize, an arena too
 // small for the chunk size, more than kMaxWorkerProcesses workers, resume with an input that
 // cannot be read again (standard input, a pipe, a device), a CSV delimiter that is a quote, CR,
-// LF or NUL, an output, rejects file or trace that is the input or one another. Job::Start
+// LF or NUL, an output, rejects file or trace that is the input or one another, a transform
+// (hash) key that is the container's key (compared in constant time). Job::Start
 // calls it; a caller starting several jobs calls it first for each, so that none starts.
 void CheckConfig(const JobConfig& config);
 

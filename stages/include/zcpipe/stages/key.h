@@ -71,11 +71,20 @@ class FileKey {
   SecretBytes secret_;
 };
 
+struct KeyFileOptions {
+  // Accept a key file that group or others may read (or write): anyone who can read it can
+  // decrypt every container made with it. Refused unless set.
+  bool allow_insecure_mode = false;
+};
+
 // Reads a raw key file: exactly 32 bytes, nothing else (no newline, no encoding).
-// A key file readable by group or others still works; `*warning` (when not null) then receives
-// a sentence telling the user to `chmod 600` it, and is cleared otherwise.
-// Errors: kIo (cannot open or read; sys_errno), kBadKeyFile (not a regular file, wrong size).
+// A key file accessible by group or others is refused before a byte of it is read (kBadKeyFile,
+// the message says `chmod 600`), unless options.allow_insecure_mode; then `*warning` (when not
+// null) receives that sentence, and is cleared otherwise.
+// Errors: kIo (cannot open or read; sys_errno), kBadKeyFile (not a regular file, wrong size,
+// accessible by group or others).
 [[nodiscard]] ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path,
+                                                   const KeyFileOptions& options = {},
                                                    std::string* warning = nullptr);
 
 // Generates a key and writes it as a new key file, mode 0600, durably (temporary file, fsync,
