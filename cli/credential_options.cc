@@ -104,6 +104,12 @@ void AddCredentialOptions(CLI::App& command, CredentialOptions& options) {
   group->require_option(1);
   command.add_flag("--allow-insecure-key-file", options.allow_insecure_key_file,
                    "Accept key files that group or others can access (refused otherwise)");
+  command
+      .add_option("--max-kdf-memory", options.max_kdf_memory,
+                  "Most memory a container's passphrase derivation (scrypt) may take to open it "
+                  "(default 256MiB; the format allows up to 1GiB)")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->option_text("SIZE");
 }
 
 std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions& options,
@@ -129,7 +135,8 @@ std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions
   }
   const auto bytes = passphrase->span();
   return std::make_shared<const stages::Credential>(stages::Credential::FromPassphrase(
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), {},
+      options.max_kdf_memory));
 }
 
 }  // namespace zcpipe::cli

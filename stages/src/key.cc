@@ -131,23 +131,29 @@ ContainerResult<FileKey> GenerateKeyFile(const std::filesystem::path& path) {
 
 // --- Passphrases and credentials -----------------------------------------------------------
 
+std::uint64_t ScryptMemory(const ScryptParams& params) {
+  if (params.log2_n >= 40) return UINT64_MAX;  // far above any cap, and no overflow below
+  const auto memory = std::uint64_t{128} * (std::uint64_t{1} << params.log2_n);
+  const auto rp = std::uint64_t{params.r} * params.p;  // < 2^64: two 32-bit factors
+  return rp != 0 && memory > UINT64_MAX / rp ? UINT64_MAX : memory * rp;
+}
+
 bool WithinScryptCaps(const ScryptParams& params) {
   if (params.log2_n > kScryptMaxLog2N || params.r > kScryptMaxR || params.p > kScryptMaxP) {
     return false;
   }
-  // No overflow: 2^7 · 2^20 · 2^5 · 2^4 = 2^36 at most.
-  const std::uint64_t memory =
-      std::uint64_t{128} * (std::uint64_t{1} << params.log2_n) * params.r * params.p;
-  return memory <= kScryptMaxMemory;
+  return ScryptMemory(params) <= kScryptMaxMemory;
 }
 
 Credential Credential::FromKey(FileKey key) {
-  return Credential(KeySource::kRawKey, SecretBytes::CopyOf(key.bytes()), ScryptParams{});
+  return Credential(KeySource::kRawKey, SecretBytes::CopyOf(key.bytes()), ScryptParams{}, 0);
 }
 
-Credential Credential::FromPassphrase(std::string_view passphrase, ScryptParams params) {
+Credential Credential::FromPassphrase(std::string_view passphrase, ScryptParams params,
+                                      std::uint64_t max_kdf_memory) {
   return Credential(KeySource::kPassphrase,
-                    SecretBytes::CopyOf(std::as_bytes(std::span(passphrase))), params);
+                    SecretBytes::CopyOf(std::as_bytes(std::span(passphrase))), params,
+                    max_kdf_memory);
 }
 
 }  // namespace zcpipe::stages

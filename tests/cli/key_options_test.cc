@@ -1,6 +1,7 @@
 // Key files on the command line: who may read them, and one key never doing two jobs (issue 24).
 #include <sys/stat.h>
 
+#include <fstream>
 #include <string>
 
 #include "cli_test_fixture.h"
@@ -54,6 +55,21 @@ TEST_F(KeyOptions, TheHashKeyCannotBeTheContainersKey) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out.zcp"));
   ASSERT_EQ(Run("keygen -o hash.key").exit_code, 0);
   EXPECT_EQ(Run("run in.csv -o out.zcp -k key --hash email --hash-key-file hash.key").exit_code, 0);
+}
+
+// Issue 24: the scrypt cap (1 GiB) was fixed; a reader now sets its own limit, 256 MiB by default.
+TEST_F(KeyOptions, MaxKdfMemoryLimitsWhatOpeningAContainerMayCost) {
+  WriteCsv("in.csv", 10);
+  std::ofstream(dir_ / "pass.txt") << "correct horse\n";
+  ASSERT_EQ(Run("run in.csv -o out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);  // 32 MiB
+  const auto refused = Run("verify out.zcp --passphrase-fd 3 3<pass.txt --max-kdf-memory 16MiB");
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_TRUE(Contains(refused.err, "above this reader's limit of 16 MiB")) << refused.err;
+  EXPECT_EQ(Run("export out.zcp --to csv -o - --passphrase-fd 3 3<pass.txt --max-kdf-memory 16MiB")
+                .exit_code,
+            3);
+  EXPECT_EQ(Run("verify out.zcp --passphrase-fd 3 3<pass.txt --max-kdf-memory 32MiB").exit_code, 0);
+  EXPECT_EQ(Run("verify out.zcp --passphrase-fd 3 3<pass.txt").exit_code, 0);
 }
 
 }  // namespace

@@ -115,6 +115,14 @@ inline constexpr std::uint32_t kScryptMaxR = 32;
 inline constexpr std::uint32_t kScryptMaxP = 16;
 inline constexpr std::uint64_t kScryptMaxMemory = std::uint64_t{1} << 30;  // 128·N·r·p, bytes
 
+// The memory scrypt needs for `params`: 128·N·r·p bytes.
+[[nodiscard]] std::uint64_t ScryptMemory(const ScryptParams& params);
+
+// How much memory a reader lets a container's scrypt parameters cost by default: 256 MiB, 8
+// times what writers use by default (ScryptParams{}, 32 MiB), and a quarter of the format's cap
+// (kScryptMaxMemory), where a crafted header costs 1 GiB and seconds before "wrong key".
+inline constexpr std::uint64_t kDefaultMaxKdfMemory = std::uint64_t{256} << 20;
+
 // True when log2_n, r and p are each within their cap and 128·N·r·p ≤ kScryptMaxMemory.
 // (Whether they are usable at all — log2_n, r, p ≥ 1 — is a separate check.)
 [[nodiscard]] bool WithinScryptCaps(const ScryptParams& params);
@@ -126,8 +134,11 @@ inline constexpr std::uint64_t kScryptMaxMemory = std::uint64_t{1} << 30;  // 12
 class Credential {
  public:
   [[nodiscard]] static Credential FromKey(FileKey key);
-  [[nodiscard]] static Credential FromPassphrase(std::string_view passphrase,
-                                                 ScryptParams params = {});
+  // `max_kdf_memory`: a container whose scrypt parameters need more (ScryptMemory) is refused
+  // with kParamsAboveCaps before scrypt runs, when this credential opens it.
+  [[nodiscard]] static Credential FromPassphrase(
+      std::string_view passphrase, ScryptParams params = {},
+      std::uint64_t max_kdf_memory = kDefaultMaxKdfMemory);
 
   Credential(Credential&&) noexcept = default;
   Credential& operator=(Credential&&) noexcept = default;
@@ -137,13 +148,18 @@ class Credential {
   [[nodiscard]] std::span<const std::byte> secret() const { return secret_.span(); }
   // Meaningful for kPassphrase only: the parameters a writer uses.
   [[nodiscard]] const ScryptParams& scrypt() const { return scrypt_; }
+  // Meaningful for kPassphrase only: the most memory a container's scrypt may need to be opened.
+  [[nodiscard]] std::uint64_t max_kdf_memory() const { return max_kdf_memory_; }
 
  private:
-  Credential(KeySource source, SecretBytes secret, ScryptParams params)
-      : source_(source), secret_(std::move(secret)), scrypt_(params) {}
+  Credential(KeySource source, SecretBytes secret, ScryptParams params,
+             std::uint64_t max_kdf_memory)
+      : source_(source), secret_(std::move(secret)), scrypt_(params),
+        max_kdf_memory_(max_kdf_memory) {}
   KeySource source_;
   SecretBytes secret_;
   ScryptParams scrypt_;
+  std::uint64_t max_kdf_memory_;
 };
 
 }  // namespace zcpipe::stages
