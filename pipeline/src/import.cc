@@ -654,7 +654,7 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
   constexpr int kMemberAttempts = 3;
   const auto add_member = [&] {
     return workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
-                               std::as_bytes(std::span(encoded.secret)), true);
+                               encoded.secret.span(), true);
   };
   const auto worker_died = [](const WorkError& error) {
     return error.code == WorkErrc::kMember || error.code == WorkErrc::kCommunication;

@@ -54,8 +54,7 @@ void CheckDistinctKeys(const JobConfig& config) {
     return;
   }
   for (const auto& step : config.transform->recipe()) {
-    if (!step.key.empty() &&
-        stages::SecretsEqual(std::as_bytes(std::span(step.key)), config.credential->secret())) {
+    if (step.key && stages::SecretsEqual(step.key_bytes(), config.credential->secret())) {
       throw std::invalid_argument(
           "job: the " + step.kind +
           " key is the container's key: whoever may compute with the tokens could decrypt the "

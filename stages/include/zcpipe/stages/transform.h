@@ -24,6 +24,7 @@
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/error.h"
 #include "zcpipe/stages/input_error.h"
+#include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
 
 namespace zcpipe::stages {
@@ -56,7 +57,12 @@ struct TransformOutput {
 struct TransformStep {
   std::string kind;
   std::string spec;
-  std::string key;  // the hashing key (hash), else empty; secret: send it only privately
+  // The hashing key (hash), else null; secret: send it only privately. One copy, shared by the
+  // copies of the recipe, wiped when the last goes.
+  std::shared_ptr<const SecretBytes> key;
+  [[nodiscard]] std::span<const std::byte> key_bytes() const {
+    return key ? key->span() : std::span<const std::byte>{};
+  }
 };
 
 class Transform {
