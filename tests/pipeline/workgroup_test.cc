@@ -1,6 +1,8 @@
 #include "zcpipe/pipeline/workgroup.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -41,6 +43,11 @@ const bool kAtTheEnd = RegisterTask("test.at_the_end", [](TaskContext& call) -> 
   return call.output().size();
 });
 const bool kEmpty = RegisterTask("test.empty", [](TaskContext&) -> TaskResult { return 0; });
+// Fails when the worker could be dumped (a core file, ptrace): it holds keys and rows in clear.
+const bool kUndumpable = RegisterTask("test.undumpable", [](TaskContext&) -> TaskResult {
+  if (::prctl(PR_GET_DUMPABLE) != 0) return tl::unexpected(std::string("dumpable"));
+  return 0;
+});
 const bool kFails = RegisterTask("test.fails", [](TaskContext& call) -> TaskResult {
   return tl::unexpected("refused " + std::to_string(call.arg(0)));
 });
@@ -304,6 +311,13 @@ TEST_F(WorkgroupTest, AWorkerInheritsNoDescriptorButStdioAndItsSocket) {
     EXPECT_LE(held.back(), 3) << std::filesystem::read_symlink(entry.path());
   }
   EXPECT_NE(std::find(held.begin(), held.end(), 3), held.end()) << "its socket";
+}
+
+// Issue 24: a crashed worker left a core file holding the payload key, the hash key and rows.
+TEST_F(WorkgroupTest, AWorkerCannotBeDumped) {
+  Start({.workers = 1});
+  const auto result = group_->Dispatch({.task = "test.undumpable"}).get();
+  EXPECT_TRUE(result) << result.error().message;
 }
 
 TEST_F(WorkgroupTest, KillAndAddWorkerKeepSurvivingIndicesStable) {
