@@ -526,5 +526,40 @@ TEST_F(RunCommand, SigintWithResumeKeepsTheProgressForTheSameCommand) {
   EXPECT_EQ(Run("verify out.zcp -k key").exit_code, 0);
 }
 
+// Issue 24: a resume continues the interrupted run's container, under its key and frame
+// indices (the AES-GCM nonces). With other settings it would encrypt other rows under nonces
+// already used: it is a usage error that says what changed and what to do, and keeps the
+// progress for the command with the settings it was made with.
+TEST_F(RunCommand, AResumeWithOtherSettingsIsAUsageErrorThatKeepsTheProgress) {
+  WriteBig(dir_ / "big.csv");
+  const std::string command =
+      "run big.csv -o out.zcp -k key --resume --chunk-size 64KiB --arena 4MiB";
+  const auto run = StopEarly(command + " --progress json", dir_, "{", dir_ / "out.zcp",
+                             std::filesystem::file_size(dir_ / "big.csv") / 2);
+  ASSERT_TRUE(run) << "the import was never stopped early";
+  ASSERT_EQ(::kill(run->pid(), SIGINT), 0);
+  run->Continue();
+  while (run->ReadErrLine()) {
+  }
+  ASSERT_EQ(run->Wait(), 130);
+  const auto kept = Files();  // big.csv, key, the journal and the temporary container
+
+  const auto masked = Run(command + " --mask email:keep_last=3");
+  EXPECT_EQ(masked.exit_code, 2) << masked.err;
+  EXPECT_NE(masked.err.find("out.zcp: cannot resume: the transforms"), std::string::npos)
+      << masked.err;
+  EXPECT_NE(masked.err.find("drop --resume to start over"), std::string::npos) << masked.err;
+  const auto skipping = Run(command + " --on-error skip");
+  EXPECT_EQ(skipping.exit_code, 2) << skipping.err;
+  EXPECT_NE(skipping.err.find("the error policy (--on-error) changed"), std::string::npos)
+      << skipping.err;
+  EXPECT_EQ(Files(), kept);
+
+  const auto again = Run(command);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key", "out.zcp"}));
+  EXPECT_EQ(Run("verify out.zcp -k key").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace zcpipe::cli
