@@ -104,7 +104,9 @@ std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bo
       if (const auto v = detail::ParseInt64(value)) return column.AppendInt64(*v), std::nullopt;
       break;
     case ColumnType::kFloat64:
-      if (const auto v = detail::ParseFloat64(value)) return column.AppendFloat64(*v), std::nullopt;
+      if (const auto v = detail::ParseExactFloat64(value)) {
+        return column.AppendFloat64(*v), std::nullopt;
+      }
       break;
     case ColumnType::kBool:
       if (const auto v = detail::ParseBool(value)) return column.AppendBool(*v), std::nullopt;
@@ -325,8 +327,12 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           if (!problem) problem = Append(columns_[c], value, quoted, summary.non_ascii);
           if (problem) {
             for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();
+            const ColumnType type = columns_[c].type();
+            const std::string_view field = FieldText(text, values[c]);
             reject(record, record_line, *problem, columns_[c].name(),
-                   detail::Quote(FieldText(text, values[c])));
+                   *problem == detail::BadValueReason(type)
+                       ? detail::BadValueDetail(type, field, value)
+                       : detail::Quote(field));
             return true;
           }
         }
