@@ -11,29 +11,16 @@
 #include <gtest/gtest.h>
 
 #include "child_process.h"
+#include "gate_transform.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/export.h"
+#include "zcpipe/stages/transform_spec.h"
 
 namespace zcpipe {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// Slows every batch down so that the test can kill the import in the middle.
-class Slow final : public stages::Transform {
- public:
-  stages::Schema OutputSchema(const stages::Schema& input) const override { return input; }
-  stages::StageResult<stages::TransformOutput> Apply(const stages::BatchView& in,
-                                                     std::span<std::byte> out,
-                                                     stages::InputErrors& rejected) const override {
-    std::this_thread::sleep_for(2ms);
-    return copy_.Apply(in, out, rejected);
-  }
-
- private:
-  stages::SelectTransform copy_{{"id", "name", "amount"}};
-};
 
 std::size_t Points(const fs::path& journal) {
   std::ifstream in(journal);
@@ -59,14 +46,14 @@ class Resume : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // 16 KiB chunks through the Slow transform, into out.zcp.
+  // 16 KiB chunks through a copy of the columns, into out.zcp.
   JobConfig Config() const {
     JobConfig config;
     config.input = input_;
     config.output = output_;
     config.credential = key_;
     config.schema = stages::Schema::Parse("id:int64,name:string,amount:int64");
-    config.transform = std::make_shared<Slow>();
+    config.transform = stages::ParseTransform("select", "id,name,amount");
     config.chunk_size = 16 << 10;
     config.arena_size = 2 << 20;
     config.threads = 2;
@@ -74,20 +61,22 @@ class Resume : public ::testing::Test {
   }
 
   // Runs `config` in a child process, with a commit point after every chunk, and kills it with
-  // SIGKILL once 20 points are in the journal; then removes its arena as `zcpipe gc` would.
+  // SIGKILL once the journal has a point past the start; then removes its arena as `zcpipe gc`
+  // would. The child's import waits at the middle row, so that it is still running then.
   void KillMidRun(JobConfig config) const {
     config.journal_interval = 0ms;
+    config.transform = std::make_shared<testing::GateTransform>(kRows / 2);
     testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
       (void)zcpipe::Run(config);
       return 0;
     });
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (Points(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (Points(journal_) < 2 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(1ms);
     }
     doomed.Kill(SIGKILL);
     ASSERT_TRUE(doomed.Wait());
-    ASSERT_GE(Points(journal_), 20u) << "the import never got going";
+    ASSERT_GE(Points(journal_), 2u) << "the import never got going";
     ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
     for (const auto& entry : fs::directory_iterator("/dev/shm")) {
       if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
@@ -178,15 +167,14 @@ TEST_F(Resume, ACancelledImportWithResumeContinuesWhereItStopped) {
   JobConfig config = Config();
   config.resume = true;
   config.journal_interval = std::chrono::hours(1);  // no periodic point: only the cancel's
-  std::atomic<bool> cancel{false};
-  config.on_progress = [&](const ProgressEvent& event) {
-    if (event.rows_out >= kRows / 4) cancel = true;
-  };
+  const auto gate = std::make_shared<testing::GateTransform>(kRows / 2);  // holds the run there
+  config.transform = gate;
   Job job = Job::Start(config);
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!cancel && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  const bool midway = gate->WaitUntilReached(60s);
   job.Cancel();
+  gate->Open();
   const Report cancelled = job.Wait();
+  ASSERT_TRUE(midway);
   ASSERT_EQ(cancelled.status, JobStatus::kCancelled);
   EXPECT_TRUE(cancelled.resumable);
   EXPECT_FALSE(fs::exists(output_));  // nothing published
