@@ -70,6 +70,31 @@ TEST(Csv, InfersTypesFromTheFirstChunk) {
   EXPECT_EQ(parsed.rows[0][3], "1709287200000000");
 }
 
+// Issue 22: an inferred type keeps every value, or the column is string: leading zeros are
+// an identifier's, an integer beyond int64 or a decimal a double would round is no number, nan
+// and inf are no float64, a fraction finer than microseconds no timestamp, yes or t no bool.
+// Values that only change spelling (4196.10 as 4196.1, +7 as 7, TRUE as true) keep the type.
+TEST(Csv, InferenceKeepsEveryValue) {
+  const auto parsed = ParseCsv(
+      "zip,phone,big,huge,round,nan,ns,yes,f,i,b,t\n"
+      "00123,0049301234567,1,1.5,0.5,1.5,2024-03-01T12:00:00Z,true,4196.10,+7,TRUE,"
+      "2024-03-01T12:00:00.123456000Z\n"
+      "123,49301234567,9223372036854775808,99999999999999999999999,9007199254740993,nan,"
+      "2024-03-01T12:00:00.123456789Z,yes,-0.5,-9223372036854775808,false,2024-03-01\n"
+      "1,1,1,1,0.10000000000000001,inf,,t,1e3,0,False,\n");
+  EXPECT_EQ(parsed.schema.ToString(),
+            "zip:string,phone:string,big:string,huge:string,round:string,nan:string,ns:string,"
+            "yes:string,f:float64,i:int64,b:bool,t:timestamp");
+  EXPECT_TRUE(parsed.rejected.empty());
+  ASSERT_EQ(parsed.rows.size(), 3u);
+  EXPECT_EQ(parsed.rows[0][0], "00123");
+  EXPECT_EQ(parsed.rows[0][1], "0049301234567");
+  EXPECT_EQ(parsed.rows[1][2], "9223372036854775808");
+  EXPECT_EQ(parsed.rows[1][4], "9007199254740993");
+  EXPECT_EQ(parsed.rows[1][6], "2024-03-01T12:00:00.123456789Z");
+  EXPECT_EQ(parsed.rows[2][7], "t");
+}
+
 // Issue 22: a declared type rejects a value it would change, with a reason and why; it never
 // rounds. Values it holds exactly in another spelling (007, +7, 1.50) are taken.
 TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {

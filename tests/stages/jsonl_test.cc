@@ -691,7 +691,32 @@ TEST(JsonlInferSchema, KeysInOrderOfFirstAppearanceTypedByTheirValues) {
   const auto schema = JsonlParser::InferSchema(input.chunk());
   EXPECT_EQ(schema.ToString(),
             "id:int64,price:float64,ok:bool,name:string,at:timestamp,nothing:string,"
-            "mixed:string,obj:string,list:string,big:float64,ts_then_text:string");
+            "mixed:string,obj:string,list:string,big:string,ts_then_text:string");
+}
+
+// Issue 22: an inferred type keeps every value: an integer beyond int64 or a number a double
+// would round makes the key string (which keeps the number's token), never float64; a
+// timestamp finer than microseconds is text.
+TEST(JsonlInferSchema, TheInferredTypeKeepsEveryValue) {
+  Input input(
+      "{\"big\":1,\"huge\":1.5,\"wide\":0.5,\"fine\":\"2024-03-01T12:00:00.123456Z\","
+      "\"ns\":\"2024-03-01T12:00:00Z\",\"exact\":1}\n"
+      "{\"big\":9223372036854775808,\"huge\":99999999999999999999999,"
+      "\"wide\":9007199254740993,\"fine\":\"2024-03-01T12:00:00.123456000Z\","
+      "\"ns\":\"2024-03-01T12:00:00.123456789Z\",\"exact\":4196.10}\n"
+      "{\"wide\":0.10000000000000001}\n");
+  JsonlParser parser(JsonlOptions{JsonlParser::InferSchema(input.chunk())});
+  EXPECT_EQ(parser.schema().ToString(),
+            "big:string,huge:string,wide:string,fine:timestamp,ns:string,exact:float64");
+  auto parsed = Parse(parser, input.chunk());
+  ASSERT_TRUE(parsed.view);
+  EXPECT_TRUE(parsed.rejected().empty());
+  EXPECT_EQ(parsed.view->column(0).string(1), "9223372036854775808");
+  EXPECT_EQ(parsed.view->column(1).string(1), "99999999999999999999999");
+  EXPECT_EQ(parsed.view->column(2).string(1), "9007199254740993");
+  EXPECT_EQ(parsed.view->column(2).string(2), "0.10000000000000001");
+  EXPECT_EQ(parsed.view->column(4).string(1), "2024-03-01T12:00:00.123456789Z");
+  EXPECT_EQ(parsed.view->column(5).float64(1), 4196.1);
 }
 
 TEST(JsonlInferSchema, ReadsAtMostMaxRowsAndIsEmptyWithoutRows) {
