@@ -43,7 +43,8 @@ struct CsvOptions {
 class CsvParser {
  public:
   // Reads the header (if any) from `first_chunk` and resolves the schema: the given one, with
-  // each column found by name in the header, or one inferred from up to 10,000 rows.
+  // each column found by name in the header, or one inferred from up to 10,000 rows: the most
+  // specific type that keeps every value (type_inference.h; leading zeros stay text).
   // Throws std::invalid_argument (configuration): a schema column missing from the header,
   // an empty input with neither header nor schema, duplicate header names.
   static CsvParser Create(const CsvOptions& options, const Chunk& first_chunk);
