@@ -497,18 +497,26 @@ TEST_F(RunCommand, SigintAfterSomeInputsSaysHowManyWereImported) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "c.zcp"));
 }
 
+// Runs `command` (a run of big.csv into out.zcp, with --resume) in `dir`, interrupts it early
+// with SIGINT, checks that it exited with 130 and sets `last` to the last line of its stderr.
+// Call it in ASSERT_NO_FATAL_FAILURE.
+void InterruptEarly(const std::string& command, const std::filesystem::path& dir,
+                    std::string& last) {
+  const auto run = StopEarly(command + " --progress json", dir, "{", dir / "out.zcp",
+                             std::filesystem::file_size(dir / "big.csv") / 2);
+  ASSERT_TRUE(run) << "the import was never stopped early";
+  ASSERT_EQ(::kill(run->pid(), SIGINT), 0);
+  run->Continue();
+  while (auto line = run->ReadErrLine()) last = *line;
+  ASSERT_EQ(run->Wait(), 130) << last;
+}
+
 TEST_F(RunCommand, SigintWithResumeKeepsTheProgressForTheSameCommand) {
   WriteBig(dir_ / "big.csv");
   const std::string command =
       "run big.csv -o out.zcp -k key --resume --chunk-size 64KiB --arena 4MiB";
-  const auto run = StopEarly(command + " --progress json", dir_, "{", dir_ / "out.zcp",
-                             std::filesystem::file_size(dir_ / "big.csv") / 2);
-  ASSERT_TRUE(run) << "the import was never stopped early";
-  ASSERT_EQ(::kill(run->pid(), SIGINT), 0);
-  run->Continue();
   std::string last;
-  while (auto line = run->ReadErrLine()) last = *line;
-  ASSERT_EQ(run->Wait(), 130) << last;
+  ASSERT_NO_FATAL_FAILURE(InterruptEarly(command, dir_, last));
   EXPECT_EQ(last,
             "zcpipe: interrupted: the imports were cancelled, no output was published; the same "
             "command continues them (--resume kept their progress)");
@@ -534,14 +542,8 @@ TEST_F(RunCommand, AResumeWithOtherSettingsIsAUsageErrorThatKeepsTheProgress) {
   WriteBig(dir_ / "big.csv");
   const std::string command =
       "run big.csv -o out.zcp -k key --resume --chunk-size 64KiB --arena 4MiB";
-  const auto run = StopEarly(command + " --progress json", dir_, "{", dir_ / "out.zcp",
-                             std::filesystem::file_size(dir_ / "big.csv") / 2);
-  ASSERT_TRUE(run) << "the import was never stopped early";
-  ASSERT_EQ(::kill(run->pid(), SIGINT), 0);
-  run->Continue();
-  while (run->ReadErrLine()) {
-  }
-  ASSERT_EQ(run->Wait(), 130);
+  std::string last;
+  ASSERT_NO_FATAL_FAILURE(InterruptEarly(command, dir_, last));
   const auto kept = Files();  // big.csv, key, the journal and the temporary container
 
   const auto masked = Run(command + " --mask email:keep_last=3");
