@@ -11,7 +11,8 @@
 namespace zcpipe::detail {
 namespace {
 
-constexpr const char* kMagic = "zcpipe-journal 2";  // 2: points record rejects_bytes
+// 2: points record rejects_bytes; 3: the rejects file's temporary file
+constexpr const char* kMagic = "zcpipe-journal 3";
 
 bool WriteAll(int fd, const std::string& text) {
   std::size_t done = 0;
@@ -49,13 +50,17 @@ std::optional<JournalHeader> Journal::Describe(const std::filesystem::path& inpu
       static_cast<std::uint64_t>(info.st_size),
       static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
       chunk_size,
+      {},
       {}};
 }
 
 std::optional<Journal> Journal::Create(const std::filesystem::path& path,
                                        const JournalHeader& header, const JournalPoint& point) {
-  if (!NoNewline(header.input) || !NoNewline(header.temp_path)) return std::nullopt;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (!NoNewline(header.input) || !NoNewline(header.temp_path) ||
+      !NoNewline(header.rejects_temp_path)) {
+    return std::nullopt;
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return std::nullopt;
   Journal journal(fd, path);
   std::ostringstream text;
@@ -63,6 +68,7 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
        << header.input << '\n'
        << header.input_size << ' ' << header.input_mtime << ' ' << header.chunk_size << '\n'
        << header.temp_path << '\n'
+       << header.rejects_temp_path << '\n'
        << Line(point);
   if (!WriteAll(fd, text.str())) {
     journal.Remove();
@@ -77,7 +83,8 @@ std::optional<std::pair<JournalHeader, JournalPoint>> Journal::Load(
   std::string magic, sizes, line;
   JournalHeader header;
   if (!std::getline(in, magic) || magic != kMagic || !std::getline(in, header.input) ||
-      !std::getline(in, sizes) || !std::getline(in, header.temp_path)) {
+      !std::getline(in, sizes) || !std::getline(in, header.temp_path) ||
+      !std::getline(in, header.rejects_temp_path)) {
     return std::nullopt;
   }
   std::istringstream(sizes) >> header.input_size >> header.input_mtime >> header.chunk_size;

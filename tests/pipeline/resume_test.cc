@@ -1,5 +1,7 @@
 // Kill an import with SIGKILL mid-run, resume it, and get exactly what an uninterrupted run
 // gives.
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -12,6 +14,7 @@
 
 #include "child_process.h"
 #include "zcpipe/pipeline/job.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/export.h"
 
 namespace zcpipe {
@@ -20,18 +23,26 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// Slows every batch down so that the test can kill the import in the middle.
+// Slows every batch down so that the test can cancel the import in the middle. With
+// `stall_after`, the batches after that many never come out: the import stops where it is, on
+// a fast machine or a slow one, until the test kills it.
 class Slow final : public stages::Transform {
  public:
+  explicit Slow(int stall_after = -1) : stall_after_(stall_after) {}
   stages::Schema OutputSchema(const stages::Schema& input) const override { return input; }
   stages::StageResult<stages::TransformOutput> Apply(const stages::BatchView& in,
                                                      std::span<std::byte> out,
                                                      stages::InputErrors& rejected) const override {
+    if (stall_after_ >= 0 && calls_++ >= stall_after_) {
+      for (;;) ::pause();
+    }
     std::this_thread::sleep_for(2ms);
     return copy_.Apply(in, out, rejected);
   }
 
  private:
+  const int stall_after_;
+  mutable std::atomic<int> calls_{0};
   stages::SelectTransform copy_{{"id", "name", "amount"}};
 };
 
@@ -41,6 +52,30 @@ std::size_t Points(const fs::path& journal) {
   std::size_t points = 0;
   while (std::getline(in, line)) points += line.starts_with("point ") && line.ends_with(" end");
   return points;
+}
+
+// The chunks done at the journal's last complete point (0 without one).
+std::uint64_t ChunksAtTheLastPoint(const fs::path& journal) {
+  std::ifstream in(journal);
+  std::uint64_t chunks = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("point ") || !line.ends_with(" end")) continue;
+    std::istringstream fields(line);
+    std::string word;
+    std::uint64_t input_byte = 0, next_line = 0;
+    fields >> word >> input_byte >> next_line >> chunks;
+  }
+  return chunks;
+}
+
+// The one temporary file of `path` in its directory (".NAME.tmp-XXXXXX").
+fs::path TemporaryOf(const fs::path& path) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::directory_iterator(path.parent_path())) {
+    if (stages::IsTemporaryOf(path, entry.path())) found.push_back(entry.path());
+  }
+  EXPECT_EQ(found.size(), 1u) << path;
+  return found.empty() ? fs::path() : found.front();
 }
 
 std::string Slurp(const fs::path& path) {
@@ -73,21 +108,24 @@ class Resume : public ::testing::Test {
     return config;
   }
 
-  // Runs `config` in a child process, with a commit point after every chunk, and kills it with
-  // SIGKILL once 20 points are in the journal; then removes its arena as `zcpipe gc` would.
+  // Runs `config` in a child process, with a commit point after every chunk, stalling after 40
+  // batches, and kills it with SIGKILL once the journal has recorded 20 chunks (which it does
+  // however slow the disk is: the import cannot finish first); then removes its arena as
+  // `zcpipe gc` would.
   void KillMidRun(JobConfig config) const {
     config.journal_interval = 0ms;
     testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
+      config.transform = std::make_shared<Slow>(/*stall_after=*/40);
       (void)zcpipe::Run(config);
       return 0;
     });
     const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (Points(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
+    while (ChunksAtTheLastPoint(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(1ms);
     }
     doomed.Kill(SIGKILL);
     ASSERT_TRUE(doomed.Wait());
-    ASSERT_GE(Points(journal_), 20u) << "the import never got going";
+    ASSERT_GE(ChunksAtTheLastPoint(journal_), 20u) << "the import never got going";
     ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
     for (const auto& entry : fs::directory_iterator("/dev/shm")) {
       if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
@@ -150,7 +188,9 @@ TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
   config.on_error = ErrorPolicy::kQuarantine;
   config.rejects = dir_ / "rejects.jsonl";
   KillMidRun(config);
-  ASSERT_GT(fs::file_size(config.rejects), 0u);  // some were rejected before the kill
+  // Some were rejected before the kill, into a temporary file: nothing is published.
+  EXPECT_FALSE(fs::exists(config.rejects));
+  ASSERT_GT(fs::file_size(TemporaryOf(config.rejects)), 0u);
 
   config.resume = true;
   const Report report = zcpipe::Run(config);
@@ -170,6 +210,10 @@ TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
   std::vector<std::uint64_t> expected;
   for (int i = 7; i < kRows; i += 1000) expected.push_back(static_cast<std::uint64_t>(i) + 2);
   EXPECT_EQ(lines, expected);
+  EXPECT_EQ(fs::status(config.rejects).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 3u);  // in.csv, out.zcp, rejects.jsonl: no temporary file left
 }
 
 // Ctrl-C is how most imports are interrupted: a job with resume that is cancelled records where
