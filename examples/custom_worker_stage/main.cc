@@ -1,7 +1,8 @@
 // custom_worker_stage: a transform of our own, registered by name, running isolated in worker
 // processes (Placement::kIsolated). One of its rows crashes the worker that transforms it: the
 // crash stays in that worker, the workgroup replaces it, the pipeline narrows the crash down to
-// that row, quarantines it as poison and imports everything else.
+// that row, quarantines it as poison and imports everything else. zcpipe cannot see which
+// columns a transform of our own protects, so the quarantined row is withheld, not echoed.
 // Usage: custom_worker_stage [rows, default 50000]. Exits non-zero if anything is off.
 #include <unistd.h>
 
@@ -124,12 +125,16 @@ int main(int argc, char** argv) {
   failures += Check(sunk == totals.rows_out && rejected == totals.rows_rejected, "sink counts");
   failures += Check(report.worker_restarts >= 3, "the crashing row killed workers");
   std::ifstream poison(config.rejects);
+  const std::string crash_line = "\"line\":" + std::to_string(crash_id + 2) + ",";  // header: 1
   std::string line;
-  bool found = false;
+  bool found = false, phone_shown = false;
   while (std::getline(poison, line)) {
-    found |= line.find("\"raw\":\"" + std::to_string(crash_id) + ",") != std::string::npos;
+    found |= line.find(crash_line) != std::string::npos &&
+             line.find("\"raw_redacted\":\"row\"") != std::string::npos;
+    phone_shown |= line.find("+49 30") != std::string::npos;
   }
-  failures += Check(found, "the crashing row is in the poison file with its line");
+  failures += Check(found, "the crashing row is in the poison file with its line, withheld");
+  failures += Check(!phone_shown, "a phone number was quarantined in clear");
   fs::remove_all(dir);
   return failures == 0 ? 0 : 1;
 }

@@ -19,6 +19,7 @@
 #include "job_resources.h"
 #include "journal.h"
 #include "rejects_file.h"
+#include "rejects_line.h"
 #include "trace.h"
 #include "zcpipe/pipeline/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
@@ -27,6 +28,7 @@
 #include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/jsonl.h"
+#include "zcpipe/stages/redact.h"
 
 namespace zcpipe::detail {
 namespace {
@@ -38,10 +40,14 @@ using stages::kChunkTagSize;
 using stages::kFrameHeaderSize;
 
 // Part of a chunk for a worker to parse: bytes [begin, end) of it, starting on `line`;
-// `suspect` while narrowing down a poison chunk (one attempt each).
+// `suspect` while narrowing down a poison chunk (one attempt each). With a transform whose
+// output needs more than one block, the rows of the batch parsed from it from `first_row`
+// (on line `first_row_line`) on: ProcessReply::next_row.
 struct ByteRange {
   std::uint64_t begin = 0, end = 0, line = 1;
   bool suspect = false;
+  std::uint32_t first_row = 0;
+  std::uint64_t first_row_line = 0;
 };
 
 // One chunk on its way through the graph. Only handles into the arena travel; the payload
@@ -69,6 +75,7 @@ struct ChunkState {
   std::vector<Frame> frames;
   std::chrono::nanoseconds sealing{0};  // how long the workers took to seal them
   int worker = -1;                      // isolated stages: the worker that served it last
+  int member = -1;                      // isolated stages: and the member (members_ index)
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -86,6 +93,13 @@ struct AnyParser {
 std::uint32_t BlockSize(std::uint64_t chunk_size, std::uint64_t chunks) {
   return static_cast<std::uint32_t>(
       (chunks * chunk_size + kFrameHeaderSize + kChunkTagSize + 4095) / 4096 * 4096);
+}
+
+// Whether `part` lies inside `block`.
+bool Within(std::span<const std::byte> part, std::span<const std::byte> block) {
+  const std::less_equal<const std::byte*> le;
+  return le(block.data(), part.data()) &&
+         le(part.data() + part.size(), block.data() + block.size());
 }
 
 InputFormat Resolve(const JobConfig& config) {
@@ -207,8 +221,10 @@ class Import {
   }
   void SealIsolated(Msg msg, Gateway& gateway);
   // Runs `request` on the member whose worker has the least work queued (`cost`: an estimate in
-  // parse-equivalent bytes), then `done` with the result and that worker's index.
-  void Call(Request request, std::uint64_t cost, std::function<void(WorkResult, int)> done);
+  // parse-equivalent bytes, or on member `prefer` if not -1), then `done` with the result,
+  // that worker's index and the member's.
+  void Call(Request request, std::uint64_t cost,
+            std::function<void(WorkResult, int worker, int member)> done, int prefer = -1);
 
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
@@ -244,6 +260,7 @@ class Import {
   Clock::time_point last_commit_;
   std::optional<RejectsFile> rejects_;  // with kQuarantine
   stages::Schema parsed_schema_, output_schema_;
+  stages::Redactor redactor_;  // every rejected row passes it before it is echoed
   std::uint64_t next_frame_ = 0;
   std::uint64_t bytes_total_ = 0;
   std::size_t in_flight_ = 1;
@@ -286,6 +303,14 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
   error.stage = stage;
   error.file = config_.input.string();
   error.reason = std::move(reason);
+  // Every message names a file of the job: the input, before one that names none.
+  const auto names = [&message](const std::filesystem::path& path) {
+    return !path.empty() && message.find(path.string()) != std::string::npos;
+  };
+  if (!names(config_.input) && !names(config_.output) && !names(config_.rejects) &&
+      !names(config_.trace)) {
+    message = error.file + ": " + message;
+  }
   error.message = std::move(message);
   return error;
 }
@@ -475,6 +500,19 @@ bool Import::Open() {
     parsed_schema_ = parsed_schema;
     output_schema_ =
         config_.transform ? config_.transform->OutputSchema(parsed_schema) : parsed_schema;
+    // A schema of no columns (JSON Lines with no object to infer from) is none: nothing could
+    // read the container back, and a worker could not make its parser. Both placements stop.
+    if (parsed_schema.size() == 0) {
+      throw std::invalid_argument(
+          config_.schema      ? "the schema has no columns"
+          : bytes_total_ == 0 ? "cannot infer a schema from an empty input: give one"
+                              : "cannot infer a schema: no JSON object with a named key in the "
+                                "first chunk: give one");
+    }
+    if (output_schema_.size() == 0) throw std::invalid_argument("the transform leaves no column");
+    redactor_ = stages::Redactor(
+        config_.transform.get(), parsed_schema,
+        {csv, config_.delimiter, csv_parser ? csv_parser->field_to_column() : std::vector<int>{}});
     parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
       AnyParser parser;
       if (csv_parser) {
@@ -784,23 +822,38 @@ Msg Import::Transform(Msg msg) {
   const auto since = Clock::now();
   std::vector<shm::Handle> outputs;
   msg->rows_out = 0;
+  // Each batch's rows go into as many blocks as the transform's output needs (ApplyFrom).
   for (const auto& batch : msg->batches) {
-    auto block = AllocateBlock(Stage::kTransform, msg.get());
-    if (!block) break;
     auto view = stages::BatchView::Open(Bytes(batch));
-    auto out = config_.transform->Apply(*view, BatchRoom(*block), msg->rejected);
-    if (!out) {
-      Release(*block);
-      msg->failure =
-          MakeError(ErrorKind::kStage, Stage::kTransform,
-                    out.error().code == stages::StageErrc::kBatchTooLarge ? "batch too large"
-                                                                          : "transform failed",
-                    out.error().message);
-      break;
-    }
-    outputs.push_back(HandleOf(*block, out->batch));
-    msg->rows_out += out->rows_out;
-    msg->rows_filtered += out->rows_filtered;
+    std::uint32_t row = 0;
+    do {
+      auto block = AllocateBlock(Stage::kTransform, msg.get());
+      if (!block) break;
+      const auto room = BatchRoom(*block);
+      auto out = config_.transform->ApplyFrom(*view, row, room, msg->rejected);
+      const std::uint64_t covered = out ? std::uint64_t{out->rows_out} + out->rows_rejected +
+                                              out->rows_filtered
+                                        : 0;
+      std::string problem = !out ? out.error().message
+                            : !Within(out->batch, room)
+                                ? "the transform returned a batch outside its block"
+                            : (covered == 0 && view->row_count() != 0) ||
+                                      row + covered > view->row_count()
+                                ? "the transform did not cover its rows"
+                                : "";
+      if (!problem.empty()) {
+        Release(*block);
+        msg->failure = MakeError(ErrorKind::kStage, Stage::kTransform, "transform failed",
+                                 config_.input.string() + ":" + std::to_string(msg->first_line) +
+                                     ": chunk " + std::to_string(msg->index) + ": " + problem);
+        break;
+      }
+      outputs.push_back(HandleOf(*block, out->batch));
+      msg->rows_out += out->rows_out;
+      msg->rows_filtered += out->rows_filtered;
+      row += static_cast<std::uint32_t>(covered);
+    } while (row < view->row_count());
+    if (msg->failure || failed_.load()) break;
   }
   for (const auto& batch : msg->batches) Release(batch);
   msg->batches = std::move(outputs);
@@ -843,10 +896,12 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
   }
   const std::uint64_t length = range.end - range.begin;
   // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
-  const auto valid = [this, block = *block, length](const shm::Handle& result) {
+  const auto valid = [this, block = *block, length,
+                      first_row = range.first_row](const shm::Handle& result) {
     // (The frame, if any, is checked for bounds only: its bytes are checked when read.)
     const auto reply = ReadReply(Bytes(result), result.offset);
     return reply && reply->bytes_consumed != 0 && reply->bytes_consumed <= length &&
+           (reply->next_row == 0 || reply->next_row > first_row) &&
            stages::BatchView::Open(Bytes(block.Sub(static_cast<std::uint32_t>(reply->batch_offset),
                                                    static_cast<std::uint32_t>(reply->batch_size))))
                .has_value();
@@ -857,14 +912,17 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                                                     static_cast<std::uint32_t>(length)),
                   .output = *block,
                   .args = {kProcess | msg->batches.size() << 8 | length << 32, msg->index,
-                           range.line, msg->first_byte + range.begin},
+                           range.line, msg->first_byte + range.begin, range.first_row},
                   .validate = valid,
                   .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt,
                   .populate_output = true};      // the batch at its tail, the frame at its head
+  // A continuation goes to the member that parsed the batch, which still has it.
+  const int prefer = range.first_row != 0 ? msg->member : -1;
   Call(std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
-       [=, this, &gateway](WorkResult result, int worker) mutable {
+       [=, this, &gateway](WorkResult result, int worker, int member) mutable {
          msg->todo.pop_front();
          msg->worker = worker;
+         msg->member = member;
          // A range whose frame may exist must not be cut: its halves would reuse the index.
          const bool sealing_began = !result && SealingBegan(*block);
          if (!result) Release(*block);
@@ -901,8 +959,14 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
            msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
                                  range.line + reply.lines_consumed, range.suspect});
          }
+         if (reply.next_row != 0) {  // before it, the rest of the batch parsed from this range
+           msg->todo.push_front({range.begin, range.begin + reply.bytes_consumed, range.line,
+                                 range.suspect, static_cast<std::uint32_t>(reply.next_row),
+                                 reply.next_line});
+         }
          ProcessNext(std::move(msg), gateway);
-       });
+       },
+       prefer);
 }
 
 void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
@@ -911,6 +975,9 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
   auto records = SplitRecords(bytes, csv ? '"' : '\0', range.line, chunk.first_byte + range.begin);
   if (csv && config_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
     records.erase(records.begin());  // the header travels with the first record
+  }
+  if (range.first_row != 0) {  // the records before it are in the batches made already
+    std::erase_if(records, [&](const auto& record) { return record.line < range.first_row_line; });
   }
   if (!range.suspect) {
     channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
@@ -930,10 +997,12 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
     return;
   }
   // Halve it and try each half once (in order, so that batches stay in input order).
+  const auto& first = records.front();
   const auto& middle = records[records.size() / 2];
   const std::uint64_t split = middle.byte_offset - chunk.first_byte;
   chunk.todo.push_front({split, range.end, middle.line, true});
-  chunk.todo.push_front({range.begin, split, range.line, true});
+  chunk.todo.push_front({range.first_row != 0 ? first.byte_offset - chunk.first_byte : range.begin,
+                         split, range.first_row != 0 ? first.line : range.line, true});
 }
 
 void Import::SealIsolated(Msg msg, Gateway& gateway) {
@@ -964,7 +1033,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         .output = into.value_or(shm::Handle{}),
         .args = {kSeal, msg->first_frame + i},
         .validate = [frame_size](const shm::Handle& frame) { return frame.length == frame_size; }};
-    const auto done = [=, this, &gateway](WorkResult result, int worker) {
+    const auto done = [=, this, &gateway](WorkResult result, int worker, int) {
       msg->worker = worker;
       {
         std::lock_guard lock(failure_mutex_);
@@ -986,24 +1055,28 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
       }
     };
     if (!into) {
-      done(tl::unexpected(WorkError{WorkErrc::kJob, "no arena block for a frame"}), -1);
+      done(tl::unexpected(WorkError{WorkErrc::kJob, "no arena block for a frame"}), -1, -1);
       continue;
     }
     Call(std::move(request), batch.length / 8, done);  // sealing runs ~8x faster than parsing
   }
 }
 
-void Import::Call(Request request, std::uint64_t cost, std::function<void(WorkResult, int)> done) {
+void Import::Call(Request request, std::uint64_t cost,
+                  std::function<void(WorkResult, int, int)> done, int prefer) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < members_.size(); ++i) {
     if (member_load_[i].load() < member_load_[best].load()) best = i;
+  }
+  if (prefer >= 0 && static_cast<std::size_t>(prefer) < members_.size()) {
+    best = static_cast<std::size_t>(prefer);
   }
   member_load_[best] += cost;
   const MemberProxy& member = members_[best];
   member.Invoke(std::move(request), [this, best, cost, worker = member.worker(),
                                      done = std::move(done)](WorkResult result) {
     member_load_[best] -= cost;
-    done(std::move(result), worker);
+    done(std::move(result), worker, static_cast<int>(best));
   });
 }
 
@@ -1046,26 +1119,16 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   if (!failed_.load() && !cancel_.load()) {
     std::stable_sort(chunk.rejected.begin(), chunk.rejected.end(),
                      [](const auto& a, const auto& b) { return a.line < b.line; });
-    for (const auto& input : chunk.rejected) {
+    for (auto& input : chunk.rejected) {
+      const stages::RawEcho echo = redactor_.Redact(input);
       ErrorEvent error = FromInput(input, chunk.seq);
       if (config_.on_error == ErrorPolicy::kFail) {
         Fail(std::move(error));
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        std::string line = "{\"file\":";
-        stages::AppendJsonString(config_.input.string(), line);
-        line += ",\"line\":" + std::to_string(input.line) +
-                ",\"byte\":" + std::to_string(input.byte_offset) + ",\"reason\":";
-        stages::AppendJsonString(stages::Name(input.reason), line);
-        line += ",\"column\":";
-        stages::AppendJsonString(input.column, line);
-        line += ",\"detail\":";
-        stages::AppendJsonString(input.detail, line);
-        line += ",\"raw\":";
-        stages::AppendJsonString(input.raw, line);
-        line += "}\n";
-        if (auto appended = rejects_->Append(line); !appended) {
+        if (auto appended = rejects_->Append(RejectsLine(config_.input.string(), input, echo));
+            !appended) {
           FailWrite(config_.rejects, appended.error());
           break;
         }

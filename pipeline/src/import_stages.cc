@@ -4,7 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
+#include <tuple>
 
 #include "frame_ledger.h"
 #include "wire.h"
@@ -26,12 +28,14 @@ std::string_view AsText(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
+
 std::string EncodeReply(const ProcessReply& reply) {
   WireWriter wire;
   for (const std::uint64_t value :
        {reply.batch_offset, reply.batch_size, reply.rows_in, reply.rows_out, reply.rows_filtered,
-        reply.bytes_consumed, reply.lines_consumed, reply.frame_index, reply.frame_offset,
-        reply.frame_size, reply.seal_nanos, std::uint64_t{reply.rejected.size()}}) {
+        reply.bytes_consumed, reply.lines_consumed, reply.next_row, reply.next_line,
+        reply.frame_index, reply.frame_offset, reply.frame_size, reply.seal_nanos,
+        std::uint64_t{reply.rejected.size()}}) {
     wire.Put(value);
   }
   for (const auto& error : reply.rejected) {
@@ -60,6 +64,11 @@ class ImportStages final : public Member {
   std::unique_ptr<stages::Transform> transform_;
   std::optional<stages::ChunkSealer> sealer_;
   std::vector<std::byte> scratch_;  // the parsed batch, when a transform follows
+  // What was parsed last, and from what (chunk, first byte, length): a request that continues
+  // a parsed batch (first_row != 0) takes it from here instead of parsing it again.
+  using ParsedKey = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t>;
+  std::optional<stages::ParseOutput> parsed_;
+  ParsedKey parsed_key_;
   std::uint64_t batch_room_ = 0;
 };
 
@@ -118,29 +127,59 @@ TaskResult ImportStages::Process(TaskContext& call) {
     return tl::unexpected(std::string("import stages: request out of bounds"));
   }
   const stages::Chunk chunk{input.first(length), call.arg(1), call.arg(2), call.arg(3)};
+  const auto first_row = static_cast<std::uint32_t>(call.arg(4));
   const auto room = output.subspan(output.size() - kChunkTagSize - batch_room_, batch_room_);
   ProcessReply reply;
-  std::span<std::byte> parse_into = room;
-  if (transform_) {
-    scratch_.resize(room.size());
-    parse_into = scratch_;
+  // With a transform the parsed batch goes to scratch_, and stays there for the request that
+  // continues it (first_row != 0), which the caller sends to this member when it can.
+  const ParsedKey key{chunk.index, chunk.first_byte, length};
+  if (!transform_ || first_row == 0 || !parsed_ || parsed_key_ != key) {
+    std::span<std::byte> parse_into = room;
+    if (transform_) {
+      scratch_.resize(room.size());
+      parse_into = scratch_;
+    }
+    parsed_.reset();
+    auto parsed = csv_ ? csv_->Parse(chunk, parse_into) : jsonl_->Parse(chunk, parse_into);
+    if (!parsed) return tl::unexpected(parsed.error().message);
+    parsed_ = std::move(*parsed);
+    parsed_key_ = key;
   }
-  auto parsed = csv_ ? csv_->Parse(chunk, parse_into) : jsonl_->Parse(chunk, parse_into);
-  if (!parsed) return tl::unexpected(parsed.error().message);
-  reply.rows_in = parsed->rows_out + parsed->rejected.size();
-  reply.rows_out = parsed->rows_out;
-  reply.bytes_consumed = parsed->bytes_consumed;
-  reply.lines_consumed = parsed->lines_consumed;
-  reply.rejected = std::move(parsed->rejected);
-  std::span<std::byte> batch = parsed->batch;
-  if (transform_) {
-    auto view = stages::BatchView::Open(parsed->batch);
+  const stages::ParseOutput& parsed = *parsed_;
+  reply.rows_in = parsed.rows_out + parsed.rejected.size();
+  reply.rows_out = parsed.rows_out;
+  reply.bytes_consumed = parsed.bytes_consumed;
+  reply.lines_consumed = parsed.lines_consumed;
+  std::span<std::byte> batch = parsed.batch;
+  if (!transform_) {
+    reply.rejected = parsed.rejected;
+  } else {
+    auto view = stages::BatchView::Open(parsed.batch);
     if (!view) return tl::unexpected(view.error().message);
-    auto out = transform_->Apply(*view, room, reply.rejected);
+    if (first_row != 0 && first_row >= view->row_count()) {
+      return tl::unexpected(std::string("import stages: request out of bounds"));
+    }
+    // Rows [first_row, next) of the parsed batch, as many as the block holds (ApplyFrom, as
+    // in-process), and the rows the parser rejected among them (by line).
+    stages::InputErrors rejected;
+    auto out = transform_->ApplyFrom(*view, first_row, room, rejected);
     if (!out) return tl::unexpected(out.error().message);
+    const std::uint32_t next = first_row + out->rows_out + out->rows_rejected + out->rows_filtered;
+    const std::uint64_t from = first_row == 0 ? 0 : view->row_line(first_row);
+    const std::uint64_t to = next >= view->row_count() ? UINT64_MAX : view->row_line(next);
+    for (const auto& error : parsed.rejected) {
+      if (error.line >= from && error.line < to) reply.rejected.push_back(error);
+    }
+    reply.rows_in = reply.rejected.size() + next - first_row;
+    reply.rejected.insert(reply.rejected.end(), std::make_move_iterator(rejected.begin()),
+                          std::make_move_iterator(rejected.end()));
     batch = out->batch;
     reply.rows_out = out->rows_out;
     reply.rows_filtered = out->rows_filtered;
+    if (next < view->row_count()) {
+      reply.next_row = next;
+      reply.next_line = to;
+    }
   }
   reply.batch_offset = static_cast<std::uint64_t>(batch.data() - output.data());
   reply.batch_size = batch.size();
@@ -228,6 +267,8 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::ui
   reply.rows_filtered = wire.U64();
   reply.bytes_consumed = wire.U64();
   reply.lines_consumed = wire.U64();
+  reply.next_row = wire.U64();
+  reply.next_line = wire.U64();
   reply.frame_index = wire.U64();
   reply.frame_offset = wire.U64();
   reply.frame_size = wire.U64();

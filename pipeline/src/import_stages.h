@@ -4,7 +4,9 @@
 // One member per worker holds a job's parser, transform and sealer. Two calls:
 //  - kProcess: parse (and transform) one chunk, or what is left of it, and seal the batch if
 //    the chunk's first frame index is known by then. args = {kProcess | batches the chunk made
-//    before << 8 | length << 32, chunk index, first line, first byte}. input = the bytes to
+//    before << 8 | length << 32, chunk index, first line, first byte, first row}: with a
+//    transform, the rows of the parsed batch from `first row` on (the transform's output may
+//    need several blocks, one request each; ProcessReply::next_row). input = the bytes to
 //    parse (its first `length`), then, with the zero-copy transport, the rest of the chunk's
 //    block, whose last 8 bytes are the chunk's FrameLedger slot. output = a block:
 //      [0, 8)                          kSealingMark once sealing began, else what the caller
@@ -70,6 +72,10 @@ struct ProcessReply {
   std::uint64_t batch_offset = 0, batch_size = 0;  // in the output block
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
   std::uint64_t bytes_consumed = 0, lines_consumed = 0;
+  // Not 0 when the transform's output filled the block before the parsed batch's row
+  // `next_row`, which starts on line `next_line`: the caller sends the same bytes again with
+  // args[4] = next_row (the same batches as in-process), then the rest.
+  std::uint64_t next_row = 0, next_line = 0;
   std::uint64_t frame_index = 0, frame_offset = 0, frame_size = 0;  // frame_size 0: not sealed
   std::uint64_t seal_nanos = 0;                                     // the time sealing took
   stages::InputErrors rejected;

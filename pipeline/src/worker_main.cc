@@ -173,7 +173,7 @@ bool WorkerLoop::Call(const WorkMessage& request, const TaskFunction* task, Memb
   if (!copy && (request.flags & WorkMessage::kPopulateOutput) != 0 && request.output.valid()) {
     arenas_.at(request.output.segment).Populate(request.output);
   }
-  TaskContext context(*input, *output, std::span<const std::uint64_t, 4>(request.args), {},
+  TaskContext context(*input, *output, std::span<const std::uint64_t, kTaskArgs>(request.args), {},
                       [&](std::uint64_t value) {
                         WorkMessage report;
                         report.id = request.id;
@@ -215,7 +215,7 @@ bool WorkerLoop::CreateMember(const WorkMessage& request) {
                 "no member type registered as '" + std::string(request.text_view()) + "'");
   }
   TaskContext setup(std::as_bytes(std::span(args)), {},
-                    std::span<const std::uint64_t, 4>(request.args),
+                    std::span<const std::uint64_t, kTaskArgs>(request.args),
                     std::as_bytes(std::span(secret)), {});
   std::string failure;
   try {

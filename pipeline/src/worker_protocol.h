@@ -51,7 +51,7 @@ enum class MessageStatus : std::uint32_t {
   kBadRequest = 5,    // a handle that does not resolve, a bad length
 };
 
-inline constexpr std::size_t kMessageTextSize = 88;  // task and member names, segment names
+inline constexpr std::size_t kMessageTextSize = 72;  // task and member names, segment names
 
 // One ring slot's value. Trivially copyable, fixed size: rings copy it as bytes.
 struct WorkMessage {
@@ -63,7 +63,7 @@ struct WorkMessage {
   shm::Handle output;
   std::uint32_t copy_bytes = 0;  // payload (or error text) bytes that follow on the socket
   std::uint32_t flags = 0;       // kCopyPayload, kPopulateOutput
-  std::uint64_t args[4] = {};
+  std::uint64_t args[6] = {};
   char text[kMessageTextSize] = {};
 
   static constexpr std::uint32_t kCopyPayload = 1;
@@ -76,7 +76,9 @@ struct WorkMessage {
   }
   [[nodiscard]] std::string_view text_view() const { return {text, ::strnlen(text, sizeof text)}; }
 };
-static_assert(sizeof(WorkMessage) == 192);
+static_assert(sizeof(WorkMessage) == 192 && offsetof(WorkMessage, args) == 72 &&
+                  offsetof(WorkMessage, text) == 120,
+              "docs/shm-layout.md: WorkMessage");
 
 inline constexpr std::uint32_t kRingCapacity = 256;
 

@@ -5,7 +5,6 @@
 #include "zcpipe/stages/export.h"
 
 namespace zcpipe::stages {
-namespace {
 
 void AppendCsvString(std::string_view value, char delimiter, std::string& out) {
   const bool quote = value.empty() || value.find_first_of("\"\r\n") != std::string_view::npos ||
@@ -23,12 +22,14 @@ void AppendCsvString(std::string_view value, char delimiter, std::string& out) {
   out += '"';
 }
 
-}  // namespace
-
 void AppendJsonString(std::string_view value, std::string& out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // U+2028 and U+2029 (LINE / PARAGRAPH SEPARATOR): valid in JSON strings, not in JavaScript's.
+  static constexpr std::string_view kLineSeparator = "\xE2\x80\xA8";
+  static constexpr std::string_view kParagraphSeparator = "\xE2\x80\xA9";
   out += '"';
-  for (const char c : value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
     switch (c) {
       case '"':
         out += "\\\"";
@@ -50,6 +51,10 @@ void AppendJsonString(std::string_view value, std::string& out) {
           out += "\\u00";
           out += kHex[(c >> 4) & 0xF];
           out += kHex[c & 0xF];
+        } else if (c == '\xE2' && (value.substr(i, 3) == kLineSeparator ||
+                                   value.substr(i, 3) == kParagraphSeparator)) {
+          out += value[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+          i += 2;
         } else {
           out += c;
         }

@@ -113,7 +113,22 @@ flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> Bitmap(
   return offset;
 }
 
+// FlatBuffers aligns from the end of its buffer: the largest part of `block` that ends on an
+// 8-byte-aligned address and is a multiple of 8 bytes long.
+template <class Byte>
+std::span<Byte> WritablePart(std::span<Byte> block) {
+  const auto end =
+      reinterpret_cast<std::uintptr_t>(block.data() + block.size()) & ~std::uintptr_t{7};
+  const auto begin = reinterpret_cast<std::uintptr_t>(block.data());
+  const std::size_t usable = end < begin ? 0 : (end - begin) & ~std::size_t{7};
+  return block.subspan(end - usable - begin, usable);
+}
+
 }  // namespace
+
+std::size_t WritableBatchBytes(std::span<const std::byte> block) {
+  return WritablePart(block).size();
+}
 
 std::size_t ColumnBuffer::EncodedSizeBound() const {
   std::size_t bound = kTableOverhead + VectorBound(name_.size() + 1);
@@ -148,16 +163,13 @@ StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte> block, const B
     return StageFail(StageErrc::kInvalidArgument, "row_lines does not match the row count");
   }
   const std::size_t bound = BatchSizeBound(columns, rows);
-  // FlatBuffers aligns from the end of its buffer: use the largest 8-aligned-ending part.
-  const auto end =
-      reinterpret_cast<std::uintptr_t>(block.data() + block.size()) & ~std::uintptr_t{7};
-  const auto begin = reinterpret_cast<std::uintptr_t>(block.data());
-  const std::size_t usable = end < begin ? 0 : (end - begin) & ~std::size_t{7};
-  block = block.subspan(end - usable - begin, usable);
+  block = WritablePart(block);
+  const std::size_t usable = block.size();
   if (bound > usable) {
-    return StageFail(StageErrc::kBatchTooLarge, "batch needs up to " + std::to_string(bound) +
-                                                    " bytes, the block has " +
-                                                    std::to_string(block.size()));
+    return tl::unexpected(StageError{StageErrc::kBatchTooLarge,
+                                     "batch needs up to " + std::to_string(bound) +
+                                         " bytes, the block has " + std::to_string(block.size()),
+                                     bound});
   }
   BlockAllocator allocator(block);
   try {

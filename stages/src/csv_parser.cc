@@ -120,19 +120,6 @@ std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bo
   return detail::BadValueReason(column.type());
 }
 
-// What a row adds at most to the encoded batch (see ColumnBuffer::EncodedSizeBound).
-std::size_t RowCost(const ColumnBuffer& column, std::size_t value_size) {
-  constexpr std::size_t kValidityByte = 1;
-  switch (column.type()) {
-    case ColumnType::kBool:
-      return 1 + kValidityByte;
-    case ColumnType::kString:
-      return 4 + value_size + kValidityByte;
-    default:
-      return 8 + kValidityByte;
-  }
-}
-
 std::string_view Text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
@@ -295,12 +282,12 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
                      std::to_string(record.fields.size()));
           return true;
         }
-        std::size_t cost = 4;  // its row_lines entry
+        std::size_t cost = kRowSizeBound;
         for (std::size_t f = 0; f < field_count_; ++f) {
           if (const int c = field_to_column_[f]; c >= 0) {
             values[static_cast<std::size_t>(c)] = record.fields[f];
-            cost += RowCost(columns_[static_cast<std::size_t>(c)],
-                            record.fields[f].end - record.fields[f].begin);
+            cost += ValueSizeBound(columns_[static_cast<std::size_t>(c)].type(),
+                                   record.fields[f].end - record.fields[f].begin);
           }
         }
         if (empty_bound + cost > budget) {  // would not fit even an empty block

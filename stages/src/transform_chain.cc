@@ -18,23 +18,6 @@ struct TransformChain::Segment {
 
 namespace {
 
-// A growable 8-byte-aligned buffer for an intermediate batch. Not zeroed.
-class Scratch {
- public:
-  std::span<std::byte> Get(std::size_t bytes) {
-    const std::size_t words = (bytes + 7) / 8;
-    if (words > words_) {
-      data_ = std::make_unique_for_overwrite<std::uint64_t[]>(words);
-      words_ = words;
-    }
-    return std::as_writable_bytes(std::span(data_.get(), words));
-  }
-
- private:
-  std::unique_ptr<std::uint64_t[]> data_;
-  std::size_t words_ = 0;
-};
-
 bool Inside(std::span<const std::byte> inner, std::span<const std::byte> outer) {
   const std::less_equal<const std::byte*> le;
   return le(outer.data(), inner.data()) &&
@@ -86,7 +69,7 @@ StageResult<TransformOutput> TransformChain::Apply(const BatchView& in, std::spa
     rejected.erase(rejected.begin() + static_cast<std::ptrdiff_t>(rejected_before), rejected.end());
     return StageFail(code, std::move(message));
   };
-  Scratch scratch[2];
+  detail::Scratch scratch[2];
   int next = 0;  // the scratch the next intermediate goes into; the other holds `current`
   std::optional<BatchView> intermediate;
   const BatchView* current = &in;
@@ -146,6 +129,17 @@ StageResult<TransformOutput> TransformChain::Apply(const BatchView& in, std::spa
     next ^= 1;
   }
   return total;
+}
+
+StageResult<TransformOutput> TransformChain::ApplyFrom(const BatchView& in,
+                                                       std::uint32_t first_row,
+                                                       std::span<std::byte> out,
+                                                       InputErrors& rejected) const {
+  if (segments_.size() == 1 && segments_.front().user == nullptr) {
+    return detail::ApplySteps(segments_.front().steps, in, first_row, out, rejected,
+                              "transform 0: ");
+  }
+  return Transform::ApplyFrom(in, first_row, out, rejected);
 }
 
 }  // namespace zcpipe::stages

@@ -68,9 +68,10 @@ std::vector<ColumnSpec> InputColumns(const BatchView& in) {
   return columns;
 }
 
-PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
+PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected, std::uint32_t first_row,
+                std::size_t budget) {
   const auto output_columns = plan.OutputColumns();
-  PlanRun run{TransformWriter(in, output_columns), 0, 0};
+  PlanRun run{TransformWriter(in, output_columns), 0, 0, 0};
   struct Load {
     ColumnView column;
     ColumnType type;
@@ -85,6 +86,22 @@ PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
   for (std::size_t c = 0; c < plan.outputs.size(); ++c) {
     (plan.outputs[c].id < plan.input_count ? passed : computed).push_back(c);
   }
+  // With a budget, what a kept row adds to the output's size bound: a fixed part, and the text
+  // of its string values (computed ones from their slot, passed ones from the input column).
+  const bool budgeted = budget != SIZE_MAX;
+  const std::size_t empty_bound = run.writer.SizeBound();
+  std::size_t bound = empty_bound, fixed_cost = kRowSizeBound;
+  std::vector<std::uint32_t> string_slots;
+  std::vector<ColumnView> string_inputs;
+  for (const auto& output : plan.outputs) {
+    fixed_cost += ValueSizeBound(output.type, 0);
+    if (output.type != ColumnType::kString) continue;
+    if (output.id < plan.input_count) {
+      string_inputs.push_back(in.column(output.id));
+    } else {
+      string_slots.push_back(output.id);
+    }
+  }
   // The input rows kept. Kept per thread across batches: a fresh vector of 100+ KiB is fresh
   // memory from the kernel, a page fault per 4 KiB, on every batch.
   thread_local std::vector<std::uint32_t> kept;
@@ -95,12 +112,32 @@ PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
   InputError error{};
   Row row{values, text, &error};
   const std::uint32_t rows = in.row_count();
-  for (std::uint32_t r = 0; r < rows; ++r) {
+  std::uint32_t r = first_row;
+  if (budgeted && empty_bound > budget) r = rows;  // no room for any row: none is run
+  for (; r < rows; ++r) {
     for (const auto& load : loads) ReadValue(load.column, load.type, r, values[load.slot]);
     RowOutcome outcome = RowOutcome::kKeep;
     for (const auto& op : plan.ops) {
       outcome = op->Run(row);
       if (outcome != RowOutcome::kKeep) break;
+    }
+    if (outcome == RowOutcome::kKeep && budgeted) {
+      std::size_t cost = fixed_cost;
+      for (const std::uint32_t slot : string_slots) {
+        if (!values[slot].null) cost += values[slot].s.size();
+      }
+      for (const auto& column : string_inputs) cost += column.string(r).size();
+      if (empty_bound + cost > budget) {  // not even alone in a block
+        error.reason = InputErrc::kRecordTooLarge;
+        error.column.clear();
+        error.detail = "the row's output needs up to " + std::to_string(cost) +
+                       " bytes, a batch has room for " + std::to_string(budget - empty_bound);
+        outcome = RowOutcome::kReject;
+      } else if (bound + cost > budget) {  // the block is full: the rest goes into another
+        break;
+      } else {
+        bound += cost;
+      }
     }
     switch (outcome) {
       case RowOutcome::kKeep:
@@ -120,10 +157,32 @@ PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected) {
         break;
     }
   }
+  run.rows_run = r - first_row;
   for (const std::size_t c : passed) {
     run.writer.CopyRows(c, in.column(plan.outputs[c].id), kept);
   }
   return run;
+}
+
+StageResult<TransformOutput> ApplySteps(std::span<const std::shared_ptr<const Step>> steps,
+                                        const BatchView& in, std::uint32_t first_row,
+                                        std::span<std::byte> out, InputErrors& rejected,
+                                        std::string_view who) {
+  auto plan = Compile(steps, InputColumns(in));
+  if (!plan) return StageFail(StageErrc::kSchemaMismatch, std::string(who) + plan.error());
+  const std::size_t rejected_before = rejected.size();
+  const auto run = RunPlan(*plan, in, rejected, first_row, WritableBatchBytes(out));
+  if (run.rows_run == 0 && first_row < in.row_count()) {
+    return tl::unexpected(StageError{StageErrc::kBatchTooLarge,
+                                     std::string(who) + "a block of " + std::to_string(out.size()) +
+                                         " bytes cannot hold even an empty batch",
+                                     run.writer.SizeBound()});
+  }
+  auto output = run.writer.Finish(out, run.rows_rejected, run.rows_filtered);
+  if (!output) {
+    rejected.erase(rejected.begin() + static_cast<std::ptrdiff_t>(rejected_before), rejected.end());
+  }
+  return output;
 }
 
 std::string_view Trim(std::string_view text) {
@@ -177,6 +236,13 @@ StageResult<TransformOutput> BuiltinTransform::Apply(const BatchView& in, std::s
   if (!output)
     rejected.erase(rejected.begin() + static_cast<std::ptrdiff_t>(rejected_before), rejected.end());
   return output;
+}
+
+StageResult<TransformOutput> BuiltinTransform::ApplyFrom(const BatchView& in,
+                                                         std::uint32_t first_row,
+                                                         std::span<std::byte> out,
+                                                         InputErrors& rejected) const {
+  return detail::ApplySteps(std::span(&step_, 1), in, first_row, out, rejected);
 }
 
 }  // namespace zcpipe::stages

@@ -112,10 +112,41 @@ struct PlanRun {
   TransformWriter writer;
   std::uint32_t rows_rejected = 0;
   std::uint32_t rows_filtered = 0;
+  std::uint32_t rows_run = 0;  // input rows covered: kept, rejected or filtered
 };
 
-// Runs `plan` over every row of `in`, appending rejected rows to `rejected`.
-[[nodiscard]] PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected);
+// Runs `plan` over the rows of `in` from `first_row` on, appending rejected rows to `rejected`.
+// With a `budget` (bytes, as WritableBatchBytes counts them), it stops before the first kept
+// row that would take the output's BatchSizeBound past it, so that the caller writes the rows
+// run so far into its block and runs the rest into another; a row that does not fit even an
+// empty batch of that size is rejected (kRecordTooLarge). REQUIRES: first_row <= row count.
+[[nodiscard]] PlanRun RunPlan(Plan& plan, const BatchView& in, InputErrors& rejected,
+                              std::uint32_t first_row = 0, std::size_t budget = SIZE_MAX);
+
+// Compiles `steps` against `in` and writes rows from `first_row` on into `out`, as many as fit:
+// Transform::ApplyFrom for built-ins. Errors: kSchemaMismatch (`who` + the step's message),
+// kBatchTooLarge when `out` cannot hold even an empty batch.
+[[nodiscard]] StageResult<TransformOutput> ApplySteps(
+    std::span<const std::shared_ptr<const Step>> steps, const BatchView& in,
+    std::uint32_t first_row, std::span<std::byte> out, InputErrors& rejected,
+    std::string_view who = {});
+
+// A growable 8-byte-aligned buffer for an intermediate batch. Not zeroed.
+class Scratch {
+ public:
+  [[nodiscard]] std::span<std::byte> Get(std::size_t bytes) {
+    const std::size_t words = (bytes + 7) / 8;
+    if (words > words_) {
+      data_ = std::make_unique_for_overwrite<std::uint64_t[]>(words);
+      words_ = words;
+    }
+    return std::as_writable_bytes(std::span(data_.get(), words));
+  }
+
+ private:
+  std::unique_ptr<std::uint64_t[]> data_;
+  std::size_t words_ = 0;
+};
 
 // Splits "a, b ,c" on commas and trims each part; empty parts are kept (callers refuse them).
 [[nodiscard]] std::vector<std::string_view> SplitList(std::string_view text);

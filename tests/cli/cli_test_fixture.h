@@ -15,6 +15,22 @@
 
 namespace zcpipe::cli {
 
+// Stops `command` (SIGSTOP) and says whether it is early in writing `output`: its temporary
+// file (".NAME.tmp-*" beside it) is there and holds at most `at_most` bytes. A signal sent to
+// it then finds it under way, most of its work ahead, however fast the machine; Continue()
+// it after.
+inline bool StoppedEarlyIn(testing::BackgroundZcpipe& command, const std::filesystem::path& output,
+                           std::uintmax_t at_most) {
+  command.Stop();
+  const auto prefix = "." + output.filename().string() + ".tmp-";
+  for (const auto& entry : std::filesystem::directory_iterator(output.parent_path())) {
+    if (entry.path().filename().string().starts_with(prefix)) {
+      return entry.file_size() <= at_most;
+    }
+  }
+  return false;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,15 +1,14 @@
 // Isolated placement: the import's stages in worker processes, with faults injected.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <random>
+#include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/container.h"
@@ -46,6 +45,61 @@ class CrashOn final : public stages::Transform {
 };
 const bool kCrashOn = stages::RegisterTransformKind(
     "test.crash_on", [](std::string_view spec) { return std::make_unique<CrashOn>(spec); });
+
+// Fault injection driven by the run: a transform that filters as the tests' Config does
+// (`amount >= 1`) and, the first time a worker meets the row with one of the given ids, sends
+// its own process a signal (SIGKILL: it dies mid-chunk; SIGSTOP: it stalls). A marker file made
+// with O_EXCL in a directory records the fault, so the replacement that runs the chunk again
+// goes on. Spec: "SIGNAL:ID,ID,...:DIRECTORY". Isolated placement only.
+class FaultOnce final : public stages::Transform {
+ public:
+  explicit FaultOnce(std::string_view spec) {
+    const auto first = spec.find(':'), second = spec.find(':', first + 1);
+    signal_ = std::stoi(std::string(spec.substr(0, first)));
+    std::istringstream ids{std::string(spec.substr(first + 1, second - first - 1))};
+    for (std::string id; std::getline(ids, id, ',');) ids_.push_back(std::stoll(id));
+    marks_ = spec.substr(second + 1);
+  }
+  static std::shared_ptr<const stages::Transform> Make(int signal,
+                                                       const std::vector<std::uint64_t>& ids,
+                                                       const fs::path& marks) {
+    fs::create_directories(marks);
+    std::string spec = std::to_string(signal);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      spec += (i == 0 ? ":" : ",") + std::to_string(ids[i]);
+    return stages::ParseTransform("test.fault_once", spec + ":" + marks.string());
+  }
+  // How many faults happened.
+  static std::size_t Count(const fs::path& marks) {
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(marks), {}));
+  }
+
+  stages::Schema OutputSchema(const stages::Schema& input) const override {
+    return filter_->OutputSchema(input);
+  }
+  stages::StageResult<stages::TransformOutput> Apply(const stages::BatchView& in,
+                                                     std::span<std::byte> out,
+                                                     stages::InputErrors& rejected) const override {
+    const auto ids = in.column(0);
+    for (std::uint32_t row = 0; row < in.row_count(); ++row) {
+      if (std::find(ids_.begin(), ids_.end(), ids.int64(row)) == ids_.end()) continue;
+      const auto mark = marks_ / std::to_string(ids.int64(row));
+      const int fd = ::open(mark.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd < 0) continue;  // it happened already: this is the chunk's second run
+      ::close(fd);
+      ::raise(signal_);
+    }
+    return filter_->Apply(in, out, rejected);
+  }
+
+ private:
+  int signal_ = 0;
+  std::vector<std::int64_t> ids_;
+  fs::path marks_;
+  std::unique_ptr<stages::Transform> filter_ = stages::ParseTransform("filter", "amount >= 1");
+};
+const bool kFaultOnce = stages::RegisterTransformKind(
+    "test.fault_once", [](std::string_view spec) { return std::make_unique<FaultOnce>(spec); });
 
 // The pids of this process's worker children.
 std::vector<pid_t> Workers() {
@@ -215,57 +269,55 @@ TEST_F(IsolationTest, ChunksOfSeveralBatchesShiftTheFramesAfterThem) {
   }
 }
 
-TEST_F(IsolationTest, KillingWorkersAtRandomChangesNothingInTheOutput) {
+// Every run kills a worker mid-chunk three times, on rows far apart, once each: the faults come
+// from the run itself (FaultOnce), so they happen on a fast machine as under load (issue 22: a
+// thread that killed a worker every 200 ms found the import done already, 4 runs in 6).
+TEST_F(IsolationTest, KillingWorkersMidChunkChangesNothingInTheOutput) {
   // ZCPIPE_LONG_TESTS=1: the 512 MiB run of the issue; by default a few MiB.
   const bool long_run = std::getenv("ZCPIPE_LONG_TESTS") != nullptr;
-  const auto input = WriteCsv(long_run ? 21'000'000 : 2'000'000, 0);  // 540 MiB or 50 MiB
+  const std::uint64_t rows = long_run ? 21'000'000 : 300'000;
+  const auto input = WriteCsv(rows, 0);  // 540 MiB or 8 MiB
   const Report local = zcpipe::Run(Config(input, "local"));
   ASSERT_EQ(local.status, JobStatus::kSucceeded) << Describe(local);
+  const auto expected = Export(dir_ / "local.zcp");
 
-  auto config = Config(input, "isolated");
-  config.placement = Placement::kIsolated;
-  config.chunk_size = 64 << 10;  // many chunks: kills land mid-chunk
-  std::atomic<bool> done{false};
-  std::atomic<int> kills{0};
-  std::thread killer([&] {
-    std::mt19937 random(42);
-    while (!done.load()) {
-      std::this_thread::sleep_for(200ms);
-      const auto pids = Workers();
-      if (!pids.empty() && ::kill(pids[random() % pids.size()], SIGKILL) == 0) ++kills;
-    }
-  });
-  const Report isolated = zcpipe::Run(config);
-  done.store(true);
-  killer.join();
-  ASSERT_EQ(isolated.status, JobStatus::kSucceeded) << Describe(isolated);
-  EXPECT_EQ(isolated.totals.rows_out, local.totals.rows_out);
-  EXPECT_EQ(isolated.totals.rows_rejected, 0u);
-  EXPECT_GE(isolated.worker_restarts, 1u);
-  EXPECT_LE(isolated.worker_restarts, static_cast<std::uint64_t>(kills.load()));
-  EXPECT_TRUE(Export(dir_ / "isolated.zcp") == Export(dir_ / "local.zcp"));
+  for (const auto transport : {Transport::kZeroCopy, Transport::kCopy}) {
+    const fs::path marks = dir_ / (transport == Transport::kCopy ? "copy" : "zero-copy");
+    auto config = Config(input, "isolated");
+    config.chunk_size = 64 << 10;  // many chunks: the kills land mid-run
+    config.transform = FaultOnce::Make(SIGKILL, {rows / 10, rows / 2, rows - 10}, marks);
+    const Report isolated = RunIsolated(config, transport);
+    ASSERT_EQ(isolated.status, JobStatus::kSucceeded) << Describe(isolated);
+    EXPECT_EQ(FaultOnce::Count(marks), 3u);
+    EXPECT_EQ(isolated.worker_restarts, 3u);
+    EXPECT_EQ(isolated.totals.rows_out, local.totals.rows_out);
+    EXPECT_EQ(isolated.totals.rows_rejected, 0u);
+    EXPECT_TRUE(Export(dir_ / "isolated.zcp") == expected);
+  }
   std::vector<std::string> left;
   for (const auto& entry : fs::directory_iterator(dir_)) left.push_back(entry.path().filename());
   std::sort(left.begin(), left.end());
-  EXPECT_EQ(left, (std::vector<std::string>{"export.csv", "in.csv", "isolated.rejects",
-                                            "isolated.zcp", "local.rejects", "local.zcp"}));
+  EXPECT_EQ(left,
+            (std::vector<std::string>{"copy", "export.csv", "in.csv", "isolated.rejects",
+                                      "isolated.zcp", "local.rejects", "local.zcp", "zero-copy"}));
   EXPECT_TRUE(Workers().empty()) << "every worker is gone with its job";
 }
 
+// A worker that stops mid-chunk (SIGSTOP) is killed at the job's 10 s deadline and replaced;
+// its chunk runs again on the replacement.
 TEST_F(IsolationTest, AStoppedWorkerIsReplacedAndTheRunCompletes) {
   const auto input = WriteCsv(100'000, 0);
+  const Report local = zcpipe::Run(Config(input, "local"));
+  ASSERT_EQ(local.status, JobStatus::kSucceeded) << Describe(local);
   auto config = Config(input, "isolated");
-  config.placement = Placement::kIsolated;
-  std::atomic<bool> stopped{false};
-  config.on_progress = [&](const ProgressEvent&) {
-    if (stopped.exchange(true)) return;
-    const auto pids = Workers();
-    if (!pids.empty()) ::kill(pids.front(), SIGSTOP);
-  };
-  const Report report = zcpipe::Run(config);
+  config.transform = FaultOnce::Make(SIGSTOP, {50'000}, dir_ / "stops");
+  const Report report = RunIsolated(config, Transport::kZeroCopy);
   ASSERT_EQ(report.status, JobStatus::kSucceeded) << Describe(report);
+  EXPECT_EQ(FaultOnce::Count(dir_ / "stops"), 1u);
+  EXPECT_EQ(report.worker_restarts, 1u);
   EXPECT_EQ(report.totals.rows_in, 100'000u);
-  EXPECT_GE(report.worker_restarts, 1u);
+  EXPECT_EQ(report.totals.rows_out, local.totals.rows_out);
+  EXPECT_TRUE(Export(dir_ / "isolated.zcp") == Export(dir_ / "local.zcp"));
 }
 
 TEST_F(IsolationTest, TheTraceHasATrackPerWorkerProcessWithItsStages) {
@@ -476,14 +528,15 @@ TEST_F(IsolationTest, RowsThatCrashTheirWorkerAreQuarantinedAsPoison) {
   EXPECT_EQ(crashes.back().reason, "poison row");
   EXPECT_EQ(crashes.back().message,
             config.input.string() + ":12347: this row kills the worker that processes it");
-  // The row with id 12345 (line 12347) is the one in the rejects file, as poison.
+  // The row with id 12345 (line 12347) is the one in the rejects file, as poison; withheld, as
+  // zcpipe cannot see what test.crash_on (a registered kind) protects.
   std::ifstream rejects(config.rejects);
   std::uint64_t poison = 0, matching = 0;
   for (std::string line; std::getline(rejects, line);) {
     EXPECT_NE(line.find("\"reason\":\"poison\""), std::string::npos) << line;
     ++poison;
     matching += line.find("\"line\":12347,") != std::string::npos &&
-                line.find("\"raw\":\"12345,") != std::string::npos;
+                line.find("\"raw_redacted\":\"row\"") != std::string::npos;
   }
   EXPECT_EQ(poison, totals.rows_rejected);
   EXPECT_EQ(matching, 1u);

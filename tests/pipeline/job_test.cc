@@ -1,7 +1,9 @@
 #include "zcpipe/pipeline/job.h"
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -10,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gate_transform.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -187,16 +190,19 @@ TEST_F(JobTest, FailStopsAtTheFirstBadRowAndPublishesNothing) {
 TEST_F(JobTest, CancelStopsCleanlyAndLeavesNothing) {
   auto config = Config(WriteCsv("in.csv", 200000));
   config.chunk_size = 8 << 10;
-  config.transform = std::make_shared<Jitter>();
+  const auto gate = std::make_shared<testing::GateTransform>(100'000);  // holds the run there
+  config.transform = gate;
   config.output = dir_ / "out.zcp";
   config.credential = key_;
   Job job = Job::Start(config);
-  std::this_thread::sleep_for(100ms);
+  const bool midway = gate->WaitUntilReached(60s);
   job.Cancel();
+  gate->Open();
   const Report report = job.Wait();
+  ASSERT_TRUE(midway);
   EXPECT_EQ(report.status, JobStatus::kCancelled);
   EXPECT_FALSE(report.error);
-  EXPECT_LT(report.totals.rows_out, 200000u);
+  EXPECT_LT(report.totals.rows_out, 100000u);
   EXPECT_FALSE(report.resumable);  // without JobConfig::resume
   EXPECT_EQ(Files(), std::vector<std::string>{"in.csv"});
 }
@@ -236,25 +242,27 @@ TEST_F(JobTest, JobsRunningAtOnceTagEveryEventWithTheirOwnId) {
 
 TEST_F(JobTest, ASlowListenerDoesNotSlowTheImport) {
   auto config = Config(WriteCsv("in.csv", 50000));
+  // The first call waits for the import's last batch: an import that waited for its listener
+  // would never get there (the listener gives up after a minute, and the test fails).
+  std::promise<void> last_batch;
+  std::atomic<bool> gave_up{false};
   std::atomic<int> calls{0};
-  config.on_progress = [&](const ProgressEvent&) {
-    ++calls;
-    std::this_thread::sleep_for(1s);
+  config.on_progress = [&, done = last_batch.get_future().share()](const ProgressEvent&) {
+    if (++calls == 1) gave_up = done.wait_for(60s) != std::future_status::ready;
   };
-  const auto start = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::duration import_time{};
   std::uint64_t rows = 0;
   config.batch_sink = [&](const stages::BatchView& batch) {
     rows += batch.row_count();
-    import_time = std::chrono::steady_clock::now() - start;
+    if (rows == 50000) last_batch.set_value();
   };
   const Report report = zcpipe::Run(config);
   ASSERT_EQ(report.status, JobStatus::kSucceeded);
   EXPECT_EQ(rows, 50000u);
   EXPECT_EQ(report.totals.rows_out, 50000u);  // the final event is exact
-  // The last batch reached the sink while the listener was still in its first call.
-  EXPECT_LT(import_time, 1s);
-  EXPECT_LE(calls.load(), 3);
+  EXPECT_FALSE(gave_up.load()) << "the import waited for its progress listener";
+  // Not a call per chunk (16): the first, the latest when it returned, the last chunk's if it
+  // came after that, the final.
+  EXPECT_LE(calls.load(), 4);
 }
 
 TEST_F(JobTest, SetUpFailuresAreReportedAsInitializationErrors) {

@@ -1,7 +1,5 @@
 // Kill an import with SIGKILL mid-run, resume it, and get exactly what an uninterrupted run
 // gives.
-#include <unistd.h>
-
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -13,9 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "child_process.h"
+#include "gate_transform.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/export.h"
+#include "zcpipe/stages/transform_spec.h"
 
 namespace zcpipe {
 namespace {
@@ -23,49 +23,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// Slows every batch down so that the test can cancel the import in the middle. With
-// `stall_after`, the batches after that many never come out: the import stops where it is, on
-// a fast machine or a slow one, until the test kills it.
-class Slow final : public stages::Transform {
- public:
-  explicit Slow(int stall_after = -1) : stall_after_(stall_after) {}
-  stages::Schema OutputSchema(const stages::Schema& input) const override { return input; }
-  stages::StageResult<stages::TransformOutput> Apply(const stages::BatchView& in,
-                                                     std::span<std::byte> out,
-                                                     stages::InputErrors& rejected) const override {
-    if (stall_after_ >= 0 && calls_++ >= stall_after_) {
-      for (;;) ::pause();
-    }
-    std::this_thread::sleep_for(2ms);
-    return copy_.Apply(in, out, rejected);
-  }
-
- private:
-  const int stall_after_;
-  mutable std::atomic<int> calls_{0};
-  stages::SelectTransform copy_{{"id", "name", "amount"}};
-};
-
 std::size_t Points(const fs::path& journal) {
   std::ifstream in(journal);
   std::string line;
   std::size_t points = 0;
   while (std::getline(in, line)) points += line.starts_with("point ") && line.ends_with(" end");
   return points;
-}
-
-// The chunks done at the journal's last complete point (0 without one).
-std::uint64_t ChunksAtTheLastPoint(const fs::path& journal) {
-  std::ifstream in(journal);
-  std::uint64_t chunks = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with("point ") || !line.ends_with(" end")) continue;
-    std::istringstream fields(line);
-    std::string word;
-    std::uint64_t input_byte = 0, next_line = 0;
-    fields >> word >> input_byte >> next_line >> chunks;
-  }
-  return chunks;
 }
 
 // The one temporary file of `path` in its directory (".NAME.tmp-XXXXXX").
@@ -94,38 +57,37 @@ class Resume : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // 16 KiB chunks through the Slow transform, into out.zcp.
+  // 16 KiB chunks through a copy of the columns, into out.zcp.
   JobConfig Config() const {
     JobConfig config;
     config.input = input_;
     config.output = output_;
     config.credential = key_;
     config.schema = stages::Schema::Parse("id:int64,name:string,amount:int64");
-    config.transform = std::make_shared<Slow>();
+    config.transform = stages::ParseTransform("select", "id,name,amount");
     config.chunk_size = 16 << 10;
     config.arena_size = 2 << 20;
     config.threads = 2;
     return config;
   }
 
-  // Runs `config` in a child process, with a commit point after every chunk, stalling after 40
-  // batches, and kills it with SIGKILL once the journal has recorded 20 chunks (which it does
-  // however slow the disk is: the import cannot finish first); then removes its arena as
-  // `zcpipe gc` would.
+  // Runs `config` in a child process, with a commit point after every chunk, and kills it with
+  // SIGKILL once the journal has a point past the start; then removes its arena as `zcpipe gc`
+  // would. The child's import waits at the middle row, so that it is still running then.
   void KillMidRun(JobConfig config) const {
     config.journal_interval = 0ms;
+    config.transform = std::make_shared<testing::GateTransform>(kRows / 2);
     testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
-      config.transform = std::make_shared<Slow>(/*stall_after=*/40);
       (void)zcpipe::Run(config);
       return 0;
     });
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (ChunksAtTheLastPoint(journal_) < 20 && std::chrono::steady_clock::now() < deadline) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (Points(journal_) < 2 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(1ms);
     }
     doomed.Kill(SIGKILL);
     ASSERT_TRUE(doomed.Wait());
-    ASSERT_GE(ChunksAtTheLastPoint(journal_), 20u) << "the import never got going";
+    ASSERT_GE(Points(journal_), 2u) << "the import never got going";
     ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
     for (const auto& entry : fs::directory_iterator("/dev/shm")) {
       if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
@@ -222,15 +184,14 @@ TEST_F(Resume, ACancelledImportWithResumeContinuesWhereItStopped) {
   JobConfig config = Config();
   config.resume = true;
   config.journal_interval = std::chrono::hours(1);  // no periodic point: only the cancel's
-  std::atomic<bool> cancel{false};
-  config.on_progress = [&](const ProgressEvent& event) {
-    if (event.rows_out >= kRows / 4) cancel = true;
-  };
+  const auto gate = std::make_shared<testing::GateTransform>(kRows / 2);  // holds the run there
+  config.transform = gate;
   Job job = Job::Start(config);
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!cancel && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  const bool midway = gate->WaitUntilReached(60s);
   job.Cancel();
+  gate->Open();
   const Report cancelled = job.Wait();
+  ASSERT_TRUE(midway);
   ASSERT_EQ(cancelled.status, JobStatus::kCancelled);
   EXPECT_TRUE(cancelled.resumable);
   EXPECT_FALSE(fs::exists(output_));  // nothing published

@@ -3,12 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace zcpipe::testing {
 namespace {
@@ -95,5 +97,27 @@ int BackgroundZcpipe::Wait() {
   reaped_ = true;
   return ExitCode(status);
 }
+
+void BackgroundZcpipe::Stop() {
+  if (::kill(pid_, SIGSTOP) != 0) throw std::runtime_error("SIGSTOP failed");
+  // Every thread's state (the field after the name in its stat) is T, or Z if it ended.
+  const auto stopped = [this] {
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task")) {
+      const std::string stat = Slurp(task.path() / "stat");
+      const auto name_end = stat.rfind(')');
+      if (name_end == std::string::npos || stat.size() < name_end + 3) return false;
+      if (stat[name_end + 2] != 'T' && stat[name_end + 2] != 'Z') return false;
+    }
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!stopped()) {
+    if (std::chrono::steady_clock::now() >= deadline) throw std::runtime_error("did not stop");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void BackgroundZcpipe::Continue() { (void)::kill(pid_, SIGCONT); }
 
 }  // namespace zcpipe::testing

@@ -38,6 +38,11 @@ class BackgroundZcpipe {
   std::optional<std::string> ReadErrLine();
   // Waits for it to exit; its exit code, or -1 if it did not exit normally.
   int Wait();
+  // Stops it (SIGSTOP) and waits until every thread of it is stopped: what it did so far can
+  // then be looked at while it does nothing more, and a signal sent to it finds it there.
+  // Throws if it does not stop within 30 s. Continue() sends SIGCONT.
+  void Stop();
+  void Continue();
 
  private:
   pid_t pid_ = -1;

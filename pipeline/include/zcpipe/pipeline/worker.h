@@ -14,12 +14,15 @@
 
 namespace zcpipe {
 
+// How many small arguments a request carries (Request::args, TaskContext::arg).
+inline constexpr std::size_t kTaskArgs = 6;
+
 // What a task or member call sees inside the worker process. Valid during the call only.
 // Thread-compatible: the worker runs one call at a time.
 class TaskContext {
  public:
   TaskContext(std::span<const std::byte> input, std::span<std::byte> output,
-              std::span<const std::uint64_t, 4> args, std::span<const std::byte> secret,
+              std::span<const std::uint64_t, kTaskArgs> args, std::span<const std::byte> secret,
               std::function<void(std::uint64_t)> report)
       : input_(input), output_(output), args_(args), secret_(secret), report_(std::move(report)) {}
 
@@ -34,7 +37,7 @@ class TaskContext {
   // copy transport, through the socket). Default 0.
   void set_result_start(std::size_t start) { result_start_ = start; }
   [[nodiscard]] std::size_t result_start() const { return result_start_; }
-  // The request's small arguments (Request::args).
+  // The request's small arguments (Request::args). REQUIRES: i < kTaskArgs.
   [[nodiscard]] std::uint64_t arg(std::size_t i = 0) const { return args_[i]; }
   // Key material the caller delivered over the worker's private channel (a member's set-up
   // only; empty otherwise). It is wiped when the call returns: keep a copy that wipes itself.
@@ -47,7 +50,7 @@ class TaskContext {
  private:
   std::span<const std::byte> input_;
   std::span<std::byte> output_;
-  std::span<const std::uint64_t, 4> args_;
+  std::span<const std::uint64_t, kTaskArgs> args_;
   std::span<const std::byte> secret_;
   std::function<void(std::uint64_t)> report_;
   std::size_t result_start_ = 0;

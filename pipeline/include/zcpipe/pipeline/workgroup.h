@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "zcpipe/pipeline/job.h"
+#include "zcpipe/pipeline/worker.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/shm/handle.h"
 
@@ -76,7 +77,7 @@ struct Request {
   std::string task = {};
   shm::Handle input = {};
   shm::Handle output = {};
-  std::array<std::uint64_t, 4> args = {};             // TaskContext::arg(i)
+  std::array<std::uint64_t, kTaskArgs> args = {};     // TaskContext::arg(i)
   std::function<void(std::uint64_t)> on_report = {};  // TaskContext::Report, workgroup thread
   // Checks what the worker wrote (after the workgroup's own handle checks), on a workgroup
   // thread. False means the worker returned garbage: it is treated as crashed (killed,

@@ -87,6 +87,8 @@ class RingEndpoint {
     return control_->producer.position.load(std::memory_order_relaxed) -
            control_->consumer.position.load(std::memory_order_relaxed);
   }
+  // How long this end's next blocking wait spins before it sleeps (WaitPolicy: adaptive).
+  [[nodiscard]] std::chrono::nanoseconds spin_budget() const { return spin_; }
   void set_wait_policy(const WaitPolicy& policy) {
     policy_ = policy;
     spin_ = policy.spin_for;

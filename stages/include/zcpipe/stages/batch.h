@@ -108,6 +108,24 @@ class ColumnBuffer {
 // Upper bound of the bytes WriteBatch needs for these columns (to size or split chunks).
 [[nodiscard]] std::size_t BatchSizeBound(std::span<const ColumnBuffer> columns,
                                          std::size_t row_count);
+// What one value of `type` (`size` bytes of text, for a string) adds at most to BatchSizeBound;
+// a row adds kRowSizeBound more (its row_lines entry). For a parser or a transform that fills
+// a block row by row.
+[[nodiscard]] constexpr std::size_t ValueSizeBound(ColumnType type, std::size_t size) {
+  constexpr std::size_t kValidityByte = 1;
+  switch (type) {
+    case ColumnType::kBool:
+      return 1 + kValidityByte;
+    case ColumnType::kString:
+      return 4 + size + kValidityByte;
+    default:
+      return 8 + kValidityByte;
+  }
+}
+inline constexpr std::size_t kRowSizeBound = 4;
+// The bytes of `block` WriteBatch can use (it ends the batch on an 8-byte-aligned address):
+// a batch fits when its BatchSizeBound is at most this.
+[[nodiscard]] std::size_t WritableBatchBytes(std::span<const std::byte> block);
 
 namespace detail {
 // Element i of a little-endian vector of T at `data`, which need not be aligned for T (a batch

@@ -49,6 +49,8 @@ class CsvParser {
   static CsvParser Create(const CsvOptions& options, const Chunk& first_chunk);
 
   [[nodiscard]] const Schema& schema() const { return schema_; }
+  // Per field of a record: the schema column it fills, or -1 when it is dropped.
+  [[nodiscard]] const std::vector<int>& field_to_column() const { return field_to_column_; }
 
   // Parses `chunk` (whole records, as cut by a Chunker) into a RecordBatch in `block`. When
   // the batch would not fit, parses a prefix and says how much in bytes_consumed.

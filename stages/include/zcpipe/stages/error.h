@@ -1,6 +1,7 @@
 // Errors of the stages layer, returned as values.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,6 +21,9 @@ enum class StageErrc : std::uint8_t {
 struct StageError {
   StageErrc code;
   std::string message;
+  // kBatchTooLarge: the bytes the batch needed, when known (0: unknown). Callers that split
+  // their input to fit a block size the parts from it.
+  std::size_t needed = 0;
 };
 
 template <class T>

@@ -45,7 +45,12 @@ class BatchFormatter {
 };
 
 // Appends `value` to `out` as a JSON string literal (quotes, escapes); for JSON written by hand.
+// Every control character (U+0000 to U+001F) is escaped, and so are U+2028 and U+2029 (which
+// JavaScript does not take raw). REQUIRES: `value` is UTF-8 (else the result is not JSON).
 void AppendJsonString(std::string_view value, std::string& out);
+// Appends `value` to `out` as one CSV field, quoted (quotes doubled) as the exporter writes it:
+// when it is empty, holds `delimiter`, a quote, CR or LF, or starts or ends with a space.
+void AppendCsvString(std::string_view value, char delimiter, std::string& out);
 
 struct ExportReport {
   std::uint64_t rows = 0;

@@ -75,6 +75,25 @@ class Transform {
                                                            std::span<std::byte> out,
                                                            InputErrors& rejected) const = 0;
 
+  // Applies the transform to the rows of `in` from `first_row` on, as many as `out` holds: what
+  // the pipeline calls, block after block, so that an output larger than its input (a hash of
+  // narrow columns, a cast to text, a transform of yours that widens rows) continues in another
+  // block instead of failing. The call covers rows [first_row, first_row + n) with
+  // n = rows_out + rows_rejected + rows_filtered >= 1; the caller calls again from
+  // first_row + n, with a fresh block, until every row is covered. The batch written keeps
+  // in.info(). A row whose output does not fit even an empty block is rejected
+  // (kRecordTooLarge), so every call makes progress.
+  // REQUIRES: first_row < in.row_count(), or first_row == 0 (an empty batch: one call).
+  // Errors: as Apply; kBatchTooLarge only when `out` cannot hold even an empty batch.
+  // The default runs Apply on the whole batch, and when its output does not fit, on a copy of
+  // fewer rows (sized from StageError::needed) until one fits: correct for any Apply, at the
+  // cost of a copy and of the attempts that did not fit. The built-ins override it and fill
+  // the block row by row, with no attempt wasted.
+  [[nodiscard]] virtual StageResult<TransformOutput> ApplyFrom(const BatchView& in,
+                                                               std::uint32_t first_row,
+                                                               std::span<std::byte> out,
+                                                               InputErrors& rejected) const;
+
  protected:
   friend std::unique_ptr<Transform> ParseTransform(std::string_view, std::string_view,
                                                    std::span<const std::byte>);
@@ -143,6 +162,10 @@ class BuiltinTransform : public Transform {
   [[nodiscard]] Schema OutputSchema(const Schema& input) const final;
   [[nodiscard]] StageResult<TransformOutput> Apply(const BatchView& in, std::span<std::byte> out,
                                                    InputErrors& rejected) const final;
+  [[nodiscard]] StageResult<TransformOutput> ApplyFrom(const BatchView& in,
+                                                       std::uint32_t first_row,
+                                                       std::span<std::byte> out,
+                                                       InputErrors& rejected) const final;
   [[nodiscard]] const std::shared_ptr<const detail::Step>& step() const { return step_; }
 
  protected:
@@ -248,6 +271,12 @@ class TransformChain final : public Transform {
   [[nodiscard]] Schema OutputSchema(const Schema& input) const override;
   [[nodiscard]] StageResult<TransformOutput> Apply(const BatchView& in, std::span<std::byte> out,
                                                    InputErrors& rejected) const override;
+  // A chain of built-ins only fills the block row by row, as one built-in does; a chain with a
+  // transform of yours takes the default (Transform::ApplyFrom).
+  [[nodiscard]] StageResult<TransformOutput> ApplyFrom(const BatchView& in,
+                                                       std::uint32_t first_row,
+                                                       std::span<std::byte> out,
+                                                       InputErrors& rejected) const override;
 
  private:
   struct Segment;  // a run of fused built-ins, or one user transform
