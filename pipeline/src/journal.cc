@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
 #include <sstream>
 #include <utility>
 
@@ -60,7 +60,10 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
       !NoNewline(header.rejects_temp_path)) {
     return std::nullopt;
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // Whatever has the name goes (a symlink itself, never what it leads to), then a new file.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return std::nullopt;
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return std::nullopt;
   Journal journal(fd, path);
   std::ostringstream text;
@@ -79,7 +82,22 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
 
 std::optional<std::pair<JournalHeader, JournalPoint>> Journal::Load(
     const std::filesystem::path& path) {
-  std::ifstream in(path);
+  // Only the user's own regular file, never through a symlink: a journal names files to resume.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == ::geteuid()) {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  std::istringstream in(text);
   std::string magic, sizes, line;
   JournalHeader header;
   if (!std::getline(in, magic) || magic != kMagic || !std::getline(in, header.input) ||

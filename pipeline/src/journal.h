@@ -40,11 +40,14 @@ class Journal {
   static std::optional<JournalHeader> Describe(const std::filesystem::path& input,
                                                std::uint64_t chunk_size);
 
-  // Starts a journal at `path` (replacing any), with `header` and `point`; nullopt when the
-  // file cannot be written (the import then runs without one).
+  // Starts a journal at `path` (removing whatever has that name: a symlink there is removed, its
+  // target untouched), with `header` and `point`; a new 0600 file (O_EXCL, O_NOFOLLOW). nullopt
+  // when the file cannot be written (the import then runs without one).
   static std::optional<Journal> Create(const std::filesystem::path& path,
                                        const JournalHeader& header, const JournalPoint& point);
-  // The header and last complete point of the journal at `path`, if there is a valid one.
+  // The header and last complete point of the journal at `path`, if there is a valid one: a
+  // regular file of the calling user (not a symlink). What it names is still to be checked
+  // (stages::AtomicFile::Resume takes only a temporary file of the output).
   static std::optional<std::pair<JournalHeader, JournalPoint>> Load(
       const std::filesystem::path& path);
 

@@ -129,13 +129,11 @@ bool IsTemporaryOf(const std::filesystem::path& final_path,
          IsTempName(candidate.filename().string(), TempPrefix(final_path));
 }
 
-std::filesystem::path FinalPathOf(const std::filesystem::path& candidate) {
-  const std::string name = candidate.filename().string();
-  if (name.size() <= 1 + kTempInfix.size() + kTempSuffixSize || name[0] != '.') return {};
-  const std::size_t infix = name.size() - kTempSuffixSize - kTempInfix.size();
-  if (name.compare(infix, kTempInfix.size(), kTempInfix) != 0) return {};
-  auto final_path = candidate.parent_path() / name.substr(1, infix - 1);
-  return IsTemporaryOf(final_path, candidate) ? final_path : std::filesystem::path();
+ContainerStatus RequireTemporaryOf(const std::filesystem::path& final_path,
+                                   const std::filesystem::path& candidate) {
+  if (IsTemporaryOf(final_path, candidate)) return {};
+  return Fail(ContainerErrc::kInvalidArgument,
+              candidate.string() + " is not a temporary file of " + final_path.string());
 }
 
 TemporarySweep SweepTemporaries(const std::filesystem::path& final_path, bool dry_run) {
@@ -202,9 +200,8 @@ ContainerResult<AtomicFile> AtomicFile::Create(const std::filesystem::path& fina
 ContainerResult<AtomicFile> AtomicFile::Resume(const std::filesystem::path& final_path,
                                                const std::filesystem::path& temp_path,
                                                bool replace_existing, std::uint64_t size) {
-  if (!IsTemporaryOf(final_path, temp_path)) {
-    return Fail(ContainerErrc::kInvalidArgument,
-                temp_path.string() + " is not a temporary file of " + final_path.string());
+  if (auto named = RequireTemporaryOf(final_path, temp_path); !named) {
+    return tl::unexpected(named.error());
   }
   if (!replace_existing) {
     if (auto free = RefuseExisting(final_path); !free) return tl::unexpected(free.error());

@@ -41,6 +41,8 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
                                                          const ContainerWriterOptions& options,
                                                          std::uint64_t frames,
                                                          std::uint64_t bytes) {
+  // `temp_path` comes from a journal: only a temporary file of `path` is read (and then taken).
+  if (auto named = RequireTemporaryOf(path, temp_path); !named) return tl::unexpected(named.error());
   auto source = container_detail::OpenFileSource(temp_path);
   if (!source) return tl::unexpected(source.error());
   auto header = container_detail::ReadHeader(**source);
@@ -55,8 +57,7 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
   if (bytes < header->bytes.size()) {
     return Fail(ContainerErrc::kInvalidArgument, "resume point inside the header");
   }
-  auto file =
-      AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
+  auto file = AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
   if (!file) return tl::unexpected(file.error());
   auto impl = std::unique_ptr<Impl>(
       new Impl{std::move(*file), ChunkSealer(std::move(*payload_key)), frames, false, false, {}});

@@ -3,7 +3,6 @@
 // failed write fails the job.
 #include "rejects_file.h"
 
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "file_size_limit.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -23,30 +23,9 @@ namespace zcpipe {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FileSizeLimit;
 
 constexpr fs::perms kOwnerReadWrite = fs::perms::owner_read | fs::perms::owner_write;
-
-// While it lives, no file this process writes may grow beyond `bytes`: a write past that fails
-// with EFBIG (SIGXFSZ ignored), as a full disk fails it with ENOSPC.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    previous_signal_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &previous_);
-    const rlimit limited{bytes, previous_.rlim_max};
-    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &previous_);
-    std::signal(SIGXFSZ, previous_signal_);
-  }
-  FileSizeLimit(const FileSizeLimit&) = delete;
-  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
-
- private:
-  rlimit previous_{};
-  void (*previous_signal_)(int) = nullptr;
-};
 
 // Passes batches through, and fails the job on the third one.
 class FailsOnTheThirdBatch final : public stages::Transform {

@@ -150,14 +150,5 @@ TEST_F(AtomicFileTest, ResumeTakesOnlyATemporaryFileOfTheSameOutputThatNoOneHold
   EXPECT_EQ(SweepTemporaries(out).live, std::vector<fs::path>{temp});  // held again
 }
 
-TEST_F(AtomicFileTest, FinalPathOfUndoesTheTemporaryName) {
-  EXPECT_EQ(FinalPathOf("dir/.out.zcp.tmp-a1B2c3"), fs::path("dir/out.zcp"));
-  EXPECT_EQ(FinalPathOf(".x.tmp-ABCDEF"), fs::path("x"));
-  EXPECT_EQ(FinalPathOf("dir/out.zcp.tmp-a1B2c3"), fs::path());  // no leading dot
-  EXPECT_EQ(FinalPathOf("dir/.out.zcp.tmp-a1B2c"), fs::path());   // five characters
-  EXPECT_EQ(FinalPathOf("dir/.out.zcp.tmp-a1B2c!"), fs::path());
-  EXPECT_EQ(FinalPathOf("dir/.tmp-a1B2c3"), fs::path());
-}
-
 }  // namespace
 }  // namespace zcpipe::stages

@@ -86,9 +86,10 @@ class AtomicFile {
 [[nodiscard]] bool IsTemporaryOf(const std::filesystem::path& final_path,
                                  const std::filesystem::path& candidate);
 
-// The final path whose temporary file `candidate` is named as ("<dir>/.<name>.tmp-XXXXXX" ->
-// "<dir>/<name>"); empty when it is not named so.
-[[nodiscard]] std::filesystem::path FinalPathOf(const std::filesystem::path& candidate);
+// IsTemporaryOf, as an error: kInvalidArgument naming both when it does not hold. For whatever
+// reads or writes a file whose name came from elsewhere (a journal), before touching it.
+[[nodiscard]] ContainerStatus RequireTemporaryOf(const std::filesystem::path& final_path,
+                                                 const std::filesystem::path& candidate);
 
 // What SweepTemporaries found.
 struct TemporarySweep {
