@@ -3,6 +3,7 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <span>
 #include <thread>
 
+#include "block_gate.h"
 #include "frame_ledger.h"
 #include "import_stages.h"
 #include "job_resources.h"
@@ -76,6 +78,8 @@ struct ChunkState {
   std::chrono::nanoseconds sealing{0};  // how long the workers took to seal them
   int worker = -1;                      // isolated stages: the worker that served it last
   int member = -1;                      // isolated stages: and the member (members_ index)
+  // Since when the arena has refused this chunk a block while it was the head (BlockGate).
+  std::optional<std::chrono::steady_clock::time_point> refused_since;
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -134,9 +138,16 @@ class Import {
   void Fail(ErrorEvent error);
   ErrorEvent MakeError(ErrorKind kind, Stage stage, std::string reason, std::string message) const;
   ErrorEvent FromInput(const stages::InputError& error, std::uint64_t chunk) const;
-  // A block for a stage to write into (for `chunk`, if about one), waiting (bounded) for one to
-  // be released. Fails the job with "arena exhausted" if none comes.
-  std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr);
+  // A block for a stage to write into for the chunk at stream position `seq` (`chunk`, once it
+  // exists), as the BlockGate allows; while refused, the calling task is suspended (its thread
+  // does other work). Fails the job with "arena exhausted" when MayWait says so.
+  std::optional<shm::Handle> AllocateBlock(Stage stage, std::uint64_t seq,
+                                           ChunkState* chunk = nullptr);
+  // Whether a chunk the gate refused a block should wait for one: not once the job failed or
+  // was cancelled, nor when it is the head and none came in 10 s, or could not come (it is
+  // alone in flight): then the job fails "arena exhausted", naming the chunk.
+  bool MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
+               std::optional<Clock::time_point>& since);
   std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
   // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
@@ -147,7 +158,7 @@ class Import {
     const auto offset = static_cast<std::uint32_t>(part.data() - Bytes(block).data());
     return block.Sub(offset, static_cast<std::uint32_t>(part.size()));
   }
-  void Release(const shm::Handle& handle) { (void)pool_->Release(handle); }
+  void Release(const shm::Handle& handle) { gate_->Release(handle); }
   void ReleaseAll(ChunkState& chunk);
   // Adds the time since `since` to the stage's busy time (and to the trace, with `chunk`).
   void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk) {
@@ -241,6 +252,7 @@ class Import {
 
   shm::PoolOptions pool_options_;
   std::unique_ptr<shm::BlockPool> pool_;
+  std::unique_ptr<BlockGate> gate_;  // every block taken from pool_, and given back, passes it
   std::optional<stages::Chunker> chunker_;
   std::optional<shm::Handle> first_block_;  // the first chunk, read during set-up
   std::optional<stages::Chunk> first_chunk_;
@@ -331,34 +343,45 @@ void Import::Fail(ErrorEvent error) {
   std::lock_guard lock(failure_mutex_);
   if (!failure_) failure_ = std::move(error);
   failed_.store(true);
+  if (gate_) gate_->WakeAll();  // chunks waiting for a block end now
 }
 
-std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* chunk) {
-  // The limiter keeps chunks in flight below what the arena holds; only a batch that needs
-  // several blocks can find it empty, and then another chunk releases one soon, if there is
-  // another: a lone chunk in flight holds every block in use, and while it parses or transforms
-  // (one request at a time, unlike its seals) it would wait for itself.
-  const bool alone = chunk != nullptr && in_flight_ == 1 && stage != Stage::kEncrypt;
-  const auto wait = alone ? std::chrono::seconds(0) : std::chrono::seconds(10);
-  const auto deadline = Clock::now() + wait;
+std::optional<shm::Handle> Import::AllocateBlock(Stage stage, std::uint64_t seq,
+                                                 ChunkState* chunk) {
   // Isolated, workers write only the blocks of parse and seal results, and the coordinator
   // reads input into the others. From opposite ends of the arena, each worker maps (faults
   // into its own page tables) the few result blocks, not every block the job cycles through.
   const auto end = workers_ && stage != Stage::kRead ? shm::BlockEnd::kHigh : shm::BlockEnd::kLow;
+  std::optional<Clock::time_point> since;
   for (;;) {
-    if (auto block = pool_->Allocate(end)) return *block;
-    if (Clock::now() >= deadline || failed_.load() || cancel_.load()) break;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::uint64_t epoch = 0;
+    if (auto block = gate_->TryTake(seq, end, &epoch)) return block;
+    if (!MayWait(stage, seq, chunk, chunk != nullptr ? chunk->refused_since : since)) break;
+    oneapi::tbb::task::suspend([&](oneapi::tbb::task::suspend_point tag) {
+      gate_->Park(seq, epoch, [tag] { oneapi::tbb::task::resume(tag); });
+    });
   }
-  if (failed_.load() || cancel_.load()) return std::nullopt;
+  return std::nullopt;
+}
+
+bool Import::MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
+                     std::optional<Clock::time_point>& since) {
+  if (failed_.load() || cancel_.load()) return false;
+  if (!gate_->IsHead(seq)) return true;  // the head goes on, and gives its blocks back, first
+  // A lone chunk in flight holds every block in use: while it parses or transforms (one
+  // request at a time, unlike its seals) it would wait for itself.
+  const bool alone = chunk != nullptr && in_flight_ == 1 && stage != Stage::kEncrypt;
+  const auto now = Clock::now();
+  if (!since) since = now;
+  if (!alone && now - *since < std::chrono::seconds(10)) return true;
   const std::string who = chunk == nullptr
                               ? std::string("the job")
                               : config_.input.string() + ":" + std::to_string(chunk->first_line) +
                                     ": chunk " + std::to_string(chunk->index);
   auto error = MakeError(
       ErrorKind::kStage, stage, "arena exhausted",
-      who + " needs another arena block and none is free" + (wait.count() != 0 ? " for 10 s" : "") +
-          " (" + std::to_string(pool_->block_count()) + " blocks of " +
+      who + " needs another arena block and none is free" + (alone ? "" : " for 10 s") + " (" +
+          std::to_string(pool_->block_count()) + " blocks of " +
           std::to_string(pool_->block_size()) + " bytes, " + std::to_string(in_flight_) +
           " chunk(s) in flight): raise the arena size or lower the chunk size");
   if (chunk != nullptr) {
@@ -367,7 +390,7 @@ std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* 
     error.byte_offset = chunk->first_byte;
   }
   Fail(std::move(error));
-  return std::nullopt;
+  return false;
 }
 
 void Import::ReleaseAll(ChunkState& chunk) {
@@ -473,9 +496,15 @@ bool Import::Open() {
     }
     pool_ = std::make_unique<shm::BlockPool>(std::move(*pool));
   }
+  // What the chunks behind the head leave free for it: all but the 3 blocks a chunk holds in a
+  // run whose transform does not widen its rows (which the limiter sized in_flight_ for), at
+  // most half the arena. A widening transform's chunks then queue behind the head, not on it.
+  const auto spare = static_cast<std::int64_t>(blocks) - 3 * static_cast<std::int64_t>(in_flight_ - 1);
+  gate_ = std::make_unique<BlockGate>(
+      *pool_, static_cast<std::uint32_t>(std::clamp<std::int64_t>(spare, 1, std::max(1U, blocks / 2))));
 
   // The first chunk decides the schema (header, inference).
-  first_block_ = AllocateBlock(Stage::kRead);
+  first_block_ = AllocateBlock(Stage::kRead, 0);
   if (!first_block_) return false;
   auto first = chunker_->Next(Bytes(*first_block_).first(chunk_room_));
   if (!first) {
@@ -752,7 +781,7 @@ Msg Import::Read(oneapi::tbb::flow_control& control) {
     msg->input = *first_block_;
     first_block_.reset();
   } else {
-    auto block = AllocateBlock(Stage::kRead);
+    auto block = AllocateBlock(Stage::kRead, msg->seq);
     if (!block) {
       control.stop();
       return {};
@@ -794,7 +823,7 @@ Msg Import::Parse(Msg msg) {
   stages::Chunk chunk{Bytes(msg->input), msg->index, msg->first_line, msg->first_byte};
   auto& parser = parsers_->local();
   while (!chunk.bytes.empty()) {
-    auto block = AllocateBlock(Stage::kParse, msg.get());
+    auto block = AllocateBlock(Stage::kParse, msg->seq, msg.get());
     if (!block) break;
     auto parsed = parser.Parse(chunk, BatchRoom(*block));
     if (!parsed) {
@@ -827,7 +856,7 @@ Msg Import::Transform(Msg msg) {
     auto view = stages::BatchView::Open(Bytes(batch));
     std::uint32_t row = 0;
     do {
-      auto block = AllocateBlock(Stage::kTransform, msg.get());
+      auto block = AllocateBlock(Stage::kTransform, msg->seq, msg.get());
       if (!block) break;
       const auto room = BatchRoom(*block);
       auto out = config_.transform->ApplyFrom(*view, row, room, msg->rejected);
@@ -889,8 +918,14 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return;
   }
   const ByteRange range = msg->todo.front();
-  auto block = AllocateBlock(Stage::kParse, msg.get());
+  // Called back on a member's reply thread: refused a block, the chunk parks, not the thread.
+  std::uint64_t epoch = 0;
+  auto block = gate_->TryTake(msg->seq, shm::BlockEnd::kHigh, &epoch);
   if (!block) {
+    if (MayWait(Stage::kParse, msg->seq, msg.get(), msg->refused_since)) {
+      gate_->Park(msg->seq, epoch, [this, msg, &gateway] { ProcessNext(msg, gateway); });
+      return;
+    }
     msg->todo.clear();
     return ProcessNext(std::move(msg), gateway);
   }
@@ -1026,7 +1061,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
     if (batch.offset >= frame_size) {
       into = shm::Handle{batch.segment, batch.block, batch.generation, 0, batch.offset};
     } else {
-      into = AllocateBlock(Stage::kEncrypt, msg.get());
+      into = AllocateBlock(Stage::kEncrypt, msg->seq, msg.get());
     }
     Request request{
         .input = batch,
@@ -1165,6 +1200,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   }
   Timed(Stage::kWrite, since, chunk);
   ReleaseAll(chunk);
+  gate_->Advance(chunk.seq + 1);
   if (trace_) {
     const auto now = Clock::now();
     trace_->Counter("chunks in flight", now,
