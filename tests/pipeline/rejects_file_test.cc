@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "file_names.h"
 #include "file_size_limit.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/transform_spec.h"
@@ -82,12 +83,7 @@ class RejectsFileTest : public ::testing::Test {
     return config;
   }
 
-  std::vector<std::string> Files() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.push_back(entry.path().filename());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
+  std::vector<std::string> Files() const { return testing::FileNames(dir_); }
 
   std::string Read(const fs::path& path) const {
     std::stringstream text;

@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <set>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "child_process.h"
+#include "file_names.h"
 #include "gate_transform.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/atomic_file.h"
@@ -118,12 +118,7 @@ class Resume : public ::testing::Test {
     EXPECT_EQ(files, 3u);  // in.csv, out.zcp, back.csv: no temporary file left
   }
 
-  // The names in the test's directory.
-  std::set<std::string> Names() const {
-    std::set<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) names.insert(entry.path().filename());
-    return names;
-  }
+  std::vector<std::string> Names() const { return testing::FileNames(dir_); }
 
   static constexpr int kRows = 100000;
   const fs::path dir_ =
@@ -182,7 +177,7 @@ TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
   EXPECT_EQ(lines, expected);
   EXPECT_EQ(fs::status(config.rejects).permissions(),
             fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_EQ(Names(), (std::set<std::string>{"in.csv", "out.zcp", "rejects.jsonl"}));
+  EXPECT_EQ(Names(), (std::vector<std::string>{"in.csv", "out.zcp", "rejects.jsonl"}));
 }
 
 // Issue 22: a run that starts over, without --resume, removes what the killed run left (before,
@@ -195,7 +190,7 @@ TEST_F(Resume, AKilledImportRunAgainWithoutResumeLeavesNothingBehind) {
   ASSERT_FALSE(TemporaryOf(output_).empty());
   ASSERT_FALSE(TemporaryOf(config.rejects).empty());
   ASSERT_EQ(zcpipe::Run(config).status, JobStatus::kSucceeded);
-  EXPECT_EQ(Names(), (std::set<std::string>{"in.csv", "out.zcp", "rejects.jsonl"}));
+  EXPECT_EQ(Names(), (std::vector<std::string>{"in.csv", "out.zcp", "rejects.jsonl"}));
 }
 
 TEST_F(Resume, SweepLeftoversRemovesAKilledImportsTemporaryFileAndJournal) {
@@ -207,7 +202,7 @@ TEST_F(Resume, SweepLeftoversRemovesAKilledImportsTemporaryFileAndJournal) {
   const auto sweep = SweepLeftovers(output_);
   EXPECT_EQ(sweep.removed, (std::vector<fs::path>{temp, journal_}));
   EXPECT_TRUE(sweep.failed.empty());
-  EXPECT_EQ(Names(), std::set<std::string>{"in.csv"});
+  EXPECT_EQ(Names(), std::vector<std::string>{"in.csv"});
 }
 
 // Issue 24: the journal's name is predictable. A symlink planted there must not make a run

@@ -34,21 +34,31 @@ class AtomicFileTest : public ::testing::Test {
     return names;
   }
 
-  // A child that creates a temporary file of `final_path` and holds it, then is killed: the
-  // temporary file of a dead writer. Returns its path.
-  static fs::path DeadWritersTemporary(const fs::path& final_path) {
+  // A child process that creates a temporary file of `final_path` and holds it (a live writer)
+  // until it is killed; and that file.
+  struct Writer {
+    ChildProcess process;
+    fs::path temp;
+  };
+  static Writer LiveWriter(const fs::path& final_path) {
     LinePipe pipe;
-    ChildProcess writer = ChildProcess::Fork([&] {
+    ChildProcess process = ChildProcess::Fork([&] {
       auto file = AtomicFile::Create(final_path, false);
       if (!file) return 1;
       pipe.WriteLine(file->temp_path().string());
       for (;;) ::pause();
     });
     const auto temp = pipe.ReadLine();
-    writer.Kill(SIGKILL);
-    EXPECT_TRUE(writer.Wait());
     EXPECT_TRUE(temp);
-    return temp.value_or("");
+    return {std::move(process), temp.value_or("")};
+  }
+
+  // The temporary file of a dead writer: a LiveWriter's, killed.
+  static fs::path DeadWritersTemporary(const fs::path& final_path) {
+    Writer writer = LiveWriter(final_path);
+    writer.process.Kill(SIGKILL);
+    EXPECT_TRUE(writer.process.Wait());
+    return writer.temp;
   }
 
   static fs::perms Mode(const fs::path& path) { return fs::symlink_status(path).permissions(); }
@@ -78,15 +88,7 @@ TEST_F(AtomicFileTest, CreateRemovesTheTemporaryFilesOfDeadWritersOnly) {
   EXPECT_EQ(Mode(dead), kOwnerReadWrite);
 
   // A live writer in another process, and names a sweep must never touch.
-  LinePipe pipe;
-  ChildProcess live_writer = ChildProcess::Fork([&] {
-    auto file = AtomicFile::Create(out, false);
-    if (!file) return 1;
-    pipe.WriteLine(file->temp_path().string());
-    for (;;) ::pause();
-  });
-  const auto live = pipe.ReadLine();
-  ASSERT_TRUE(live);
+  const Writer live = LiveWriter(out);
   std::ofstream(dir_ / "victim") << "keep me";
   fs::create_symlink(dir_ / "victim", dir_ / ".out.zcp.tmp-Link01");  // a symlink named as one
   std::ofstream(dir_ / ".out.zcp.tmp-short") << "not six characters";
@@ -95,8 +97,8 @@ TEST_F(AtomicFileTest, CreateRemovesTheTemporaryFilesOfDeadWritersOnly) {
   auto file = AtomicFile::Create(out, false);
   ASSERT_TRUE(file) << Describe(file.error());
   EXPECT_FALSE(fs::exists(dead));
-  EXPECT_TRUE(fs::exists(*live));
-  EXPECT_EQ(Names(), (std::set<std::string>{fs::path(*live).filename(),
+  EXPECT_TRUE(fs::exists(live.temp));
+  EXPECT_EQ(Names(), (std::set<std::string>{live.temp.filename(),
                                             file->temp_path().filename(), "victim",
                                             ".out.zcp.tmp-Link01", ".out.zcp.tmp-short",
                                             ".other.zcp.tmp-Abc123"}));
