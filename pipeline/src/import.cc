@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 
 #include "block_gate.h"
@@ -20,6 +20,7 @@
 #include "import_stages.h"
 #include "job_resources.h"
 #include "journal.h"
+#include "rejects_file.h"
 #include "rejects_line.h"
 #include "settings_digest.h"
 #include "trace.h"
@@ -127,8 +128,11 @@ class Import {
   bool Open();
   // The container writer and its journal: a new container, or the one a journal describes.
   bool OpenOutput();
-  // The rejects file (quarantine): new, or resuming, cut back to what written_to_ covers.
-  bool OpenRejects();
+  // The rejects file (quarantine): new, or the temporary file `resume_temp` of the run this one
+  // continues, cut back to what written_to_ covers.
+  bool OpenRejects(const std::filesystem::path& resume_temp);
+  // The trace's file (JobConfig::trace), filled and published at the end.
+  bool OpenTrace();
   // The chunker, reading the input from `from` on.
   bool OpenChunker(const JournalPoint& from);
   void RunGraph();
@@ -178,6 +182,12 @@ class Import {
   bool KeepForResume();
   void RunCommitter();
   void StopCommitter();  // drops a point not yet committed; joins
+  // A job that neither failed nor was cancelled: its files are finished and made durable, then
+  // published, the container last; if one cannot be, the job fails and those published before
+  // it are removed again.
+  void Publish();
+  // Fails the job: writing `path` failed with `error`.
+  void FailWrite(const std::filesystem::path& path, const stages::ContainerError& error);
 
   // Isolated placement: the workgroup, launched (LaunchWorkers: what failed, or empty) while
   // Open goes on, then the arena and one import-stages member per worker, and the calls.
@@ -259,9 +269,9 @@ class Import {
   bool commit_stop_ = false;                 // guarded by commit_mutex_
   bool journal_broken_ = false;              // guarded by commit_mutex_; read after the join
   std::unique_ptr<TraceRecorder> trace_;     // only with config_.trace
+  std::optional<stages::AtomicFile> trace_file_;
   Clock::time_point last_commit_;
-  std::ofstream rejects_;
-  std::uint64_t rejects_bytes_ = 0;  // written to rejects_ (resuming: what the journal kept)
+  std::optional<RejectsFile> rejects_;  // with kQuarantine
   stages::Schema parsed_schema_, output_schema_;
   stages::Redactor redactor_;  // every rejected row passes it before it is echoed
   std::uint64_t next_frame_ = 0;
@@ -549,33 +559,39 @@ bool Import::Open() {
   }
 
   if (!config_.output.empty() && !OpenOutput()) return false;
+  // (With an output, OpenOutput opened the rejects file, to record it in the journal.)
+  if (config_.on_error == ErrorPolicy::kQuarantine && !rejects_ && !OpenRejects({})) return false;
+  if (!config_.trace.empty() && !OpenTrace()) return false;
   if (isolated && !OpenWorkers(csv, launched)) return false;
   // With the copy transport a worker sees its chunk as it was sent, not the slot's later value.
   if (ledger) ledger_.emplace(next_frame_);
-  return config_.on_error != ErrorPolicy::kQuarantine || OpenRejects();
+  return true;
 }
 
-bool Import::OpenRejects() {
-  const std::uint64_t keep = written_to_.rejects_bytes;  // 0 unless resuming
-  if (keep > 0) {  // what the point covers stays; the rows rejected after it are rejected again
-    std::error_code error;
-    const auto size = std::filesystem::file_size(config_.rejects, error);
-    if (!error && size >= keep) std::filesystem::resize_file(config_.rejects, keep, error);
-    if (error || size < keep) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot resume",
-                     config_.rejects.string() + ": the journal recorded " + std::to_string(keep) +
-                         " bytes of rejected rows, the file has " +
-                         (error ? error.message() : std::to_string(size))));
-      return false;
-    }
-  }
-  rejects_.open(config_.rejects, std::ios::binary | (keep > 0 ? std::ios::app : std::ios::trunc));
-  if (!rejects_) {
-    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot open rejects file",
-                   config_.rejects.string() + ": cannot create"));
+bool Import::OpenRejects(const std::filesystem::path& resume_temp) {
+  // Resuming, what the point covers stays; the rows rejected after it are rejected again.
+  auto file = resume_temp.empty()
+                  ? RejectsFile::Create(config_.rejects, config_.replace_output)
+                  : RejectsFile::Resume(config_.rejects, resume_temp, config_.replace_output,
+                                        written_to_.rejects_bytes);
+  if (!file) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite,
+                   resume_temp.empty() ? stages::Name(file.error().code) : "cannot resume",
+                   config_.rejects.string() + ": " + stages::Describe(file.error())));
     return false;
   }
-  rejects_bytes_ = keep;
+  rejects_.emplace(std::move(*file));
+  return true;
+}
+
+bool Import::OpenTrace() {
+  auto file = stages::AtomicFile::Create(config_.trace, config_.replace_output);
+  if (!file) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(file.error().code),
+                   config_.trace.string() + ": " + stages::Describe(file.error())));
+    return false;
+  }
+  trace_file_.emplace(std::move(*file));
   return true;
 }
 
@@ -700,10 +716,11 @@ bool Import::OpenOutput() {
   JournalPoint point;
   const auto settings = SettingsDigest::Of(config_, Resolve(config_), parsed_schema_);
   if (header) header->settings = settings.ToLine();
-  if (loaded && header && loaded->first.input == header->input &&
-      loaded->first.input_size == header->input_size &&
-      loaded->first.input_mtime == header->input_mtime &&
-      loaded->first.chunk_size == header->chunk_size) {
+  const bool resuming = loaded && header && loaded->first.input == header->input &&
+                        loaded->first.input_size == header->input_size &&
+                        loaded->first.input_mtime == header->input_mtime &&
+                        loaded->first.chunk_size == header->chunk_size;
+  if (resuming) {
     if (auto refusal = ResumeRefusal(settings, loaded->first.settings)) {
       Fail(MakeError(ErrorKind::kConfiguration, Stage::kWrite, "settings changed",
                      config_.output.string() + ": " + *refusal));
@@ -730,7 +747,7 @@ bool Import::OpenOutput() {
     chunks_done_ = point.chunks;
     next_frame_ = point.frames;
   } else {
-    if (loaded) std::filesystem::remove(loaded->first.temp_path);  // stale: start over
+    // Starting over: Create removes the stale temporary file (no live process holds it).
     auto writer = stages::ContainerWriter::Create(config_.output, *config_.credential, options);
     if (!writer) {
       Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(writer.error().code),
@@ -741,8 +758,13 @@ bool Import::OpenOutput() {
     point.container_bytes = writer_->bytes_written();
   }
   written_to_ = point;
+  if (config_.on_error == ErrorPolicy::kQuarantine &&
+      !OpenRejects(resuming ? loaded->first.rejects_temp_path : std::string())) {
+    return false;
+  }
   if (header) {
     header->temp_path = writer_->temp_path().string();
+    if (rejects_) header->rejects_temp_path = rejects_->temp_path().string();
     if (auto journal = Journal::Create(journal_path, *header, point)) {
       journal_.emplace(std::move(*journal));
       committer_ = std::thread([this] { RunCommitter(); });
@@ -1156,9 +1178,11 @@ void Import::Write(const Msg& msg) {  // serial, in input order
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        const std::string line = RejectsLine(config_.input.string(), input, echo);
-        rejects_ << line;
-        rejects_bytes_ += line.size();
+        if (auto appended = rejects_->Append(RejectsLine(config_.input.string(), input, echo));
+            !appended) {
+          FailWrite(config_.rejects, appended.error());
+          break;
+        }
       }
       channel_.PublishError(std::move(error));
     }
@@ -1168,8 +1192,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     for (const auto& batch : chunk.batches) {
       if (writer_) {
         if (auto appended = writer_->Append(Bytes(batch)); !appended) {
-          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "write failed",
-                         config_.output.string() + ": " + stages::Describe(appended.error())));
+          FailWrite(config_.output, appended.error());
           break;
         }
       } else {
@@ -1214,13 +1237,15 @@ JournalPoint Import::PointNow() const {
   point.rows_out = rows_out_;
   point.rows_rejected = rows_rejected_;
   point.rows_filtered = rows_filtered_;
-  point.rejects_bytes = rejects_bytes_;
+  point.rejects_bytes = rejects_ ? rejects_->size() : 0;
   return point;
 }
 
 void Import::Commit() {
   last_commit_ = Clock::now();
-  if (rejects_.is_open()) rejects_.flush();  // the point covers them: in the file before it
+  if (rejects_) {  // the point covers them: in the file before it (the committer fsyncs them)
+    if (auto flushed = rejects_->Flush(); !flushed) return FailWrite(config_.rejects, flushed.error());
+  }
   {
     std::lock_guard lock(commit_mutex_);
     commit_next_ = PointNow();  // latest wins: the committer takes the newest when it is free
@@ -1231,9 +1256,43 @@ void Import::Commit() {
 bool Import::KeepForResume() {
   if (!config_.resume || !cancel_.load() || failed_.load() || !journal_ || !writer_) return false;
   // REQUIRES: the committer joined, so that this point is the journal's last.
+  if (rejects_ && (!rejects_->Flush() || !rejects_->Sync())) return false;
   if (!writer_->Sync() || !journal_->Append(PointNow())) return false;
   writer_->Keep();
+  if (rejects_) rejects_->Keep();
   return true;
+}
+
+void Import::Publish() {
+  if (writer_) {  // the final frame: empty, flagged last
+    if (auto last = writer_->Write({}, true); !last) return FailWrite(config_.output, last.error());
+  }
+  if (trace_file_) {
+    const std::string json = trace_->Json();
+    if (auto written = trace_file_->Write(std::as_bytes(std::span(json))); !written) {
+      return FailWrite(config_.trace, written.error());
+    }
+  }
+  std::vector<const std::filesystem::path*> published;
+  const auto publish = [&](const std::filesystem::path& path, stages::ContainerStatus done) {
+    if (!done) {
+      FailWrite(path, done.error());
+      std::error_code ignored;
+      for (const auto* earlier : published) std::filesystem::remove(*earlier, ignored);
+      return false;
+    }
+    published.push_back(&path);
+    return true;
+  };
+  (!rejects_ || publish(config_.rejects, rejects_->Publish())) &&
+      (!trace_file_ || publish(config_.trace, trace_file_->Commit())) &&
+      (!writer_ || publish(config_.output, writer_->Commit()));
+  if (!failed_.load() && journal_) journal_->Remove();
+}
+
+void Import::FailWrite(const std::filesystem::path& path, const stages::ContainerError& error) {
+  Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(error.code),
+                 path.string() + ": " + stages::Describe(error)));
 }
 
 void Import::RunCommitter() {
@@ -1245,7 +1304,8 @@ void Import::RunCommitter() {
     commit_next_.reset();
     lock.unlock();
     // fsync covers every frame appended before the point was taken; only then is it recorded.
-    const bool recorded = writer_->Sync() && journal_->Append(point);
+    const bool recorded =
+        writer_->Sync() && (!rejects_ || rejects_->Sync()) && journal_->Append(point);
     lock.lock();
     if (!recorded) {
       journal_->Remove();  // a stale journal must not be resumed from
@@ -1357,25 +1417,13 @@ Report Import::Run() {
   if (Open()) RunGraph();
   StopCommitter();
   if (journal_broken_) journal_.reset();
-  if (trace_) {
-    if (auto written = trace_->Write(config_.trace); !written) {
-      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "cannot write trace", written.error()));
-    }
-  }
-  if (!failed_.load() && !cancel_.load() && writer_) {
-    // The final frame: empty, flagged last, then fsync + rename.
-    auto finished = writer_->Write({}, true);
-    if (finished) finished = writer_->Commit();
-    if (finished && journal_) journal_->Remove();
-    if (!finished) {
-      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(finished.error().code),
-                     config_.output.string() + ": " + stages::Describe(finished.error())));
-    }
-  }
-  if (rejects_.is_open()) rejects_.close();
+  if (!failed_.load() && !cancel_.load()) Publish();
   report.resumable = KeepForResume();
   if (journal_ && !report.resumable) journal_->Remove();  // failed or cancelled: nothing to resume
-  writer_.reset();  // not committed (nor kept for resume): removes its temporary file
+  // Not published (nor kept for resume): they remove their temporary files.
+  writer_.reset();
+  rejects_.reset();
+  trace_file_.reset();
   {
     std::lock_guard lock(failure_mutex_);
     report.error = failure_;
