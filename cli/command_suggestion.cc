@@ -39,8 +39,8 @@ std::optional<std::string> UnknownCommand(const CLI::App& app, std::string_view 
     }
   }
   std::string message = "'" + std::string(typed) + "' is not a zcpipe command; ";
-  return message + (closest.empty() ? "the commands are: " + names
-                                    : "did you mean '" + closest + "'?");
+  return message +
+         (closest.empty() ? "the commands are: " + names : "did you mean '" + closest + "'?");
 }
 
 }  // namespace zcpipe::cli

@@ -96,8 +96,8 @@ void AddOptions(CLI::App& command, RunArgs& args) {
       ->group(errors);
 
   const std::string engine = "Engine";
-  auto* isolate =
-      command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")->group(engine);
+  auto* isolate = command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")
+                      ->group(engine);
   command.add_option("--workers", job.workers, "Worker processes with --isolate (0: one per core)")
       ->needs(isolate)
       ->group(engine);

@@ -17,7 +17,8 @@ std::string Mebibytes(std::uint64_t bytes) {
 }  // namespace
 
 bool IsOutOfSharedMemory(const shm::Error& error) {
-  return error.code == shm::Errc::kSystem && (error.sys_errno == ENOSPC || error.sys_errno == ENOMEM);
+  return error.code == shm::Errc::kSystem &&
+         (error.sys_errno == ENOSPC || error.sys_errno == ENOMEM);
 }
 
 std::string ArenaError(std::string_view what, std::uint64_t asked, const shm::Error& error) {

@@ -28,7 +28,6 @@ std::string_view AsText(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-
 std::string EncodeReply(const ProcessReply& reply) {
   WireWriter wire;
   for (const std::uint64_t value :

@@ -40,10 +40,11 @@ void CheckResumable(const JobConfig& config) {
   if (!config.resume || config.output.empty()) return;
   std::error_code error;
   const auto status = std::filesystem::status(config.input, error);
-  if (config.input == stages::kStandardInput || (!error && !std::filesystem::is_regular_file(status))) {
-    throw std::invalid_argument("job: resume needs an input that can be read again, a regular file: " +
-                                stages::InputName(config.input.string()) +
-                                " is not one (import it without resume)");
+  if (config.input == stages::kStandardInput ||
+      (!error && !std::filesystem::is_regular_file(status))) {
+    throw std::invalid_argument(
+        "job: resume needs an input that can be read again, a regular file: " +
+        stages::InputName(config.input.string()) + " is not one (import it without resume)");
   }
 }
 // A hash key is given to whoever computes joins on the tokens; were it the container's key, they

@@ -231,7 +231,8 @@ ContainerResult<SecretBytes> UnlockHeader(const ParsedHeader& header,
   if (credential.source() == KeySource::kPassphrase &&
       ScryptMemory(header.scrypt) > credential.max_kdf_memory()) {
     return Fail(ContainerErrc::kParamsAboveCaps,
-                "its passphrase's scrypt needs " + std::to_string(ScryptMemory(header.scrypt) >> 20) +
+                "its passphrase's scrypt needs " +
+                    std::to_string(ScryptMemory(header.scrypt) >> 20) +
                     " MiB, above this reader's limit of " +
                     std::to_string(credential.max_kdf_memory() >> 20) +
                     " MiB (raise it if you trust the file: zcpipe --max-kdf-memory)",

@@ -38,10 +38,10 @@ inline bool StoppedEarlyIn(testing::BackgroundZcpipe& command, const std::filesy
 // got further first, as a loaded machine may let it: then a signal sent to it finds it under
 // way however fast the machine, before Continue(). Null if it never stopped early.
 inline std::unique_ptr<testing::BackgroundZcpipe> StopEarly(const std::string& command,
-                                                     const std::filesystem::path& dir,
-                                                     const std::string& started,
-                                                     const std::filesystem::path& output,
-                                                     std::uintmax_t at_most) {
+                                                            const std::filesystem::path& dir,
+                                                            const std::string& started,
+                                                            const std::filesystem::path& output,
+                                                            std::uintmax_t at_most) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto run = std::make_unique<testing::BackgroundZcpipe>(command, dir.string());
     std::optional<std::string> line;

@@ -27,12 +27,14 @@ TEST_F(CommandLine, ADashReadsTheInputFromAPipe) {
 
 TEST_F(CommandLine, ABadRowFromStandardInputIsNamedSo) {
   WriteCsv("in.csv", 100, /*bad_id=*/42);
-  const auto run = Run("run - -o out.zcp -k key --format csv --schema id:int64,email,amount:float64 < in.csv");
+  const auto run =
+      Run("run - -o out.zcp -k key --format csv --schema id:int64,email,amount:float64 < in.csv");
   EXPECT_EQ(run.exit_code, 3);
   EXPECT_TRUE(Contains(run.err, "<stdin>:44:")) << run.err;
   const auto empty = Run("run - -o out.zcp -k key --format csv < /dev/null");
   EXPECT_EQ(empty.exit_code, 3);
-  EXPECT_EQ(empty.err, "zcpipe: error: <stdin>: cannot infer a schema from an empty input: give one\n");
+  EXPECT_EQ(empty.err,
+            "zcpipe: error: <stdin>: cannot infer a schema from an empty input: give one\n");
 }
 
 TEST_F(CommandLine, StandardInputNeedsAFormatAndToBeTheOnlyInput) {
@@ -94,9 +96,8 @@ TEST_F(CommandLine, AMistypedCommandSuggestsTheClosestOne) {
 
 TEST_F(CommandLine, APassphraseForANewContainerIsAskedTwiceAndAMismatchRefused) {
   WriteCsv("in.csv", 10);
-  const auto mismatch =
-      testing::ZcpipeAnswering("run in.csv -o out.zcp --passphrase", dir_.string(),
-                               {"correct horse", "correct hoarse"});
+  const auto mismatch = testing::ZcpipeAnswering(
+      "run in.csv -o out.zcp --passphrase", dir_.string(), {"correct horse", "correct hoarse"});
   EXPECT_EQ(mismatch.exit_code, 3) << mismatch.out;
   EXPECT_TRUE(Contains(mismatch.out, "the passphrases differ")) << mismatch.out;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out.zcp"));
@@ -196,7 +197,8 @@ TEST_F(CommandLine, ASharedMemoryTooSmallSaysWhatFailedHowMuchAndWhatToDo) {
   for (const std::string placement : {"", " --isolate"}) {
     const auto run = testing::ZcpipeShell(
         "unshare -rm sh -c 'mount -t tmpfs -o size=4m none /dev/shm && \"$ZCPIPE_BIN\" run in.csv "
-        "-o out.zcp -k key --arena 64MiB" + placement + "'",
+        "-o out.zcp -k key --arena 64MiB" +
+            placement + "'",
         dir_.string());
     EXPECT_EQ(run.exit_code, 1) << placement;
     // Workers' rings may take some of the 4 MiB first.

@@ -12,6 +12,7 @@
 #include "zcpipe/pipeline/events.h"
 #include "zcpipe/pipeline/job_resources.h"
 #include "zcpipe/shm/segment.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/key.h"
@@ -64,8 +65,14 @@ struct JobConfig {
   bool replace_output = false;
   // With an output file, a journal (".NAME.journal" beside it) records every `journal_interval`
   // how far the import got. resume = true continues from it (same input, unchanged, same key
-  // and settings), as if the earlier run had never stopped; without a usable journal, starts
-  // over. A job with resume = true that is cancelled keeps its journal and temporary container
+  // and settings), as if the earlier run had never stopped; without a usable journal, or for
+  // another input or chunk size, starts over in a new container. Settings that decide what is
+  // encrypted (format, delimiter, header, schema, transform recipe and hashing key, on_error)
+  // must be the journal's: else the job fails with ErrorKind::kConfiguration and leaves the
+  // journal and container for a resume that fits, since continuing would encrypt other data
+  // under frame indices (AES-GCM nonces) the earlier run used. A transform not made by
+  // ParseTransform is recorded by its type only: REQUIRES: resume it with the same parameters.
+  // A job with resume = true that is cancelled keeps its journal and temporary container
   // (Report::resumable), so that the next such job continues it; without resume, or when it
   // fails, it removes them (a process that dies leaves them either way).
   bool resume = false;
@@ -161,5 +168,15 @@ class Job {
 
 // Start(config).Wait().
 [[nodiscard]] Report Run(JobConfig config);
+
+// Removes what runs writing `output` (a container, rejects file, trace or export) that are no
+// longer running left beside it: their temporary files (stages::SweepTemporaries: only those of
+// `output`'s own name pattern, the user's regular files, that no live process holds) and, when no
+// running import holds a temporary file of `output`, the journal of an import interrupted with
+// resume (which, without its temporary file, can no longer be resumed). With dry_run, only
+// reports what it would remove. What `zcpipe gc PATH` runs; a run that starts over does the
+// same for its own outputs.
+[[nodiscard]] stages::TemporarySweep SweepLeftovers(const std::filesystem::path& output,
+                                                    bool dry_run = false);
 
 }  // namespace zcpipe

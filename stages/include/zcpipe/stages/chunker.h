@@ -44,9 +44,9 @@ struct ChunkerOptions {
 // Owns its file descriptor. Thread-compatible: one thread calls Next.
 class Chunker {
  public:
-  // `path` kStandardInput ("-") reads standard input (a descriptor of its own; options.start_byte must be 0
-  // unless it is a regular file). Errors: kIo (the message names the path and the reason),
-  // kInvalidArgument.
+  // `path` kStandardInput ("-") reads standard input (a descriptor of its own; options.start_byte
+  // must be 0 unless it is a regular file). Errors: kIo (the message names the path and the
+  // reason), kInvalidArgument.
   [[nodiscard]] static StageResult<Chunker> Open(const std::string& path,
                                                  const ChunkerOptions& options);
   Chunker(Chunker&& other) noexcept;

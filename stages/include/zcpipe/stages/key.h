@@ -154,7 +154,9 @@ class Credential {
  private:
   Credential(KeySource source, SecretBytes secret, ScryptParams params,
              std::uint64_t max_kdf_memory)
-      : source_(source), secret_(std::move(secret)), scrypt_(params),
+      : source_(source),
+        secret_(std::move(secret)),
+        scrypt_(params),
         max_kdf_memory_(max_kdf_memory) {}
   KeySource source_;
   SecretBytes secret_;
