@@ -17,6 +17,11 @@
 
 namespace zcpipe::cli {
 
+// Whether `text` (a command's output) holds `part`.
+inline bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 // Stops `command` (SIGSTOP) and says whether it is early in writing `output`: its temporary
 // file (".NAME.tmp-*" beside it) is there and holds at most `at_most` bytes. A signal sent to
 // it then finds it under way, most of its work ahead, however fast the machine; Continue()

@@ -11,10 +11,6 @@ namespace {
 
 using CommandLine = CliTest;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST_F(CommandLine, ADashReadsTheInputFromAPipe) {
   WriteCsv("in.csv", 20'000);
   const auto run = testing::ZcpipeShell(

@@ -11,10 +11,6 @@ namespace {
 
 using KeyOptions = CliTest;
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST_F(KeyOptions, AKeyFileOthersCanReadIsRefusedUnlessAllowed) {
   WriteCsv("in.csv", 10);
   ASSERT_EQ(Run("keygen -o hash.key").exit_code, 0);
