@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "rejects_line.h"
 #include "trace.h"
+#include "worker_results.h"
 #include "zcpipe/pipeline/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
@@ -59,6 +60,10 @@ struct ChunkState {
   std::uint64_t first_byte = 0;
   JournalPoint next;                 // where the input continues after this chunk
   std::vector<shm::Handle> batches;  // after parse, then after transform; frames after encrypt
+  // Isolated stages: what Write uses of batches[i], taken out of the arena and checked
+  // (worker_results.h): the batch when there is no output, else the authentic frame. Workers
+  // can still write the arena's copy.
+  std::vector<std::vector<std::byte>> taken;
   std::uint64_t first_frame = 0;     // container index of batches[0]
   stages::InputErrors rejected;
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
@@ -70,6 +75,7 @@ struct ChunkState {
   struct Frame {
     shm::Handle handle;  // invalid: not sealed
     std::uint64_t index = 0;
+    std::vector<std::byte> bytes;  // taken out of the arena and authenticated under `index`
   };
   std::vector<Frame> frames;
   std::chrono::nanoseconds sealing{0};  // how long the workers took to seal them
@@ -133,7 +139,15 @@ class Import {
   // A block for a stage to write into (for `chunk`, if about one), waiting (bounded) for one to
   // be released. Fails the job with "arena exhausted" if none comes.
   std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr);
-  std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
+  // REQUIRES: `handle` is (a part of) a block this job allocated and holds. The pool checks it
+  // against generations in this process's private memory, which no worker can write
+  // (shm::BlockPool), so it cannot fail; the bytes themselves are the workers' to write too:
+  // nothing read from a block a worker wrote is used but through worker_results.h.
+  std::span<std::byte> Bytes(const shm::Handle& handle) const {
+    auto bytes = pool_->Resolve(handle);
+    if (!bytes) std::abort();  // a bug in this file, not anything a worker can do
+    return *bytes;
+  }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
   // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
   std::span<std::byte> BatchRoom(const shm::Handle& block) const {
@@ -873,16 +887,16 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return ProcessNext(std::move(msg), gateway);
   }
   const std::uint64_t length = range.end - range.begin;
-  // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
-  const auto valid = [this, block = *block, length,
-                      first_row = range.first_row](const shm::Handle& result) {
-    // (The frame, if any, is checked for bounds only: its bytes are checked when read.)
-    const auto reply = ReadReply(Bytes(result), result.offset);
-    return reply && reply->bytes_consumed != 0 && reply->bytes_consumed <= length &&
-           (reply->next_row == 0 || reply->next_row > first_row) &&
-           stages::BatchView::Open(Bytes(block.Sub(static_cast<std::uint32_t>(reply->batch_offset),
-                                                   static_cast<std::uint32_t>(reply->batch_size))))
-               .has_value();
+  // A reply that does not add up, or a batch the Verifier refuses, or a frame that does not
+  // authenticate, is a crash: re-run. What was checked is what `done` uses: `taken`.
+  auto taken = std::make_shared<std::optional<TakenProcess>>();
+  const ProcessAsked asked{.length = length,
+                           .first_row = range.first_row,
+                           .sealer = writer_ ? &writer_->sealer() : nullptr,
+                           .keep_batch = !writer_};
+  const auto valid = [this, block = *block, asked, taken](const shm::Handle& result) {
+    *taken = TakeProcessResult(Bytes(block), result.offset, result.length, asked);
+    return taken->has_value();
   };
   std::memset(Bytes(*block).data(), 0, 8);  // no kSealingMark yet
   Request request{.input = ledger_ ? InputTail(*msg, range.begin)
@@ -920,14 +934,16 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                                        : result.error().message);
            return ProcessNext(std::move(msg), gateway);
          }
-         const auto reply = *ReadReply(Bytes(*result), result->offset);  // validated
+         TakenProcess got = std::move(**taken);  // validated: the workgroup called `valid`
+         const ProcessReply& reply = got.reply;
          msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
                                            static_cast<std::uint32_t>(reply.batch_size)));
+         msg->taken.push_back(std::move(got.batch));
          msg->frames.push_back({reply.frame_size == 0
                                     ? shm::Handle{}
                                     : block->Sub(static_cast<std::uint32_t>(reply.frame_offset),
                                                  static_cast<std::uint32_t>(reply.frame_size)),
-                                reply.frame_index});
+                                reply.frame_index, std::move(got.frame)});
          msg->rows_in += reply.rows_in;
          msg->rows_out += reply.rows_out;
          msg->rows_filtered += reply.rows_filtered;
@@ -1010,7 +1026,13 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         .input = batch,
         .output = into.value_or(shm::Handle{}),
         .args = {kSeal, msg->first_frame + i},
-        .validate = [frame_size](const shm::Handle& frame) { return frame.length == frame_size; }};
+        // Taken out of the arena and authenticated: Write appends that copy (worker_results.h).
+        .validate = [this, frame_size, msg, i](const shm::Handle& frame) {
+          if (frame.length != frame_size) return false;
+          auto taken = TakeFrame(writer_->sealer(), msg->first_frame + i, Bytes(frame));
+          if (taken) msg->taken[i] = std::move(*taken);
+          return taken.has_value();
+        }};
     const auto done = [=, this, &gateway](WorkResult result, int worker, int) {
       msg->worker = worker;
       {
@@ -1064,7 +1086,10 @@ Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are 
   for (std::size_t i = 0; i < msg->frames.size(); ++i) {
     auto& frame = msg->frames[i];
     if (frame.index != msg->first_frame + i) frame.handle = {};  // not what the ledger said
-    if (frame.handle.valid()) msg->batches[i] = frame.handle;
+    if (frame.handle.valid()) {
+      msg->batches[i] = frame.handle;
+      msg->taken[i] = std::move(frame.bytes);
+    }
   }
   return msg;
 }
@@ -1114,16 +1139,28 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     if (chunk.failure) Fail(*chunk.failure);
   }
   if (!failed_.load() && !cancel_.load()) {
-    for (const auto& batch : chunk.batches) {
+    for (std::size_t i = 0; i < chunk.batches.size(); ++i) {
+      // Isolated: the private copy, checked when taken; never the arena's, which workers can
+      // still write (for an empty one, a worker's answer went missing: the job fails).
+      const std::span<const std::byte> bytes =
+          !workers_ ? Bytes(chunk.batches[i])
+          : i < chunk.taken.size() ? std::span<const std::byte>(chunk.taken[i])
+                                   : std::span<const std::byte>();
       if (writer_) {
-        if (auto appended = writer_->Append(Bytes(batch)); !appended) {
+        if (auto appended = writer_->Append(bytes); !appended) {
           Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "write failed",
                          config_.output.string() + ": " + stages::Describe(appended.error())));
           break;
         }
       } else {
+        auto view = stages::BatchView::Open(bytes);
+        if (!view) {
+          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "bad batch",
+                         "chunk " + std::to_string(chunk.index) + ": " + view.error().message));
+          break;
+        }
         try {
-          config_.batch_sink(*stages::BatchView::Open(Bytes(batch)));
+          config_.batch_sink(*view);
         } catch (const std::exception& e) {
           Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "sink failed", e.what()));
           break;
