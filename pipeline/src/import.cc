@@ -60,9 +60,8 @@ struct ChunkState {
   std::uint64_t first_byte = 0;
   JournalPoint next;                 // where the input continues after this chunk
   std::vector<shm::Handle> batches;  // after parse, then after transform; frames after encrypt
-  // Isolated stages: what Write uses of batches[i], taken out of the arena and checked
-  // (worker_results.h): the batch when there is no output, else the authentic frame. Workers
-  // can still write the arena's copy.
+  // Isolated: what Write uses of batches[i], taken out of the arena and checked: the batch, or
+  // with an output the authentic frame (worker_results.h). Workers can still write the arena.
   std::vector<std::vector<std::byte>> taken;
   std::uint64_t first_frame = 0;     // container index of batches[0]
   stages::InputErrors rejected;
@@ -139,14 +138,12 @@ class Import {
   // A block for a stage to write into (for `chunk`, if about one), waiting (bounded) for one to
   // be released. Fails the job with "arena exhausted" if none comes.
   std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr);
-  // REQUIRES: `handle` is (a part of) a block this job allocated and holds. The pool checks it
-  // against generations in this process's private memory, which no worker can write
-  // (shm::BlockPool), so it cannot fail; the bytes themselves are the workers' to write too:
-  // nothing read from a block a worker wrote is used but through worker_results.h.
+  // REQUIRES: (part of) a block this job holds. The pool checks it against private generations
+  // no worker can write (shm::BlockPool): a failure is a bug here, not a worker's doing. What a
+  // worker wrote in a block is read only through worker_results.h.
   std::span<std::byte> Bytes(const shm::Handle& handle) const {
-    auto bytes = pool_->Resolve(handle);
-    if (!bytes) std::abort();  // a bug in this file, not anything a worker can do
-    return *bytes;
+    if (auto bytes = pool_->Resolve(handle)) return *bytes;
+    std::abort();
   }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
   // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
@@ -1140,12 +1137,9 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   }
   if (!failed_.load() && !cancel_.load()) {
     for (std::size_t i = 0; i < chunk.batches.size(); ++i) {
-      // Isolated: the private copy, checked when taken; never the arena's, which workers can
-      // still write (for an empty one, a worker's answer went missing: the job fails).
+      // Isolated: the copy checked when taken, never the arena's (workers can still write it).
       const std::span<const std::byte> bytes =
-          !workers_ ? Bytes(chunk.batches[i])
-          : i < chunk.taken.size() ? std::span<const std::byte>(chunk.taken[i])
-                                   : std::span<const std::byte>();
+          workers_ ? std::span<const std::byte>(chunk.taken[i]) : Bytes(chunk.batches[i]);
       if (writer_) {
         if (auto appended = writer_->Append(bytes); !appended) {
           Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "write failed",
@@ -1153,14 +1147,8 @@ void Import::Write(const Msg& msg) {  // serial, in input order
           break;
         }
       } else {
-        auto view = stages::BatchView::Open(bytes);
-        if (!view) {
-          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "bad batch",
-                         "chunk " + std::to_string(chunk.index) + ": " + view.error().message));
-          break;
-        }
         try {
-          config_.batch_sink(*view);
+          config_.batch_sink(stages::BatchView::Open(bytes).value());
         } catch (const std::exception& e) {
           Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "sink failed", e.what()));
           break;
