@@ -290,6 +290,9 @@ TEST_F(HostileWorkerTest, ChaosNeverCrashesHangsOrPublishesACorruptContainer) {
     fs::create_directories(dir_ / "marks");
     RunHostile("nsfrgew", seed);
   }
+  fs::remove_all(dir_ / "marks");
+  fs::create_directories(dir_ / "marks");
+  RunHostile("nsfrgew", 14, Transport::kCopy);
 }
 
 }  // namespace

@@ -157,7 +157,8 @@ class Workgroup {
   void Shutdown(std::chrono::milliseconds deadline);
 
   // Makes `pool`'s blocks resolvable in every worker (now and after restarts).
-  // REQUIRES: pool outlives DetachArena(pool.segment_id()) or the workgroup.
+  // REQUIRES: pool outlives DetachArena(pool.segment_id()) or the workgroup, and is not moved
+  // from until then (the workgroup resolves handles through it).
   void AttachArena(const shm::BlockPool& pool);
   void DetachArena(std::uint32_t segment_id);
 
