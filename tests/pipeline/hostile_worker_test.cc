@@ -17,7 +17,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -222,25 +221,26 @@ class HostileWorkerTest : public ::testing::Test {
     config.transport = transport;
     const Report report = zcpipe::Run(config);
     ::unsetenv("ZCPIPE_HOSTILE");
-    std::cout << spec << ": " << Name(report.status) << ", " << report.worker_restarts
-              << " worker restarts: " << (report.error ? report.error->message : "") << "\n";
+    SCOPED_TRACE(acts + " seed " + std::to_string(seed) + ": " + Name(report.status) + ", " +
+                 std::to_string(report.worker_restarts) + " worker restarts: " +
+                 (report.error ? report.error->message.substr(0, 300) : ""));
     const auto output = dir_ / "isolated.zcp";
     if (report.status == JobStatus::kSucceeded) {
-      EXPECT_EQ(Export(output), expected) << spec << ": the output is not what the stages make";
+      EXPECT_EQ(Export(output), expected) << "the output is not what the stages make";
     } else {
-      EXPECT_EQ(report.status, JobStatus::kFailed) << spec;
-      EXPECT_FALSE(fs::exists(output)) << spec << ": a failed job published its output";
+      EXPECT_EQ(report.status, JobStatus::kFailed);
+      EXPECT_FALSE(fs::exists(output)) << "a failed job published its output";
       EXPECT_TRUE(report.error.has_value());
       if (report.error) {
-        EXPECT_NE(report.error->message.find("in.csv"), std::string::npos) << spec;
-        EXPECT_LE(report.error->message.size(), 70u * 1024) << spec;
+        EXPECT_NE(report.error->message.find("in.csv"), std::string::npos);
+        EXPECT_LE(report.error->message.size(), 70u * 1024);
       }
     }
     for (const auto& entry : fs::directory_iterator(dir_)) {  // no temporary left behind
       const auto name = entry.path().filename().string();
       EXPECT_TRUE(name == "in.csv" || name == "marks" || name == "local.zcp" ||
                   name == "isolated.zcp" || name == "export.csv")
-          << spec << ": " << name;
+          << "left behind: " << name;
     }
     return report;
   }
