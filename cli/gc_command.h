@@ -1,4 +1,5 @@
-// `zcpipe gc`: removes shared memory left behind by zcpipe runs that died.
+// `zcpipe gc [PATH...]`: removes shared memory, and the temporary files beside given outputs,
+// left behind by zcpipe runs that died.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -3,21 +3,24 @@
 #include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 
+#include "block_gate.h"
 #include "frame_ledger.h"
 #include "import_stages.h"
 #include "job_resources.h"
 #include "journal.h"
+#include "rejects_file.h"
 #include "rejects_line.h"
 #include "trace.h"
 #include "worker_results.h"
@@ -80,6 +83,8 @@ struct ChunkState {
   std::chrono::nanoseconds sealing{0};  // how long the workers took to seal them
   int worker = -1;                      // isolated stages: the worker that served it last
   int member = -1;                      // isolated stages: and the member (members_ index)
+  // Since when the arena has refused this chunk a block while it was the head (BlockGate).
+  std::optional<std::chrono::steady_clock::time_point> refused_since;
 };
 using Msg = std::shared_ptr<ChunkState>;
 
@@ -127,17 +132,27 @@ class Import {
   bool Open();
   // The container writer and its journal: a new container, or the one a journal describes.
   bool OpenOutput();
-  // The rejects file (quarantine): new, or resuming, cut back to what written_to_ covers.
-  bool OpenRejects();
+  // The rejects file (quarantine): new, or the temporary file `resume_temp` of the run this one
+  // continues, cut back to what written_to_ covers.
+  bool OpenRejects(const std::filesystem::path& resume_temp);
+  // The trace's file (JobConfig::trace), filled and published at the end.
+  bool OpenTrace();
   // The chunker, reading the input from `from` on.
   bool OpenChunker(const JournalPoint& from);
   void RunGraph();
   void Fail(ErrorEvent error);
   ErrorEvent MakeError(ErrorKind kind, Stage stage, std::string reason, std::string message) const;
   ErrorEvent FromInput(const stages::InputError& error, std::uint64_t chunk) const;
-  // A block for a stage to write into (for `chunk`, if about one), waiting (bounded) for one to
-  // be released. Fails the job with "arena exhausted" if none comes.
-  std::optional<shm::Handle> AllocateBlock(Stage stage, const ChunkState* chunk = nullptr);
+  // A block for a stage to write into for the chunk at stream position `seq` (`chunk`, once it
+  // exists), as the BlockGate allows; while refused, the calling task is suspended (its thread
+  // does other work). Fails the job with "arena exhausted" when MayWait says so.
+  std::optional<shm::Handle> AllocateBlock(Stage stage, std::uint64_t seq,
+                                           ChunkState* chunk = nullptr);
+  // Whether a chunk the gate refused a block should wait for one: not once the job failed or
+  // was cancelled, nor when it is the head and none came in 10 s, or could not come (it is
+  // alone in flight): then the job fails "arena exhausted", naming the chunk.
+  bool MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
+               std::optional<Clock::time_point>& since);
   // REQUIRES: (part of) a block this job holds. The pool checks it against private generations
   // no worker can write (shm::BlockPool): a failure is a bug here, not a worker's doing. What a
   // worker wrote in a block is read only through worker_results.h.
@@ -154,7 +169,7 @@ class Import {
     const auto offset = static_cast<std::uint32_t>(part.data() - Bytes(block).data());
     return block.Sub(offset, static_cast<std::uint32_t>(part.size()));
   }
-  void Release(const shm::Handle& handle) { (void)pool_->Release(handle); }
+  void Release(const shm::Handle& handle) { gate_->Release(handle); }
   void ReleaseAll(ChunkState& chunk);
   // Adds the time since `since` to the stage's busy time (and to the trace, with `chunk`).
   void Timed(Stage stage, Clock::time_point since, const ChunkState& chunk) {
@@ -177,6 +192,12 @@ class Import {
   bool KeepForResume();
   void RunCommitter();
   void StopCommitter();  // drops a point not yet committed; joins
+  // A job that neither failed nor was cancelled: its files are finished and made durable, then
+  // published, the container last; if one cannot be, the job fails and those published before
+  // it are removed again.
+  void Publish();
+  // Fails the job: writing `path` failed with `error`.
+  void FailWrite(const std::filesystem::path& path, const stages::ContainerError& error);
 
   // Isolated placement: the workgroup, launched (LaunchWorkers: what failed, or empty) while
   // Open goes on, then the arena and one import-stages member per worker, and the calls.
@@ -242,6 +263,7 @@ class Import {
 
   shm::PoolOptions pool_options_;
   std::unique_ptr<shm::BlockPool> pool_;
+  std::unique_ptr<BlockGate> gate_;  // every block taken from pool_, and given back, passes it
   std::optional<stages::Chunker> chunker_;
   std::optional<shm::Handle> first_block_;  // the first chunk, read during set-up
   std::optional<stages::Chunk> first_chunk_;
@@ -257,9 +279,9 @@ class Import {
   bool commit_stop_ = false;                 // guarded by commit_mutex_
   bool journal_broken_ = false;              // guarded by commit_mutex_; read after the join
   std::unique_ptr<TraceRecorder> trace_;     // only with config_.trace
+  std::optional<stages::AtomicFile> trace_file_;
   Clock::time_point last_commit_;
-  std::ofstream rejects_;
-  std::uint64_t rejects_bytes_ = 0;  // written to rejects_ (resuming: what the journal kept)
+  std::optional<RejectsFile> rejects_;  // with kQuarantine
   stages::Schema parsed_schema_, output_schema_;
   stages::Redactor redactor_;  // every rejected row passes it before it is echoed
   std::uint64_t next_frame_ = 0;
@@ -332,34 +354,45 @@ void Import::Fail(ErrorEvent error) {
   std::lock_guard lock(failure_mutex_);
   if (!failure_) failure_ = std::move(error);
   failed_.store(true);
+  if (gate_) gate_->WakeAll();  // chunks waiting for a block end now
 }
 
-std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* chunk) {
-  // The limiter keeps chunks in flight below what the arena holds; only a batch that needs
-  // several blocks can find it empty, and then another chunk releases one soon, if there is
-  // another: a lone chunk in flight holds every block in use, and while it parses or transforms
-  // (one request at a time, unlike its seals) it would wait for itself.
-  const bool alone = chunk != nullptr && in_flight_ == 1 && stage != Stage::kEncrypt;
-  const auto wait = alone ? std::chrono::seconds(0) : std::chrono::seconds(10);
-  const auto deadline = Clock::now() + wait;
+std::optional<shm::Handle> Import::AllocateBlock(Stage stage, std::uint64_t seq,
+                                                 ChunkState* chunk) {
   // Isolated, workers write only the blocks of parse and seal results, and the coordinator
   // reads input into the others. From opposite ends of the arena, each worker maps (faults
   // into its own page tables) the few result blocks, not every block the job cycles through.
   const auto end = workers_ && stage != Stage::kRead ? shm::BlockEnd::kHigh : shm::BlockEnd::kLow;
+  std::optional<Clock::time_point> since;
   for (;;) {
-    if (auto block = pool_->Allocate(end)) return *block;
-    if (Clock::now() >= deadline || failed_.load() || cancel_.load()) break;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    std::uint64_t epoch = 0;
+    if (auto block = gate_->TryTake(seq, end, &epoch)) return block;
+    if (!MayWait(stage, seq, chunk, chunk != nullptr ? chunk->refused_since : since)) break;
+    oneapi::tbb::task::suspend([&](oneapi::tbb::task::suspend_point tag) {
+      gate_->Park(seq, epoch, [tag] { oneapi::tbb::task::resume(tag); });
+    });
   }
-  if (failed_.load() || cancel_.load()) return std::nullopt;
+  return std::nullopt;
+}
+
+bool Import::MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
+                     std::optional<Clock::time_point>& since) {
+  if (failed_.load() || cancel_.load()) return false;
+  if (!gate_->IsHead(seq)) return true;  // the head goes on, and gives its blocks back, first
+  // A lone chunk in flight holds every block in use: while it parses or transforms (one
+  // request at a time, unlike its seals) it would wait for itself.
+  const bool alone = chunk != nullptr && in_flight_ == 1 && stage != Stage::kEncrypt;
+  const auto now = Clock::now();
+  if (!since) since = now;
+  if (!alone && now - *since < std::chrono::seconds(10)) return true;
   const std::string who = chunk == nullptr
                               ? std::string("the job")
                               : config_.input.string() + ":" + std::to_string(chunk->first_line) +
                                     ": chunk " + std::to_string(chunk->index);
   auto error = MakeError(
       ErrorKind::kStage, stage, "arena exhausted",
-      who + " needs another arena block and none is free" + (wait.count() != 0 ? " for 10 s" : "") +
-          " (" + std::to_string(pool_->block_count()) + " blocks of " +
+      who + " needs another arena block and none is free" + (alone ? "" : " for 10 s") + " (" +
+          std::to_string(pool_->block_count()) + " blocks of " +
           std::to_string(pool_->block_size()) + " bytes, " + std::to_string(in_flight_) +
           " chunk(s) in flight): raise the arena size or lower the chunk size");
   if (chunk != nullptr) {
@@ -368,7 +401,7 @@ std::optional<shm::Handle> Import::AllocateBlock(Stage stage, const ChunkState* 
     error.byte_offset = chunk->first_byte;
   }
   Fail(std::move(error));
-  return std::nullopt;
+  return false;
 }
 
 void Import::ReleaseAll(ChunkState& chunk) {
@@ -474,9 +507,15 @@ bool Import::Open() {
     }
     pool_ = std::make_unique<shm::BlockPool>(std::move(*pool));
   }
+  // What the chunks behind the head leave free for it: all but the 3 blocks a chunk holds in a
+  // run whose transform does not widen its rows (which the limiter sized in_flight_ for), at
+  // most half the arena. A widening transform's chunks then queue behind the head, not on it.
+  const auto spare = static_cast<std::int64_t>(blocks) - 3 * static_cast<std::int64_t>(in_flight_ - 1);
+  gate_ = std::make_unique<BlockGate>(
+      *pool_, static_cast<std::uint32_t>(std::clamp<std::int64_t>(spare, 1, std::max(1U, blocks / 2))));
 
   // The first chunk decides the schema (header, inference).
-  first_block_ = AllocateBlock(Stage::kRead);
+  first_block_ = AllocateBlock(Stage::kRead, 0);
   if (!first_block_) return false;
   auto first = chunker_->Next(Bytes(*first_block_).first(chunk_room_));
   if (!first) {
@@ -530,33 +569,39 @@ bool Import::Open() {
   }
 
   if (!config_.output.empty() && !OpenOutput()) return false;
+  // (With an output, OpenOutput opened the rejects file, to record it in the journal.)
+  if (config_.on_error == ErrorPolicy::kQuarantine && !rejects_ && !OpenRejects({})) return false;
+  if (!config_.trace.empty() && !OpenTrace()) return false;
   if (isolated && !OpenWorkers(csv, launched)) return false;
   // With the copy transport a worker sees its chunk as it was sent, not the slot's later value.
   if (ledger) ledger_.emplace(next_frame_);
-  return config_.on_error != ErrorPolicy::kQuarantine || OpenRejects();
+  return true;
 }
 
-bool Import::OpenRejects() {
-  const std::uint64_t keep = written_to_.rejects_bytes;  // 0 unless resuming
-  if (keep > 0) {  // what the point covers stays; the rows rejected after it are rejected again
-    std::error_code error;
-    const auto size = std::filesystem::file_size(config_.rejects, error);
-    if (!error && size >= keep) std::filesystem::resize_file(config_.rejects, keep, error);
-    if (error || size < keep) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot resume",
-                     config_.rejects.string() + ": the journal recorded " + std::to_string(keep) +
-                         " bytes of rejected rows, the file has " +
-                         (error ? error.message() : std::to_string(size))));
-      return false;
-    }
-  }
-  rejects_.open(config_.rejects, std::ios::binary | (keep > 0 ? std::ios::app : std::ios::trunc));
-  if (!rejects_) {
-    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot open rejects file",
-                   config_.rejects.string() + ": cannot create"));
+bool Import::OpenRejects(const std::filesystem::path& resume_temp) {
+  // Resuming, what the point covers stays; the rows rejected after it are rejected again.
+  auto file = resume_temp.empty()
+                  ? RejectsFile::Create(config_.rejects, config_.replace_output)
+                  : RejectsFile::Resume(config_.rejects, resume_temp, config_.replace_output,
+                                        written_to_.rejects_bytes);
+  if (!file) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite,
+                   resume_temp.empty() ? stages::Name(file.error().code) : "cannot resume",
+                   config_.rejects.string() + ": " + stages::Describe(file.error())));
     return false;
   }
-  rejects_bytes_ = keep;
+  rejects_.emplace(std::move(*file));
+  return true;
+}
+
+bool Import::OpenTrace() {
+  auto file = stages::AtomicFile::Create(config_.trace, config_.replace_output);
+  if (!file) {
+    Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(file.error().code),
+                   config_.trace.string() + ": " + stages::Describe(file.error())));
+    return false;
+  }
+  trace_file_.emplace(std::move(*file));
   return true;
 }
 
@@ -679,10 +724,11 @@ bool Import::OpenOutput() {
   auto header = Journal::Describe(config_.input, config_.chunk_size);
   auto loaded = config_.resume ? Journal::Load(journal_path) : std::nullopt;
   JournalPoint point;
-  if (loaded && header && loaded->first.input == header->input &&
-      loaded->first.input_size == header->input_size &&
-      loaded->first.input_mtime == header->input_mtime &&
-      loaded->first.chunk_size == header->chunk_size) {
+  const bool resuming = loaded && header && loaded->first.input == header->input &&
+                        loaded->first.input_size == header->input_size &&
+                        loaded->first.input_mtime == header->input_mtime &&
+                        loaded->first.chunk_size == header->chunk_size;
+  if (resuming) {
     point = loaded->second;
     auto writer = stages::ContainerWriter::Resume(config_.output, loaded->first.temp_path,
                                                   *config_.credential, options, point.frames,
@@ -704,7 +750,7 @@ bool Import::OpenOutput() {
     chunks_done_ = point.chunks;
     next_frame_ = point.frames;
   } else {
-    if (loaded) std::filesystem::remove(loaded->first.temp_path);  // stale: start over
+    // Starting over: Create removes the stale temporary file (no live process holds it).
     auto writer = stages::ContainerWriter::Create(config_.output, *config_.credential, options);
     if (!writer) {
       Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(writer.error().code),
@@ -715,8 +761,13 @@ bool Import::OpenOutput() {
     point.container_bytes = writer_->bytes_written();
   }
   written_to_ = point;
+  if (config_.on_error == ErrorPolicy::kQuarantine &&
+      !OpenRejects(resuming ? loaded->first.rejects_temp_path : std::string())) {
+    return false;
+  }
   if (header) {
     header->temp_path = writer_->temp_path().string();
+    if (rejects_) header->rejects_temp_path = rejects_->temp_path().string();
     if (auto journal = Journal::Create(journal_path, *header, point)) {
       journal_.emplace(std::move(*journal));
       committer_ = std::thread([this] { RunCommitter(); });
@@ -741,7 +792,7 @@ Msg Import::Read(oneapi::tbb::flow_control& control) {
     msg->input = *first_block_;
     first_block_.reset();
   } else {
-    auto block = AllocateBlock(Stage::kRead);
+    auto block = AllocateBlock(Stage::kRead, msg->seq);
     if (!block) {
       control.stop();
       return {};
@@ -783,7 +834,7 @@ Msg Import::Parse(Msg msg) {
   stages::Chunk chunk{Bytes(msg->input), msg->index, msg->first_line, msg->first_byte};
   auto& parser = parsers_->local();
   while (!chunk.bytes.empty()) {
-    auto block = AllocateBlock(Stage::kParse, msg.get());
+    auto block = AllocateBlock(Stage::kParse, msg->seq, msg.get());
     if (!block) break;
     auto parsed = parser.Parse(chunk, BatchRoom(*block));
     if (!parsed) {
@@ -816,7 +867,7 @@ Msg Import::Transform(Msg msg) {
     auto view = stages::BatchView::Open(Bytes(batch));
     std::uint32_t row = 0;
     do {
-      auto block = AllocateBlock(Stage::kTransform, msg.get());
+      auto block = AllocateBlock(Stage::kTransform, msg->seq, msg.get());
       if (!block) break;
       const auto room = BatchRoom(*block);
       auto out = config_.transform->ApplyFrom(*view, row, room, msg->rejected);
@@ -878,8 +929,14 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return;
   }
   const ByteRange range = msg->todo.front();
-  auto block = AllocateBlock(Stage::kParse, msg.get());
+  // Called back on a member's reply thread: refused a block, the chunk parks, not the thread.
+  std::uint64_t epoch = 0;
+  auto block = gate_->TryTake(msg->seq, shm::BlockEnd::kHigh, &epoch);
   if (!block) {
+    if (MayWait(Stage::kParse, msg->seq, msg.get(), msg->refused_since)) {
+      gate_->Park(msg->seq, epoch, [this, msg, &gateway] { ProcessNext(msg, gateway); });
+      return;
+    }
     msg->todo.clear();
     return ProcessNext(std::move(msg), gateway);
   }
@@ -1017,7 +1074,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
     if (batch.offset >= frame_size) {
       into = shm::Handle{batch.segment, batch.block, batch.generation, 0, batch.offset};
     } else {
-      into = AllocateBlock(Stage::kEncrypt, msg.get());
+      into = AllocateBlock(Stage::kEncrypt, msg->seq, msg.get());
     }
     Request request{
         .input = batch,
@@ -1127,9 +1184,11 @@ void Import::Write(const Msg& msg) {  // serial, in input order
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        const std::string line = RejectsLine(config_.input.string(), input, echo);
-        rejects_ << line;
-        rejects_bytes_ += line.size();
+        if (auto appended = rejects_->Append(RejectsLine(config_.input.string(), input, echo));
+            !appended) {
+          FailWrite(config_.rejects, appended.error());
+          break;
+        }
       }
       channel_.PublishError(std::move(error));
     }
@@ -1142,8 +1201,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
           workers_ ? std::span<const std::byte>(chunk.taken[i]) : Bytes(chunk.batches[i]);
       if (writer_) {
         if (auto appended = writer_->Append(bytes); !appended) {
-          Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "write failed",
-                         config_.output.string() + ": " + stages::Describe(appended.error())));
+          FailWrite(config_.output, appended.error());
           break;
         }
       } else {
@@ -1167,6 +1225,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   }
   Timed(Stage::kWrite, since, chunk);
   ReleaseAll(chunk);
+  gate_->Advance(chunk.seq + 1);
   if (trace_) {
     const auto now = Clock::now();
     trace_->Counter("chunks in flight", now,
@@ -1187,13 +1246,15 @@ JournalPoint Import::PointNow() const {
   point.rows_out = rows_out_;
   point.rows_rejected = rows_rejected_;
   point.rows_filtered = rows_filtered_;
-  point.rejects_bytes = rejects_bytes_;
+  point.rejects_bytes = rejects_ ? rejects_->size() : 0;
   return point;
 }
 
 void Import::Commit() {
   last_commit_ = Clock::now();
-  if (rejects_.is_open()) rejects_.flush();  // the point covers them: in the file before it
+  if (rejects_) {  // the point covers them: in the file before it (the committer fsyncs them)
+    if (auto flushed = rejects_->Flush(); !flushed) return FailWrite(config_.rejects, flushed.error());
+  }
   {
     std::lock_guard lock(commit_mutex_);
     commit_next_ = PointNow();  // latest wins: the committer takes the newest when it is free
@@ -1204,9 +1265,43 @@ void Import::Commit() {
 bool Import::KeepForResume() {
   if (!config_.resume || !cancel_.load() || failed_.load() || !journal_ || !writer_) return false;
   // REQUIRES: the committer joined, so that this point is the journal's last.
+  if (rejects_ && (!rejects_->Flush() || !rejects_->Sync())) return false;
   if (!writer_->Sync() || !journal_->Append(PointNow())) return false;
   writer_->Keep();
+  if (rejects_) rejects_->Keep();
   return true;
+}
+
+void Import::Publish() {
+  if (writer_) {  // the final frame: empty, flagged last
+    if (auto last = writer_->Write({}, true); !last) return FailWrite(config_.output, last.error());
+  }
+  if (trace_file_) {
+    const std::string json = trace_->Json();
+    if (auto written = trace_file_->Write(std::as_bytes(std::span(json))); !written) {
+      return FailWrite(config_.trace, written.error());
+    }
+  }
+  std::vector<const std::filesystem::path*> published;
+  const auto publish = [&](const std::filesystem::path& path, stages::ContainerStatus done) {
+    if (!done) {
+      FailWrite(path, done.error());
+      std::error_code ignored;
+      for (const auto* earlier : published) std::filesystem::remove(*earlier, ignored);
+      return false;
+    }
+    published.push_back(&path);
+    return true;
+  };
+  (!rejects_ || publish(config_.rejects, rejects_->Publish())) &&
+      (!trace_file_ || publish(config_.trace, trace_file_->Commit())) &&
+      (!writer_ || publish(config_.output, writer_->Commit()));
+  if (!failed_.load() && journal_) journal_->Remove();
+}
+
+void Import::FailWrite(const std::filesystem::path& path, const stages::ContainerError& error) {
+  Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(error.code),
+                 path.string() + ": " + stages::Describe(error)));
 }
 
 void Import::RunCommitter() {
@@ -1218,7 +1313,8 @@ void Import::RunCommitter() {
     commit_next_.reset();
     lock.unlock();
     // fsync covers every frame appended before the point was taken; only then is it recorded.
-    const bool recorded = writer_->Sync() && journal_->Append(point);
+    const bool recorded =
+        writer_->Sync() && (!rejects_ || rejects_->Sync()) && journal_->Append(point);
     lock.lock();
     if (!recorded) {
       journal_->Remove();  // a stale journal must not be resumed from
@@ -1330,25 +1426,13 @@ Report Import::Run() {
   if (Open()) RunGraph();
   StopCommitter();
   if (journal_broken_) journal_.reset();
-  if (trace_) {
-    if (auto written = trace_->Write(config_.trace); !written) {
-      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "cannot write trace", written.error()));
-    }
-  }
-  if (!failed_.load() && !cancel_.load() && writer_) {
-    // The final frame: empty, flagged last, then fsync + rename.
-    auto finished = writer_->Write({}, true);
-    if (finished) finished = writer_->Commit();
-    if (finished && journal_) journal_->Remove();
-    if (!finished) {
-      Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(finished.error().code),
-                     config_.output.string() + ": " + stages::Describe(finished.error())));
-    }
-  }
-  if (rejects_.is_open()) rejects_.close();
+  if (!failed_.load() && !cancel_.load()) Publish();
   report.resumable = KeepForResume();
   if (journal_ && !report.resumable) journal_->Remove();  // failed or cancelled: nothing to resume
-  writer_.reset();  // not committed (nor kept for resume): removes its temporary file
+  // Not published (nor kept for resume): they remove their temporary files.
+  writer_.reset();
+  rejects_.reset();
+  trace_file_.reset();
   {
     std::lock_guard lock(failure_mutex_);
     report.error = failure_;

@@ -4,14 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
 #include <sstream>
 #include <utility>
 
 namespace zcpipe::detail {
 namespace {
 
-constexpr const char* kMagic = "zcpipe-journal 2";  // 2: points record rejects_bytes
+// 2: points record rejects_bytes; 3: the rejects file's temporary file
+constexpr const char* kMagic = "zcpipe-journal 3";
 
 bool WriteAll(int fd, const std::string& text) {
   std::size_t done = 0;
@@ -49,13 +50,20 @@ std::optional<JournalHeader> Journal::Describe(const std::filesystem::path& inpu
       static_cast<std::uint64_t>(info.st_size),
       static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
       chunk_size,
+      {},
       {}};
 }
 
 std::optional<Journal> Journal::Create(const std::filesystem::path& path,
                                        const JournalHeader& header, const JournalPoint& point) {
-  if (!NoNewline(header.input) || !NoNewline(header.temp_path)) return std::nullopt;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (!NoNewline(header.input) || !NoNewline(header.temp_path) ||
+      !NoNewline(header.rejects_temp_path)) {
+    return std::nullopt;
+  }
+  // Whatever has the name goes (a symlink itself, never what it leads to), then a new file.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return std::nullopt;
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return std::nullopt;
   Journal journal(fd, path);
   std::ostringstream text;
@@ -63,6 +71,7 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
        << header.input << '\n'
        << header.input_size << ' ' << header.input_mtime << ' ' << header.chunk_size << '\n'
        << header.temp_path << '\n'
+       << header.rejects_temp_path << '\n'
        << Line(point);
   if (!WriteAll(fd, text.str())) {
     journal.Remove();
@@ -73,11 +82,27 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
 
 std::optional<std::pair<JournalHeader, JournalPoint>> Journal::Load(
     const std::filesystem::path& path) {
-  std::ifstream in(path);
+  // Only the user's own regular file, never through a symlink: a journal names files to resume.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == ::geteuid()) {
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      text.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  std::istringstream in(text);
   std::string magic, sizes, line;
   JournalHeader header;
   if (!std::getline(in, magic) || magic != kMagic || !std::getline(in, header.input) ||
-      !std::getline(in, sizes) || !std::getline(in, header.temp_path)) {
+      !std::getline(in, sizes) || !std::getline(in, header.temp_path) ||
+      !std::getline(in, header.rejects_temp_path)) {
     return std::nullopt;
   }
   std::istringstream(sizes) >> header.input_size >> header.input_mtime >> header.chunk_size;

@@ -1,7 +1,7 @@
 // Journal: the durable record of how far an import into a .zcp file got, so that `resume` can
 // continue it after a crash. Private to zcpipe::pipeline.
 //
-// A text file next to the output (".NAME.journal"): five lines describing the import, then one
+// A text file next to the output (".NAME.journal"): six lines describing the import, then one
 // line per commit point, each written and fsynced whole after the container's frames up to it
 // were fsynced. A torn last line (a crash mid-write) is ignored: the point before it holds.
 #pragma once
@@ -18,7 +18,8 @@ struct JournalHeader {
   std::uint64_t input_size = 0;  // and its size and modification time: a changed input
   std::int64_t input_mtime = 0;  // cannot be resumed (nanoseconds)
   std::uint64_t chunk_size = 0;
-  std::string temp_path;  // the container's temporary file
+  std::string temp_path;          // the container's temporary file
+  std::string rejects_temp_path;  // the rejects file's (quarantine), or empty
 };
 
 // Everything needed to continue after the last chunk that reached the container.
@@ -39,11 +40,14 @@ class Journal {
   static std::optional<JournalHeader> Describe(const std::filesystem::path& input,
                                                std::uint64_t chunk_size);
 
-  // Starts a journal at `path` (replacing any), with `header` and `point`; nullopt when the
-  // file cannot be written (the import then runs without one).
+  // Starts a journal at `path` (removing whatever has that name: a symlink there is removed, its
+  // target untouched), with `header` and `point`; a new 0600 file (O_EXCL, O_NOFOLLOW). nullopt
+  // when the file cannot be written (the import then runs without one).
   static std::optional<Journal> Create(const std::filesystem::path& path,
                                        const JournalHeader& header, const JournalPoint& point);
-  // The header and last complete point of the journal at `path`, if there is a valid one.
+  // The header and last complete point of the journal at `path`, if there is a valid one: a
+  // regular file of the calling user (not a symlink). What it names is still to be checked
+  // (stages::AtomicFile::Resume takes only a temporary file of the output).
   static std::optional<std::pair<JournalHeader, JournalPoint>> Load(
       const std::filesystem::path& path);
 

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 
 #include "zcpipe/stages/export.h"
 
@@ -97,17 +96,15 @@ void TraceRecorder::Counter(std::string_view name, Clock::time_point at, double 
   events_ += event;
 }
 
-tl::expected<void, std::string> TraceRecorder::Write(const std::filesystem::path& path) const {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  {
-    std::lock_guard lock(mutex_);
-    // Every event ends in ",\n"; the last one's comma goes.
-    const std::string_view events(events_.data(), events_.empty() ? 0 : events_.size() - 2);
-    out << R"({"displayTimeUnit":"ms","traceEvents":[)" << '\n' << events << "\n]}\n";
-  }
-  out.close();
-  if (!out) return tl::unexpected(path.string() + ": cannot write the trace");
-  return {};
+std::string TraceRecorder::Json() const {
+  std::lock_guard lock(mutex_);
+  // Every event ends in ",\n"; the last one's comma goes.
+  const std::string_view events(events_.data(), events_.empty() ? 0 : events_.size() - 2);
+  std::string json = R"({"displayTimeUnit":"ms","traceEvents":[)";
+  json += '\n';
+  json += events;
+  json += "\n]}\n";
+  return json;
 }
 
 }  // namespace zcpipe::detail

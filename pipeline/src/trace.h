@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -13,12 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include <tl/expected.hpp>
-
 namespace zcpipe::detail {
 
-// Buffers trace events in memory and writes them as one Chrome trace-event JSON file
-// ({"traceEvents": [...]}) at the end of a job. Tracks are (pid, tid) pairs named with
+// Buffers trace events in memory and renders them as one Chrome trace-event JSON file
+// ({"traceEvents": [...]}) at the end of a job (the job writes it: JobConfig::trace). Tracks are (pid, tid) pairs named with
 // process_name / thread_name metadata: the coordinator's stage threads get one track per
 // (stage, thread) through ThreadTrack; a worker process names its own tracks with NameProcess /
 // NameTrack and adds slices on them with Slice. Timestamps are steady-clock time points,
@@ -51,9 +48,8 @@ class TraceRecorder {
   // A counter sample ("C" event) of the calling process, e.g. "arena bytes in use".
   void Counter(std::string_view name, Clock::time_point at, double value);
 
-  // Writes every event recorded so far to `path` (replacing it). Errors: a message naming the
-  // path and what failed.
-  [[nodiscard]] tl::expected<void, std::string> Write(const std::filesystem::path& path) const;
+  // Every event recorded so far, as the whole trace file.
+  [[nodiscard]] std::string Json() const;
 
  private:
   double Micros(Clock::time_point at) const;

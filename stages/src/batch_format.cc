@@ -65,9 +65,8 @@ void AppendJsonString(std::string_view value, std::string& out) {
 
 namespace {
 
-template <class T>
-void AppendNumber(T value, std::string& out) {
-  char text[32];
+void AppendInt64(std::int64_t value, std::string& out) {
+  char text[24];
   const auto [end, ec] = std::to_chars(text, text + sizeof text, value);
   out.append(text, end);
 }
@@ -78,11 +77,13 @@ void AppendValue(const ColumnView& column, std::uint32_t row, std::string& out,
                  AppendString&& append_string) {
   switch (column.type()) {
     case ColumnType::kInt64:
-      AppendNumber(column.int64(row), out);
+      AppendInt64(column.int64(row), out);
       break;
-    case ColumnType::kFloat64:
-      AppendNumber(column.float64(row), out);
+    case ColumnType::kFloat64: {
+      char text[detail::kFloat64Chars];
+      out.append(text, detail::FormatFloat64(column.float64(row), text));
       break;
+    }
     case ColumnType::kBool:
       out += column.boolean(row) ? "true" : "false";
       break;

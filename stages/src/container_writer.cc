@@ -1,10 +1,10 @@
 // ContainerWriter: header at Create, frames in order, temporary file until Commit.
 #include <vector>
 
-#include "atomic_file.h"
 #include "byte_source.h"
 #include "chunk_cipher.h"
 #include "container_header.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/container.h"
 
 namespace zcpipe::stages {
@@ -12,7 +12,7 @@ namespace zcpipe::stages {
 using container_detail::Fail;
 
 struct ContainerWriter::Impl {
-  container_detail::AtomicFile file;
+  AtomicFile file;
   ChunkSealer sealer;
   std::uint64_t next_index = 0;
   bool last_appended = false;
@@ -25,7 +25,7 @@ ContainerResult<ContainerWriter> ContainerWriter::Create(const std::filesystem::
                                                          const ContainerWriterOptions& options) {
   // The destination first: an existing file is reported before scrypt's work. On any later
   // failure `file` removes its temporary file.
-  auto file = container_detail::AtomicFile::Create(path, options.replace_existing);
+  auto file = AtomicFile::Create(path, options.replace_existing);
   if (!file) return tl::unexpected(file.error());
   auto header = container_detail::BuildHeader(credential, options.schema);
   if (!header) return tl::unexpected(header.error());
@@ -41,6 +41,8 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
                                                          const ContainerWriterOptions& options,
                                                          std::uint64_t frames,
                                                          std::uint64_t bytes) {
+  // `temp_path` comes from a journal: only a temporary file of `path` is read (and then taken).
+  if (auto named = RequireTemporaryOf(path, temp_path); !named) return tl::unexpected(named.error());
   auto source = container_detail::OpenFileSource(temp_path);
   if (!source) return tl::unexpected(source.error());
   auto header = container_detail::ReadHeader(**source);
@@ -55,8 +57,7 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
   if (bytes < header->bytes.size()) {
     return Fail(ContainerErrc::kInvalidArgument, "resume point inside the header");
   }
-  auto file =
-      container_detail::AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
+  auto file = AtomicFile::Resume(path, temp_path, options.replace_existing, bytes);
   if (!file) return tl::unexpected(file.error());
   auto impl = std::unique_ptr<Impl>(
       new Impl{std::move(*file), ChunkSealer(std::move(*payload_key)), frames, false, false, {}});

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "csv_scan.h"
+#include "type_inference.h"
 #include "values.h"
 #include "zcpipe/stages/csv.h"
 
@@ -104,7 +105,9 @@ std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bo
       if (const auto v = detail::ParseInt64(value)) return column.AppendInt64(*v), std::nullopt;
       break;
     case ColumnType::kFloat64:
-      if (const auto v = detail::ParseFloat64(value)) return column.AppendFloat64(*v), std::nullopt;
+      if (const auto v = detail::ParseExactFloat64(value)) {
+        return column.AppendFloat64(*v), std::nullopt;
+      }
       break;
     case ColumnType::kBool:
       if (const auto v = detail::ParseBool(value)) return column.AppendBool(*v), std::nullopt;
@@ -135,22 +138,16 @@ std::string_view FieldText(std::string_view text, const Field& field) {
   return text.substr(field.begin, field.end - field.begin);
 }
 
-// The most specific type every non-empty value in `values` parses as.
+// The most specific type that keeps every non-empty value in `values` (type_inference.h).
 ColumnType InferType(const std::vector<std::string>& values) {
-  bool any = false, int64 = true, float64 = true, boolean = true, timestamp = true;
+  bool any = false;
+  std::uint8_t types = detail::kAnyType;
   for (const auto& v : values) {
     if (v.empty()) continue;
     any = true;
-    int64 = int64 && detail::ParseInt64(v).has_value();
-    float64 = float64 && detail::ParseFloat64(v).has_value();
-    boolean = boolean && detail::ParseBool(v).has_value();
-    timestamp = timestamp && detail::ParseTimestamp(v).has_value();
+    types &= detail::TypesKeeping(v);
   }
-  if (!any) return ColumnType::kString;
-  if (int64) return ColumnType::kInt64;
-  if (float64) return ColumnType::kFloat64;
-  if (boolean) return ColumnType::kBool;
-  return timestamp ? ColumnType::kTimestamp : ColumnType::kString;
+  return any ? detail::MostSpecific(types) : ColumnType::kString;
 }
 
 // The decoded values of the first records of `text` (header included, if any): rows x fields.
@@ -312,8 +309,12 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           if (!problem) problem = Append(columns_[c], value, quoted, summary.non_ascii);
           if (problem) {
             for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();
+            const ColumnType type = columns_[c].type();
+            const std::string_view field = FieldText(text, values[c]);
             reject(record, record_line, *problem, columns_[c].name(),
-                   detail::Quote(FieldText(text, values[c])));
+                   *problem == detail::BadValueReason(type)
+                       ? detail::BadValueDetail(type, field, value)
+                       : detail::Quote(field));
             return true;
           }
         }

@@ -1,6 +1,6 @@
 // DecryptFile: a whole container to a plain file, published only once everything verified.
-#include "atomic_file.h"
 #include "container_format.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/container.h"
 
 namespace zcpipe::stages {
@@ -14,7 +14,7 @@ ContainerResult<ContainerInfo> DecryptFile(const std::filesystem::path& in,
   }
   auto reader = ContainerReader::Open(in, credential);
   if (!reader) return tl::unexpected(reader.error());
-  auto file = container_detail::AtomicFile::Create(out, options.replace_existing);
+  auto file = AtomicFile::Create(out, options.replace_existing);
   if (!file) return tl::unexpected(file.error());
 
   ContainerInfo info;

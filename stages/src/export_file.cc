@@ -3,8 +3,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "atomic_file.h"
 #include "container_format.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/export.h"
@@ -33,7 +33,7 @@ class Output {
  public:
   static ContainerResult<Output> Open(const std::filesystem::path& path, bool replace) {
     if (path == "-") return Output(std::nullopt);
-    auto file = container_detail::AtomicFile::Create(path, replace);
+    auto file = AtomicFile::Create(path, replace);
     if (!file) return tl::unexpected(file.error());
     return Output(std::move(*file));
   }
@@ -55,8 +55,8 @@ class Output {
   }
 
  private:
-  explicit Output(std::optional<container_detail::AtomicFile> file) : file_(std::move(file)) {}
-  std::optional<container_detail::AtomicFile> file_;
+  explicit Output(std::optional<AtomicFile> file) : file_(std::move(file)) {}
+  std::optional<AtomicFile> file_;
 };
 
 }  // namespace

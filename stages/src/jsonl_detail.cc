@@ -166,35 +166,6 @@ std::string_view Token(od::value& value) {
   return token;
 }
 
-bool IsJsonNumber(std::string_view token) {
-  std::size_t i = 0;
-  const auto digits = [&] {
-    const std::size_t start = i;
-    while (i < token.size() && IsDigit(token[i])) ++i;
-    return i - start;
-  };
-  if (i < token.size() && token[i] == '-') ++i;
-  if (i < token.size() && token[i] == '0') {
-    ++i;
-  } else if (i >= token.size() || token[i] == '0' || digits() == 0) {
-    return false;
-  }
-  if (i < token.size() && token[i] == '.') {
-    ++i;
-    if (digits() == 0) return false;
-  }
-  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
-    ++i;
-    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
-    if (digits() == 0) return false;
-  }
-  return i == token.size();
-}
-
-bool IsJsonInteger(std::string_view token) {
-  return token.find_first_of(".eE") == std::string_view::npos;
-}
-
 Fault JsonFault(simdjson::error_code error) {
   switch (error) {
     case simdjson::UTF8_ERROR:

@@ -12,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include "values.h"
 #include "zcpipe/stages/input_error.h"
 
 namespace zcpipe::stages::jsonl {
@@ -84,10 +85,9 @@ class PaddedLine {
 [[nodiscard]] std::string_view Token(od::value& value);
 // A scalar value's text for messages: Token, without the quotes of a string.
 [[nodiscard]] std::string_view Display(od::value& value, od::json_type kind);
-// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-[[nodiscard]] bool IsJsonNumber(std::string_view token);
-// A JSON number without fraction or exponent. REQUIRES: IsJsonNumber(token).
-[[nodiscard]] bool IsJsonInteger(std::string_view token);
+// JSON's number grammar, shared with the value rules.
+using detail::IsJsonInteger;
+using detail::IsJsonNumber;
 
 // The fault for a scalar token that is not JSON (e.g. "tru", "01", "-").
 [[nodiscard]] Fault InvalidToken(std::string_view token);

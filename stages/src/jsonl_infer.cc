@@ -1,11 +1,13 @@
 // JsonlParser::InferSchema: column names and types from the first rows of a chunk.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "jsonl_detail.h"
+#include "type_inference.h"
 #include "values.h"
 #include "zcpipe/stages/jsonl.h"
 
@@ -14,26 +16,17 @@ namespace {
 
 namespace od = jsonl::od;
 
-// The kinds of non-null values seen for one key, as bits.
-enum Kind : std::uint8_t {
-  kInteger = 1,  // an integer in int64 range
-  kNumber = 2,   // any other number
-  kBoolean = 4,
-  kTimestamp = 8,  // a string that parses as ISO 8601
-  kText = 16,      // any other string
-  kOther = 32,     // an array or an object
-  kNull = 0,
+// What one value says of its key's type: the types that keep it (type_inference.h), or
+// nothing for a null, which any type keeps.
+struct Kind {
+  bool null = false;
+  std::uint8_t types = detail::kNoType;
 };
 
-ColumnType TypeOf(std::uint8_t kinds) {
-  if (kinds == kInteger) return ColumnType::kInt64;
-  if (kinds != 0 && (kinds & ~(kInteger | kNumber)) == 0) return ColumnType::kFloat64;
-  if (kinds == kBoolean) return ColumnType::kBool;
-  if (kinds == kTimestamp) return ColumnType::kTimestamp;
-  return ColumnType::kString;
-}
-
-// The kind of `value`, or nothing if it is not valid JSON.
+// The kind of `value`, or nothing if it is not valid JSON. A number keeps the numeric types
+// that hold its token (an integer beyond int64 or a decimal a double would round, none: string
+// keeps its token); a string only timestamp, when it is one (an int64 column takes no string);
+// an array or an object none.
 std::optional<Kind> KindOf(od::value value) {
   od::json_type type{};
   if (value.type().get(type) != simdjson::SUCCESS) return std::nullopt;
@@ -41,27 +34,24 @@ std::optional<Kind> KindOf(od::value value) {
     case od::json_type::number: {
       const auto token = jsonl::Token(value);
       if (!jsonl::IsJsonNumber(token)) return std::nullopt;
-      std::int64_t integer = 0;
-      if (jsonl::IsJsonInteger(token) && value.get_int64().get(integer) == simdjson::SUCCESS) {
-        return kInteger;
-      }
-      return kNumber;
+      return Kind{false, static_cast<std::uint8_t>(detail::TypesKeeping(token) &
+                                                   (detail::kInt64Type | detail::kFloat64Type))};
     }
     case od::json_type::string: {
       std::string_view text;
       if (value.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
-      return detail::ParseTimestamp(text) ? kTimestamp : kText;
+      return Kind{false, detail::ParseTimestamp(text) ? detail::kTimestampType : detail::kNoType};
     }
     case od::json_type::boolean:
       if (jsonl::Validate(value, 1)) return std::nullopt;
-      return kBoolean;
+      return Kind{false, detail::kBoolType};
     case od::json_type::null:
       if (jsonl::Validate(value, 1)) return std::nullopt;
-      return kNull;
+      return Kind{true};
     case od::json_type::array:
     case od::json_type::object:
       if (jsonl::Validate(value, 1)) return std::nullopt;
-      return kOther;
+      return Kind{};
   }
   return std::nullopt;
 }
@@ -69,7 +59,8 @@ std::optional<Kind> KindOf(od::value value) {
 }  // namespace
 
 Schema JsonlParser::InferSchema(const Chunk& chunk, std::size_t max_rows) {
-  std::vector<std::pair<std::string, std::uint8_t>> keys;  // in order of first appearance
+  // In order of first appearance: the types that keep every value seen, if any non-null was.
+  std::vector<std::pair<std::string, std::optional<std::uint8_t>>> keys;
   std::unordered_map<std::string, std::size_t> index;
   std::vector<std::pair<std::string_view, Kind>> row;  // one line's keys, kept if it is valid
 
@@ -110,15 +101,19 @@ Schema JsonlParser::InferSchema(const Chunk& chunk, std::size_t max_rows) {
       if (it == index.end()) {
         if (keys.size() == kMaxInferredColumns) continue;
         it = index.emplace(std::string(key), keys.size()).first;
-        keys.emplace_back(key, 0);
+        keys.emplace_back(key, std::nullopt);
       }
-      keys[it->second].second |= kind;
+      if (kind.null) continue;
+      auto& types = keys[it->second].second;
+      types = types.value_or(detail::kAnyType) & kind.types;
     }
   }
 
   std::vector<ColumnSpec> columns;
   columns.reserve(keys.size());
-  for (auto& [name, kinds] : keys) columns.push_back({std::move(name), TypeOf(kinds)});
+  for (auto& [name, types] : keys) {
+    columns.push_back({std::move(name), types ? detail::MostSpecific(*types) : ColumnType::kString});
+  }
   return Schema(std::move(columns));
 }
 

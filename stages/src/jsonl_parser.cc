@@ -225,17 +225,22 @@ std::optional<Fault> JsonlParser::Impl::Store(std::size_t column, od::value valu
         return std::nullopt;
       }
       if (type == ColumnType::kFloat64) {
-        double number = 0;
-        if (value.get_double().get(number) != simdjson::SUCCESS) {
-          return Fault{InputErrc::kBadFloat64, "out of range: " + detail::Quote(token)};
+        const auto number = detail::ParseExactFloat64(token);
+        if (!number) {
+          return Fault{InputErrc::kBadFloat64, detail::BadValueDetail(type, token, token)};
         }
-        out.AppendFloat64(number);
+        out.AppendFloat64(*number);
         return std::nullopt;
       }
       if (!jsonl::IsJsonInteger(token)) return mismatch();
       std::int64_t number = 0;
       if (value.get_int64().get(number) != simdjson::SUCCESS) {
-        return Fault{detail::BadValueReason(type), "out of range: " + detail::Quote(token)};
+        return Fault{detail::BadValueReason(type), type == ColumnType::kInt64
+                                                       ? detail::BadValueDetail(type, token, token)
+                                                       : detail::MicrosDetail(token)};
+      }
+      if (type == ColumnType::kTimestamp && !detail::IsTimestamp(number)) {
+        return Fault{InputErrc::kBadTimestamp, detail::MicrosDetail(token)};
       }
       out.AppendInt64(number);
       return std::nullopt;
@@ -250,7 +255,7 @@ std::optional<Fault> JsonlParser::Impl::Store(std::size_t column, od::value valu
         return std::nullopt;
       }
       const auto micros = detail::ParseTimestamp(text);
-      if (!micros) return Fault{InputErrc::kBadTimestamp, detail::Quote(text)};
+      if (!micros) return Fault{InputErrc::kBadTimestamp, detail::BadValueDetail(type, text, text)};
       out.AppendInt64(*micros);
       return std::nullopt;
     }

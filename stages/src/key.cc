@@ -10,9 +10,9 @@
 
 #include <openssl/crypto.h>
 
-#include "atomic_file.h"
 #include "container_format.h"
 #include "key_schedule.h"
+#include "zcpipe/stages/atomic_file.h"
 
 namespace zcpipe::stages {
 
@@ -116,7 +116,7 @@ ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::str
 ContainerResult<FileKey> GenerateKeyFile(const std::filesystem::path& path) {
   auto key = FileKey::Generate();
   if (!key) return key;
-  auto file = container_detail::AtomicFile::Create(path, /*replace_existing=*/false);
+  auto file = AtomicFile::Create(path, /*replace_existing=*/false);
   if (!file) return tl::unexpected(file.error());
   if (auto written = file->Write(key->bytes()); !written) return tl::unexpected(written.error());
   if (auto committed = file->Commit(); !committed) return tl::unexpected(committed.error());

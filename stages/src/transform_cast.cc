@@ -19,7 +19,8 @@ bool Supported(ColumnType from, ColumnType to) {
   return !timestamp || other_side_ok;
 }
 
-// Converts the non-null `in` from `from` to `to` into `out`; false when it does not convert.
+// Converts the non-null `in` from `from` to `to` into `out`; false when it does not convert
+// or would lose something (the rules of values.h: 9007199254740993 is no float64).
 // A string result is built in `text`.
 bool Convert(ColumnType from, ColumnType to, const Value& in, Value& out, std::string& text) {
   out.null = false;
@@ -42,7 +43,7 @@ bool Convert(ColumnType from, ColumnType to, const Value& in, Value& out, std::s
         return v.has_value();
       }
       case ColumnType::kFloat64: {
-        const auto v = detail::ParseFloat64(in.s);
+        const auto v = detail::ParseExactFloat64(in.s);
         out.f = v.value_or(0);
         return v.has_value();
       }
@@ -71,13 +72,13 @@ bool Convert(ColumnType from, ColumnType to, const Value& in, Value& out, std::s
           return false;
         }
         out.i = static_cast<std::int64_t>(in.f);
-        return true;
+        return detail::Float64HoldsInt64(out.i);  // 2^60 prints as 1.152921504606847e+18
       }
       out.i = in.i;  // int64 ↔ timestamp
-      return true;
+      return to != ColumnType::kTimestamp || detail::IsTimestamp(in.i);
     case ColumnType::kFloat64:
       out.f = from == ColumnType::kBool ? (in.b ? 1.0 : 0.0) : static_cast<double>(in.i);
-      return true;
+      return from == ColumnType::kBool || detail::Float64HoldsInt64(in.i);
     case ColumnType::kBool: {
       const double number = from == ColumnType::kFloat64 ? in.f : static_cast<double>(in.i);
       out.b = number == 1.0;
@@ -113,7 +114,9 @@ class CastOp final : public detail::Op {
         row.error->column = c.column;
         std::string text;
         detail::FormatValue(c.from, in, text);
-        row.error->detail = detail::Quote(text);
+        row.error->detail = c.from == ColumnType::kInt64 && c.to == ColumnType::kTimestamp
+                                ? detail::MicrosDetail(text)
+                                : detail::BadValueDetail(c.to, text, text);
         return detail::RowOutcome::kReject;
       }
     }

@@ -57,7 +57,7 @@ void FormatValue(ColumnType type, const Value& value, std::string& out) {
       result = std::to_chars(buffer, buffer + sizeof buffer, value.i);
       break;
     case ColumnType::kFloat64:
-      result = std::to_chars(buffer, buffer + sizeof buffer, value.f);
+      result.ptr = FormatFloat64(value.f, buffer);
       break;
     case ColumnType::kBool:
       out += value.b ? "true" : "false";

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -72,6 +74,56 @@ TEST_F(ExportCommand, SigintCancelsCleanlyAndExitsWith130) {
     EXPECT_EQ(last, "zcpipe: interrupted: the export was cancelled, no output was published");
     EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "key", "out.zcp"}));  // no temp file
     break;
+  }
+}
+
+// Issue 22: `kill -9` during an export left a plaintext ".back.csv.tmp-*". It is 0600; `zcpipe
+// gc back.csv` removes it once its writer is dead, never while it runs, and so does the next
+// export to that path.
+TEST_F(ExportCommand, AKilledExportLeavesOnlyA0600TemporaryThatGcAndTheNextExportRemove) {
+  ImportCsv(2'000'000);
+  const auto temporary = [&]() -> std::string {
+    for (const auto& name : Files()) {
+      if (name.starts_with(".back.csv.tmp-")) return name;
+    }
+    return {};
+  };
+  for (const bool gc : {true, false}) {
+    SCOPED_TRACE(gc ? "zcpipe gc back.csv" : "zcpipe export -o back.csv");
+    const mode_t umask = ::umask(022);  // the export's
+    testing::BackgroundZcpipe exported("export out.zcp --to csv -o back.csv -k key", dir_.string());
+    ::umask(umask);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (temporary().empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    exported.Stop();  // under way, its temporary file locked: a live writer's
+    const std::string temp = temporary();
+    ASSERT_FALSE(temp.empty()) << "the export never started, or finished at once";
+    struct stat info {};
+    ASSERT_EQ(::stat((dir_ / temp).c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0600u);
+    if (gc) {
+      const auto live = Run("gc back.csv");
+      EXPECT_EQ(live.exit_code, 0) << live.err;
+      EXPECT_NE(live.out.find("temporary files: 0 removed, 1 being written"), std::string::npos) << live.out;
+      EXPECT_EQ(temporary(), temp);
+    }
+    ASSERT_EQ(::kill(exported.pid(), SIGKILL), 0);
+    EXPECT_EQ(exported.Wait(), -1);
+    EXPECT_EQ(temporary(), temp);  // left by the dead export
+    if (gc) {
+      const auto swept = Run("gc back.csv");
+      EXPECT_EQ(swept.exit_code, 0) << swept.err;
+      EXPECT_NE(swept.out.find("removed ./" + temp), std::string::npos) << swept.out;
+      EXPECT_NE(swept.out.find("temporary files: 1 removed, 0 being written"), std::string::npos)
+          << swept.out;
+    } else {
+      const auto again = Run("export out.zcp --to csv -o back.csv -k key");
+      EXPECT_EQ(again.exit_code, 0) << again.err;
+      std::filesystem::remove(dir_ / "back.csv");
+    }
+    EXPECT_EQ(Files(), (std::vector<std::string>{"in.csv", "key", "out.zcp"}));
   }
 }
 

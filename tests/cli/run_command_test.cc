@@ -334,13 +334,17 @@ TEST_F(RunCommand, TraceIsChromeTraceJsonWithEveryStage) {
   EXPECT_EQ(slices, (std::set<std::string>{"encrypt", "parse", "read", "transform", "write"}));
 }
 
-TEST_F(RunCommand, ATraceThatCannotBeWrittenIsAnInternalErrorAndPublishesNothing) {
+// The trace is created when the job starts, as the output is (issue 22: before, it was written
+// at the end, after all the work).
+TEST_F(RunCommand, ATraceThatCannotBeCreatedIsRefusedUpFrontAndNothingIsPublished) {
   WriteCsv("in.csv", 10);
   const auto run = Run("run in.csv -o out.zcp -k key --trace no-such-dir/trace.json");
-  EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.err.find("zcpipe: error: no-such-dir/trace.json: cannot write the trace"),
+  EXPECT_EQ(run.exit_code, 3);
+  EXPECT_NE(run.err.find("zcpipe: error: no-such-dir/trace.json: i/o error: create temporary "
+                         "file no-such-dir/.trace.json.tmp-"),
             std::string::npos)
       << run.err;
+  EXPECT_NE(run.err.find(": No such file or directory"), std::string::npos) << run.err;
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out.zcp"));
 }
 

@@ -11,8 +11,10 @@
 #include <gtest/gtest.h>
 
 #include "child_process.h"
+#include "file_names.h"
 #include "gate_transform.h"
 #include "zcpipe/pipeline/job.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -28,6 +30,16 @@ std::size_t Points(const fs::path& journal) {
   std::size_t points = 0;
   while (std::getline(in, line)) points += line.starts_with("point ") && line.ends_with(" end");
   return points;
+}
+
+// The one temporary file of `path` in its directory (".NAME.tmp-XXXXXX").
+fs::path TemporaryOf(const fs::path& path) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::directory_iterator(path.parent_path())) {
+    if (stages::IsTemporaryOf(path, entry.path())) found.push_back(entry.path());
+  }
+  EXPECT_EQ(found.size(), 1u) << path;
+  return found.empty() ? fs::path() : found.front();
 }
 
 std::string Slurp(const fs::path& path) {
@@ -106,6 +118,8 @@ class Resume : public ::testing::Test {
     EXPECT_EQ(files, 3u);  // in.csv, out.zcp, back.csv: no temporary file left
   }
 
+  std::vector<std::string> Names() const { return testing::FileNames(dir_); }
+
   static constexpr int kRows = 100000;
   const fs::path dir_ =
       fs::temp_directory_path() / ("zcpipe-resume-" + std::to_string(::getpid()) + "-" +
@@ -139,7 +153,9 @@ TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
   config.on_error = ErrorPolicy::kQuarantine;
   config.rejects = dir_ / "rejects.jsonl";
   KillMidRun(config);
-  ASSERT_GT(fs::file_size(config.rejects), 0u);  // some were rejected before the kill
+  // Some were rejected before the kill, into a temporary file: nothing is published.
+  EXPECT_FALSE(fs::exists(config.rejects));
+  ASSERT_GT(fs::file_size(TemporaryOf(config.rejects)), 0u);
 
   config.resume = true;
   const Report report = zcpipe::Run(config);
@@ -159,6 +175,93 @@ TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
   std::vector<std::uint64_t> expected;
   for (int i = 7; i < kRows; i += 1000) expected.push_back(static_cast<std::uint64_t>(i) + 2);
   EXPECT_EQ(lines, expected);
+  EXPECT_EQ(fs::status(config.rejects).permissions(),
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(Names(), (std::vector<std::string>{"in.csv", "out.zcp", "rejects.jsonl"}));
+}
+
+// Issue 22: a run that starts over, without --resume, removes what the killed run left (before,
+// a 103 MB ".out.zcp.tmp-*" stayed); SweepLeftovers (`zcpipe gc PATH`) does the same.
+TEST_F(Resume, AKilledImportRunAgainWithoutResumeLeavesNothingBehind) {
+  JobConfig config = Config();
+  config.on_error = ErrorPolicy::kQuarantine;
+  config.rejects = dir_ / "rejects.jsonl";
+  KillMidRun(config);
+  ASSERT_FALSE(TemporaryOf(output_).empty());
+  ASSERT_FALSE(TemporaryOf(config.rejects).empty());
+  ASSERT_EQ(zcpipe::Run(config).status, JobStatus::kSucceeded);
+  EXPECT_EQ(Names(), (std::vector<std::string>{"in.csv", "out.zcp", "rejects.jsonl"}));
+}
+
+TEST_F(Resume, SweepLeftoversRemovesAKilledImportsTemporaryFileAndJournal) {
+  KillMidRun(Config());
+  const fs::path temp = TemporaryOf(output_);
+  const auto preview = SweepLeftovers(output_, /*dry_run=*/true);
+  EXPECT_EQ(preview.removed, (std::vector<fs::path>{temp, journal_}));
+  EXPECT_TRUE(fs::exists(temp));
+  const auto sweep = SweepLeftovers(output_);
+  EXPECT_EQ(sweep.removed, (std::vector<fs::path>{temp, journal_}));
+  EXPECT_TRUE(sweep.failed.empty());
+  EXPECT_EQ(Names(), std::vector<std::string>{"in.csv"});
+}
+
+// Issue 24: the journal's name is predictable. A symlink planted there must not make a run
+// write its journal through it (before, the run truncated the target and wrote the journal into
+// it).
+TEST_F(Resume, ASymlinkedJournalNeverMakesARunWriteWhereItLeads) {
+  std::ofstream(dir_ / "victim") << "precious";
+  fs::create_symlink(dir_ / "victim", journal_);
+  for (const bool resume : {false, true}) {
+    JobConfig config = Config();
+    config.resume = resume;
+    config.replace_output = true;
+    config.journal_interval = 0ms;
+    ASSERT_EQ(zcpipe::Run(config).status, JobStatus::kSucceeded) << resume;
+    EXPECT_EQ(Slurp(dir_ / "victim"), "precious") << resume;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(journal_))) << resume;
+    fs::create_symlink(dir_ / "victim", journal_);
+  }
+}
+
+// Issue 24: a journal names the temporary files to resume and to remove. One planted (or
+// edited) to name another file must not make a run cut it, publish it, or remove it (before,
+// --resume truncated it and renamed it into place as the output, or removed it when the
+// journal did not match the input).
+TEST_F(Resume, APlantedJournalNeverMakesARunCutOrRemoveAnotherFile) {
+  const std::string precious(1 << 20, 'p');
+  for (const bool matching : {true, false}) {
+    SCOPED_TRACE(matching ? "a journal of this input" : "a journal of another input");
+    KillMidRun(Config());
+    std::vector<std::string> lines;  // the journal, its temporary file replaced by the victim
+    {
+      std::ifstream in(journal_);
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    ASSERT_GE(lines.size(), 6u);
+    lines[3] = (dir_ / "victim").string();      // the container's temporary file
+    if (!matching) lines[2] = "1 2 " + lines[2].substr(lines[2].rfind(' ') + 1);  // size, mtime
+    {
+      std::ofstream out(journal_, std::ios::trunc);
+      for (const auto& line : lines) out << line << '\n';
+    }
+    std::ofstream(dir_ / "victim", std::ios::binary) << precious;
+
+    JobConfig config = Config();
+    config.resume = true;
+    const Report report = zcpipe::Run(config);
+    EXPECT_EQ(Slurp(dir_ / "victim"), precious);
+    if (matching) {  // refused: resuming another file is not resuming
+      ASSERT_EQ(report.status, JobStatus::kFailed);
+      EXPECT_NE(report.error->message.find("is not a temporary file of"), std::string::npos)
+          << report.error->message;
+      EXPECT_FALSE(fs::exists(output_));
+    } else {  // started over
+      ASSERT_EQ(report.status, JobStatus::kSucceeded) << report.error->message;
+    }
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (entry.path() != input_ && entry.path() != dir_ / "victim") fs::remove(entry.path());
+    }
+  }
 }
 
 // Ctrl-C is how most imports are interrupted: a job with resume that is cancelled records where

@@ -1,5 +1,6 @@
 #include "trace.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "file_size_limit.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -59,7 +61,7 @@ TEST_F(TraceTest, ThreadsRecordAtOnceEachOnItsOwnTrack) {
   }
   for (auto& thread : threads) thread.join();
   const fs::path path = dir_ / "trace.json";
-  ASSERT_TRUE(trace.Write(path));
+  std::ofstream(path, std::ios::binary) << trace.Json();
   std::map<std::string, int> phases;
   std::set<std::uint64_t> tids;
   for (simdjson::dom::object event : Events(path)) {
@@ -90,7 +92,7 @@ TEST_F(TraceTest, WritesSlicesOnNamedTracksCountersAndForeignTracks) {
   trace.NameTrack({99999, 1}, "transform");
   trace.Slice({99999, 1}, "transform", origin, origin + std::chrono::microseconds(5));
   const fs::path path = dir_ / "trace.json";
-  ASSERT_TRUE(trace.Write(path));
+  std::ofstream(path, std::ios::binary) << trace.Json();
 
   std::map<std::string, int> phases;
   bool parse_slice = false, worker_slice = false, counter = false;
@@ -158,6 +160,76 @@ TEST_F(JobTraceTest, TracesEveryStageOfEveryChunk) {
   }
   EXPECT_TRUE(counters.contains("chunks in flight"));
   EXPECT_TRUE(counters.contains("arena bytes in use"));
+}
+
+// A job that imports `rows` rows of "id,amount" (every row with id `bad_id` fails the job),
+// traced into trace.json.
+JobConfig TracedJob(const fs::path& dir, int rows, int bad_id = -1) {
+  {
+    std::ofstream out(dir / "in.csv");
+    out << "id,amount\n";
+    for (int i = 0; i < rows; ++i) out << i << ',' << (i == bad_id ? "oops" : "1") << '\n';
+  }
+  JobConfig config;
+  config.input = dir / "in.csv";
+  config.schema = stages::Schema::Parse("id:int64,amount:float64");
+  config.batch_sink = [](const stages::BatchView&) {};
+  config.chunk_size = 4 << 10;
+  config.arena_size = 256 << 10;
+  config.threads = 2;
+  config.trace = dir / "trace.json";
+  return config;
+}
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Issue 22: the trace is as careful as the container. Before, it was written with the umask's
+// mode wherever the job ended, over any file of that name, even when the job failed.
+TEST_F(JobTraceTest, ATraceIsPublished0600OnlyByAJobThatSucceeds) {
+  auto config = TracedJob(dir_, 2000, /*bad_id=*/1500);
+  std::ofstream(config.trace) << "precious";
+  const Report refused = zcpipe::Run(config);
+  ASSERT_EQ(refused.status, JobStatus::kFailed);
+  EXPECT_EQ(refused.error->kind, ErrorKind::kInitialization);
+  EXPECT_NE(refused.error->message.find("trace.json already exists"), std::string::npos)
+      << refused.error->message;
+  EXPECT_EQ(Read(config.trace), "precious");
+
+  config.replace_output = true;  // --force: the job fails at row 1500, and replaces nothing
+  ASSERT_EQ(zcpipe::Run(config).status, JobStatus::kFailed);
+  EXPECT_EQ(Read(config.trace), "precious");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2);
+
+  config = TracedJob(dir_, 2000);
+  config.replace_output = true;
+  const mode_t umask = ::umask(022);
+  const Report report = zcpipe::Run(config);
+  ::umask(umask);
+  ASSERT_EQ(report.status, JobStatus::kSucceeded);
+  EXPECT_EQ(fs::status(config.trace).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_GT(Events(config.trace).size(), 0u);
+}
+
+// Before: a trace that could not be written whole (full disk) was cut, and the job succeeded.
+TEST_F(JobTraceTest, ATraceThatCannotBeWrittenFailsTheJobAndPublishesNothing) {
+  auto config = TracedJob(dir_, 1000000);
+  ASSERT_EQ(zcpipe::Run(config).status, JobStatus::kSucceeded);
+  const auto size = fs::file_size(config.trace);
+  ASSERT_GT(size, 2 * config.arena_size);  // room for the arena below the limit, not the trace
+  fs::remove(config.trace);
+  Report report;
+  {
+    testing::FileSizeLimit limit((size + config.arena_size) / 2);
+    report = zcpipe::Run(config);
+  }
+  ASSERT_EQ(report.status, JobStatus::kFailed);
+  EXPECT_EQ(report.error->stage, Stage::kWrite);
+  EXPECT_NE(report.error->message.find(config.trace.string() + ": i/o error"), std::string::npos)
+      << report.error->message;
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);  // in.csv
 }
 
 TEST_F(JobTraceTest, WithoutATracePathWritesNone) {

@@ -70,6 +70,71 @@ TEST(Csv, InfersTypesFromTheFirstChunk) {
   EXPECT_EQ(parsed.rows[0][3], "1709287200000000");
 }
 
+// Issue 22: an inferred type keeps every value, or the column is string: leading zeros are
+// an identifier's, an integer beyond int64 or a decimal a double would round is no number, nan
+// and inf are no float64, a fraction finer than microseconds no timestamp, yes or t no bool.
+// Values that only change spelling (4196.10 as 4196.1, +7 as 7, TRUE as true) keep the type.
+TEST(Csv, InferenceKeepsEveryValue) {
+  const auto parsed = ParseCsv(
+      "zip,phone,big,huge,round,nan,ns,yes,f,i,b,t\n"
+      "00123,0049301234567,1,1.5,0.5,1.5,2024-03-01T12:00:00Z,true,4196.10,+7,TRUE,"
+      "2024-03-01T12:00:00.123456000Z\n"
+      "123,49301234567,9223372036854775808,99999999999999999999999,9007199254740993,nan,"
+      "2024-03-01T12:00:00.123456789Z,yes,-0.5,-9223372036854775808,false,2024-03-01\n"
+      "1,1,1,1,0.10000000000000001,inf,,t,1e3,0,False,\n");
+  EXPECT_EQ(parsed.schema.ToString(),
+            "zip:string,phone:string,big:string,huge:string,round:string,nan:string,ns:string,"
+            "yes:string,f:float64,i:int64,b:bool,t:timestamp");
+  EXPECT_TRUE(parsed.rejected.empty());
+  ASSERT_EQ(parsed.rows.size(), 3u);
+  EXPECT_EQ(parsed.rows[0][0], "00123");
+  EXPECT_EQ(parsed.rows[0][1], "0049301234567");
+  EXPECT_EQ(parsed.rows[1][2], "9223372036854775808");
+  EXPECT_EQ(parsed.rows[1][4], "9007199254740993");
+  EXPECT_EQ(parsed.rows[1][6], "2024-03-01T12:00:00.123456789Z");
+  EXPECT_EQ(parsed.rows[2][7], "t");
+}
+
+// Issue 22: a declared type rejects a value it would change, with a reason and why; it never
+// rounds. Values it holds exactly in another spelling (007, +7, 1.50) are taken.
+TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {
+  const std::string text =
+      "i,f,t\n"
+      "007,1.50,2024-03-01T12:00:00.123456000+01:00\n"  // line 2: fine
+      "9223372036854775808,1,2024-03-01\n"              // line 3: int64 overflow
+      "1,0.10000000000000001,2024-03-01\n"              // line 4: float64 would round
+      "1,9007199254740993,2024-03-01\n"                 // line 5
+      "1,nan,2024-03-01\n"                              // line 6: not finite
+      "1,-inf,2024-03-01\n"                             // line 7
+      "1,1e400,2024-03-01\n"                            // line 8
+      "1,1,2024-03-01T12:00:00.123456789Z\n"            // line 9: nanoseconds
+      "1,1,\"2016-12-31 23:59:60\"\n"                   // line 10: leap second
+      "1,1,0000-01-01T00:00:00+00:01\n";                // line 11: before year 0000
+  const auto parsed = ParseCsv(text, WithSchema("i:int64,f:float64,t:timestamp"));
+  EXPECT_EQ(parsed.rows, (Rows{{"7", "1.5", "1709290800123456"}}));
+  const std::vector<std::string> expected = {
+      "line 3 (byte 51): bad int64 in column 'i': \"9223372036854775808\" (beyond int64)",
+      "line 4 (byte 84): bad float64 in column 'f': \"0.10000000000000001\" (float64 would make "
+      "it 0.1)",
+      "line 5 (byte 117): bad float64 in column 'f': \"9007199254740993\" (float64 would make it "
+      "9007199254740992)",
+      "line 6 (byte 147): bad float64 in column 'f': \"nan\" (float64 holds finite numbers only)",
+      "line 7 (byte 164): bad float64 in column 'f': \"-inf\" (float64 holds finite numbers only)",
+      "line 8 (byte 182): bad float64 in column 'f': \"1e400\" (beyond float64)",
+      "line 9 (byte 201): bad timestamp in column 't': \"2024-03-01T12:00:00.123456789Z\" "
+      "(timestamps hold microseconds)",
+      "line 10 (byte 236): bad timestamp in column 't': \"\"2016-12-31 23:59:60\"\" (no leap "
+      "seconds)",
+      "line 11 (byte 262): bad timestamp in column 't': \"0000-01-01T00:00:00+00:01\" (outside "
+      "years 0000-9999)"};
+  ASSERT_EQ(parsed.rejected.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(parsed.rejected[i].Describe(), expected[i]);
+    EXPECT_EQ(text.substr(parsed.rejected[i].byte_offset, parsed.rejected[i].raw.size()),
+              parsed.rejected[i].raw);
+  }
+}
+
 // Every malformed case: the exact reason, line and byte offset, and no row lost.
 TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
   const std::string text =

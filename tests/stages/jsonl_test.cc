@@ -1,6 +1,7 @@
 #include "zcpipe/stages/jsonl.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -160,27 +161,37 @@ TEST(JsonlParser, Int64AtItsLimits) {
     EXPECT_EQ(parsed.rejected()[i].line, i + 4);
     EXPECT_EQ(parsed.rejected()[i].column, "n");
   }
-  EXPECT_EQ(parsed.rejected()[0].detail, "out of range: \"9223372036854775808\"");
+  EXPECT_EQ(parsed.rejected()[0].detail, "\"9223372036854775808\" (beyond int64)");
   EXPECT_EQ(parsed.rejected()[3].detail, "expected int64, got number \"1.5\"");
 }
 
-// Documented choice: a number outside double's range is kBadFloat64 (it is a number, so not a
-// type mismatch); one too small to represent is 0.
-TEST(JsonlParser, FloatOutOfRangeIsBadFloat64) {
+// A number that float64 cannot hold as it is written is kBadFloat64 (it is a number, so not a
+// type mismatch): beyond double's range, too small (it would be 0), or with more digits than
+// the double prints back (issue 22: it was rounded).
+TEST(JsonlParser, ANumberFloat64WouldChangeIsBadFloat64) {
   auto parsed =
       Parse("x:float64",
             "{\"x\":1e400}\n{\"x\":-1e400}\n{\"x\":1e-400}\n{\"x\":1.7976931348623157e308}"
-            "\n{\"x\":123456789012345678901234567890}\n");
+            "\n{\"x\":123456789012345678901234567890}\n{\"x\":9007199254740993}"
+            "\n{\"x\":0.10000000000000001}\n{\"x\":4196.10}\n{\"x\":-0}\n");
   ASSERT_TRUE(parsed.view);
   ASSERT_EQ(parsed.view->row_count(), 3u);
-  EXPECT_EQ(parsed.view->column(0).float64(0), 0.0);
-  EXPECT_EQ(parsed.view->column(0).float64(1), std::numeric_limits<double>::max());
-  EXPECT_DOUBLE_EQ(parsed.view->column(0).float64(2), 1.2345678901234568e29);
-  ASSERT_EQ(parsed.rejected().size(), 2u);
-  EXPECT_EQ(parsed.rejected()[0].reason, InputErrc::kBadFloat64);
-  EXPECT_EQ(parsed.rejected()[0].column, "x");
-  EXPECT_EQ(parsed.rejected()[0].detail, "out of range: \"1e400\"");
-  EXPECT_EQ(parsed.rejected()[1].reason, InputErrc::kBadFloat64);
+  EXPECT_EQ(parsed.view->column(0).float64(0), std::numeric_limits<double>::max());
+  EXPECT_EQ(parsed.view->column(0).float64(1), 4196.1);
+  EXPECT_TRUE(std::signbit(parsed.view->column(0).float64(2)));
+  const std::vector<std::string> details = {
+      "\"1e400\" (beyond float64)",
+      "\"-1e400\" (beyond float64)",
+      "\"1e-400\" (beyond float64)",
+      "\"123456789012345678901234567890\" (float64 would make it 1.2345678901234568e+29)",
+      "\"9007199254740993\" (float64 would make it 9007199254740992)",
+      "\"0.10000000000000001\" (float64 would make it 0.1)"};
+  ASSERT_EQ(parsed.rejected().size(), details.size());
+  for (std::size_t i = 0; i < details.size(); ++i) {
+    EXPECT_EQ(parsed.rejected()[i].reason, InputErrc::kBadFloat64);
+    EXPECT_EQ(parsed.rejected()[i].column, "x");
+    EXPECT_EQ(parsed.rejected()[i].detail, details[i]);
+  }
 }
 
 TEST(JsonlParser, WrongKindIsATypeMismatchNamingTheColumn) {
@@ -229,6 +240,33 @@ TEST(JsonlParser, Timestamps) {
     EXPECT_EQ(error.column, "at");
   }
   EXPECT_EQ(parsed.rejected()[0].detail, "\"yesterday\"");
+}
+
+// A timestamp holds microseconds from year 0000 to 9999: a finer fraction, a leap second or an
+// instant outside those years is a bad timestamp, never rounded (issue 22: .123456789Z was
+// stored as .123456Z).
+TEST(JsonlParser, ATimestampItWouldChangeIsRejected) {
+  auto parsed = Parse("at:timestamp",
+                      "{\"at\":\"2024-03-01T12:00:00.123456789Z\"}\n"
+                      "{\"at\":\"2024-03-01T12:00:00.123456000Z\"}\n"
+                      "{\"at\":\"2016-12-31T23:59:60Z\"}\n"
+                      "{\"at\":\"9999-12-31T23:59:59-01:00\"}\n"
+                      "{\"at\":253402300800000000}\n"
+                      "{\"at\":253402300799999999}\n");
+  ASSERT_TRUE(parsed.view);
+  ASSERT_EQ(parsed.view->row_count(), 2u);
+  EXPECT_EQ(parsed.view->column(0).int64(0), 1'709'294'400'123'456);
+  EXPECT_EQ(parsed.view->column(0).int64(1), 253'402'300'799'999'999);
+  const std::vector<std::string> details = {
+      "\"2024-03-01T12:00:00.123456789Z\" (timestamps hold microseconds)",
+      "\"2016-12-31T23:59:60Z\" (no leap seconds)",
+      "\"9999-12-31T23:59:59-01:00\" (outside years 0000-9999)",
+      "\"253402300800000000\" (microseconds outside years 0000-9999)"};
+  ASSERT_EQ(parsed.rejected().size(), details.size());
+  for (std::size_t i = 0; i < details.size(); ++i) {
+    EXPECT_EQ(parsed.rejected()[i].reason, InputErrc::kBadTimestamp);
+    EXPECT_EQ(parsed.rejected()[i].detail, details[i]);
+  }
 }
 
 TEST(JsonlParser, EmptyChunk) {
@@ -653,7 +691,32 @@ TEST(JsonlInferSchema, KeysInOrderOfFirstAppearanceTypedByTheirValues) {
   const auto schema = JsonlParser::InferSchema(input.chunk());
   EXPECT_EQ(schema.ToString(),
             "id:int64,price:float64,ok:bool,name:string,at:timestamp,nothing:string,"
-            "mixed:string,obj:string,list:string,big:float64,ts_then_text:string");
+            "mixed:string,obj:string,list:string,big:string,ts_then_text:string");
+}
+
+// Issue 22: an inferred type keeps every value: an integer beyond int64 or a number a double
+// would round makes the key string (which keeps the number's token), never float64; a
+// timestamp finer than microseconds is text.
+TEST(JsonlInferSchema, TheInferredTypeKeepsEveryValue) {
+  Input input(
+      "{\"big\":1,\"huge\":1.5,\"wide\":0.5,\"fine\":\"2024-03-01T12:00:00.123456Z\","
+      "\"ns\":\"2024-03-01T12:00:00Z\",\"exact\":1}\n"
+      "{\"big\":9223372036854775808,\"huge\":99999999999999999999999,"
+      "\"wide\":9007199254740993,\"fine\":\"2024-03-01T12:00:00.123456000Z\","
+      "\"ns\":\"2024-03-01T12:00:00.123456789Z\",\"exact\":4196.10}\n"
+      "{\"wide\":0.10000000000000001}\n");
+  JsonlParser parser(JsonlOptions{JsonlParser::InferSchema(input.chunk())});
+  EXPECT_EQ(parser.schema().ToString(),
+            "big:string,huge:string,wide:string,fine:timestamp,ns:string,exact:float64");
+  auto parsed = Parse(parser, input.chunk());
+  ASSERT_TRUE(parsed.view);
+  EXPECT_TRUE(parsed.rejected().empty());
+  EXPECT_EQ(parsed.view->column(0).string(1), "9223372036854775808");
+  EXPECT_EQ(parsed.view->column(1).string(1), "99999999999999999999999");
+  EXPECT_EQ(parsed.view->column(2).string(1), "9007199254740993");
+  EXPECT_EQ(parsed.view->column(2).string(2), "0.10000000000000001");
+  EXPECT_EQ(parsed.view->column(4).string(1), "2024-03-01T12:00:00.123456789Z");
+  EXPECT_EQ(parsed.view->column(5).float64(1), 4196.1);
 }
 
 TEST(JsonlInferSchema, ReadsAtMostMaxRowsAndIsEmptyWithoutRows) {

@@ -400,6 +400,64 @@ TEST(Cast, StringsParseLikeTheParsers) {
             "line 12 (byte 0): bad timestamp in column 't': \"2024-02-30\"");
 }
 
+// Issue 22: a cast follows the parsers' rules and never rounds: a value the new type would
+// change is a bad row, with what it would lose.
+TEST(Cast, RejectsWhatTheNewTypeWouldChange) {
+  std::vector<ColumnBuffer> c;
+  c.emplace_back("s", ColumnType::kString);
+  c.emplace_back("i", ColumnType::kInt64);
+  c.emplace_back("f", ColumnType::kFloat64);
+  auto row = [&](const char* s, std::int64_t i, double f) {
+    c[0].AppendString(s);
+    c[1].AppendInt64(i);
+    c[2].AppendFloat64(f);
+  };
+  row("0.10000000000000001", 1, 1);
+  row("2024-01-01T00:00:00.123456789Z", 1, 1);
+  row("nan", 1, 1);
+  row("1.5", 9007199254740993, 1);
+  row("1.5", 1, 1152921504606846976.0);  // 2^60, which prints as 1.152921504606847e+18
+  row("1.5", 9007199254740992, 9007199254740992.0);
+  const Batch in({.chunk_index = 0, .first_line = 1, .first_byte = 0}, c);
+  const auto as_float = Apply(
+      CastTransform(
+          {{"s", ColumnType::kFloat64}, {"i", ColumnType::kFloat64}, {"f", ColumnType::kInt64}}),
+      in.view);
+  EXPECT_EQ(Rows(as_float.view),
+            (std::vector<std::string>{"1.5|9007199254740992|9007199254740992"}));
+  ASSERT_EQ(as_float.rejected.size(), 5u);
+  EXPECT_EQ(as_float.rejected[0].Describe(),
+            "line 1 (byte 0): bad float64 in column 's': \"0.10000000000000001\" (float64 would "
+            "make it 0.1)");
+  EXPECT_EQ(as_float.rejected[2].Describe(),
+            "line 3 (byte 0): bad float64 in column 's': \"nan\" (float64 holds finite numbers "
+            "only)");
+  EXPECT_EQ(as_float.rejected[3].Describe(),
+            "line 4 (byte 0): bad float64 in column 'i': \"9007199254740993\" (float64 would make "
+            "it 9007199254740992)");
+  EXPECT_EQ(as_float.rejected[4].Describe(),
+            "line 5 (byte 0): bad int64 in column 'f': \"1.152921504606847e+18\"");
+
+  std::vector<ColumnBuffer> t;
+  t.emplace_back("s", ColumnType::kString);
+  t.emplace_back("i", ColumnType::kInt64);
+  t[0].AppendString("2024-01-01T00:00:00.123456000Z");
+  t[1].AppendInt64(253402300799999999);  // 9999-12-31T23:59:59.999999Z
+  t[0].AppendString("2024-01-01T00:00:00.123456789Z");
+  t[1].AppendInt64(0);
+  t[0].AppendString("2024-01-01");
+  t[1].AppendInt64(253402300800000000);  // year 10000
+  const Batch times({.chunk_index = 0, .first_line = 1, .first_byte = 0}, t);
+  const auto as_time = Apply(
+      CastTransform({{"s", ColumnType::kTimestamp}, {"i", ColumnType::kTimestamp}}), times.view);
+  EXPECT_EQ(Rows(as_time.view), (std::vector<std::string>{"1704067200123456|253402300799999999"}));
+  ASSERT_EQ(as_time.rejected.size(), 2u);
+  EXPECT_EQ(as_time.rejected[1].detail,
+            "\"253402300800000000\" (microseconds outside years 0000-9999)");
+  EXPECT_EQ(as_time.rejected[0].detail,
+            "\"2024-01-01T00:00:00.123456789Z\" (timestamps hold microseconds)");
+}
+
 TEST(Cast, RefusesWhatDoesNotConvert) {
   const auto in = Sample();
   EXPECT_EQ(OutputSchemaError(CastTransform({{"amount", ColumnType::kTimestamp}}), in.view),

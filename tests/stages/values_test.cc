@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -63,6 +65,109 @@ TEST(Values, Float64FastPathIsCorrectlyRounded) {
   }
 }
 
+// Issue 22: a float64 value is a text whose number the double prints back (std::to_chars,
+// shortest); other spellings of that number are fine.
+TEST(Values, ExactFloat64HoldsWhatThePrintedDoubleSaysAndNothingElse) {
+  EXPECT_EQ(ParseExactFloat64("4196.10"), 4196.1);
+  EXPECT_EQ(ParseExactFloat64("+.5"), 0.5);
+  EXPECT_EQ(ParseExactFloat64("1E+3"), 1000.0);
+  EXPECT_EQ(ParseExactFloat64("0.30000000000000004"), 0.1 + 0.2);
+  EXPECT_EQ(ParseExactFloat64("1.7976931348623157e308"), std::numeric_limits<double>::max());
+  EXPECT_EQ(ParseExactFloat64("5e-324"), std::numeric_limits<double>::denorm_min());
+  EXPECT_EQ(ParseExactFloat64("9007199254740992"), 9007199254740992.0);
+  EXPECT_EQ(ParseExactFloat64("00001234567890123456700000e-10"), 123456789012.34567);
+  EXPECT_TRUE(std::signbit(*ParseExactFloat64("-0.000e7")));
+  for (const char* lossy : {"0.1000000000000000055511151231257827",
+                            "9007199254740993",
+                            "99999999999999999999999",
+                            "0.10000000000000001",
+                            "1152921504606846976",
+                            "1e400",
+                            "-1e400",
+                            "1e-400",
+                            "4.9e-324",
+                            "nan",
+                            "NaN",
+                            "-nan",
+                            "inf",
+                            "-inf",
+                            "Infinity",
+                            "infinity",
+                            "0x1p3",
+                            "1e",
+                            "",
+                            "-"}) {
+    EXPECT_FALSE(ParseExactFloat64(lossy)) << lossy;
+  }
+  // Any double's shortest text is held, in either notation.
+  std::mt19937_64 random(22);
+  for (int i = 0; i < 100000; ++i) {
+    double value = 0;
+    const std::uint64_t bits = random();
+    std::memcpy(&value, &bits, sizeof value);
+    if (!std::isfinite(value)) continue;
+    char text[32];
+    const auto format = i % 2 ? std::chars_format::general : std::chars_format::scientific;
+    const auto end = std::to_chars(text, text + sizeof text, value, format).ptr;
+    const auto parsed = ParseExactFloat64({text, end});
+    ASSERT_TRUE(parsed) << std::string(text, end);
+    ASSERT_EQ(std::memcmp(&*parsed, &value, sizeof value), 0) << std::string(text, end);
+  }
+}
+
+// FormatFloat64 writes what ParseExactFloat64 holds: the shortest decimal, never the binary
+// value's digits that std::to_chars writes for a large integral double.
+TEST(Values, Float64IsWrittenAsItsShortestDecimal) {
+  const auto format = [](double value) {
+    char text[kFloat64Chars];
+    return std::string(text, FormatFloat64(value, text));
+  };
+  EXPECT_EQ(format(4196.1), "4196.1");
+  EXPECT_EQ(format(100), "100");
+  EXPECT_EQ(format(1e5), "1e+05");
+  EXPECT_EQ(format(-0.0), "-0");
+  EXPECT_EQ(format(9007199254740992.0), "9007199254740992");
+  EXPECT_EQ(format(0x1p60), "1.152921504606847e+18");  // to_chars: 1152921504606846976
+  EXPECT_EQ(format(-123456789012345683968.0), "-1.2345678901234568e+20");
+  EXPECT_EQ(format(std::numeric_limits<double>::max()), "1.7976931348623157e+308");
+  std::mt19937_64 random(53);
+  for (int i = 0; i < 100000; ++i) {
+    // Integral doubles from 2^53 to 2^73, where to_chars writes fixed notation.
+    const double value = std::ldexp(static_cast<double>(random() >> 11), 1 + i % 21);
+    const std::string text = format(value);
+    ASSERT_EQ(ParseExactFloat64(text), value) << text;
+  }
+}
+
+TEST(Values, Float64HoldsAnInt64WhoseDigitsItPrintsBack) {
+  EXPECT_TRUE(Float64HoldsInt64(0));
+  EXPECT_TRUE(Float64HoldsInt64(9007199254740992));
+  EXPECT_TRUE(Float64HoldsInt64(-9007199254740992));
+  EXPECT_TRUE(Float64HoldsInt64(100000000000000000));  // prints as 1e+17
+  EXPECT_FALSE(Float64HoldsInt64(9007199254740993));
+  EXPECT_FALSE(Float64HoldsInt64(std::int64_t{1} << 60));  // prints as 1.152921504606847e+18
+  EXPECT_FALSE(Float64HoldsInt64(INT64_MAX));
+}
+
+// What tells a rejected value's error message apart.
+TEST(Values, ALossNoteSaysWhatTheTypeWouldChange) {
+  EXPECT_EQ(LossNote(ColumnType::kInt64, "+9223372036854775808"), "beyond int64");
+  EXPECT_EQ(LossNote(ColumnType::kInt64, "12x"), "");
+  EXPECT_EQ(LossNote(ColumnType::kFloat64, "9007199254740993"),
+            "float64 would make it 9007199254740992");
+  EXPECT_EQ(LossNote(ColumnType::kFloat64, "-Infinity"), "float64 holds finite numbers only");
+  EXPECT_EQ(LossNote(ColumnType::kFloat64, "1e-999"), "beyond float64");
+  EXPECT_EQ(LossNote(ColumnType::kFloat64, "1,5"), "");
+  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-01-01 00:00:00.0000001"),
+            "timestamps hold microseconds");
+  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-02-30"), "");
+  EXPECT_EQ(LossNote(ColumnType::kBool, "maybe"), "");
+  EXPECT_EQ(BadValueDetail(ColumnType::kInt64, "\"99999999999999999999\"", "99999999999999999999"),
+            "\"\"99999999999999999999\"\" (beyond int64)");
+  EXPECT_EQ(MicrosDetail("-62167219200000001"),
+            "\"-62167219200000001\" (microseconds outside years 0000-9999)");
+}
+
 TEST(Values, Bools) {
   for (const char* yes : {"true", "TRUE", "t", "1", "yes", "Yes"}) EXPECT_EQ(ParseBool(yes), true);
   for (const char* no : {"false", "F", "0", "no"}) EXPECT_EQ(ParseBool(no), false);
@@ -82,11 +187,33 @@ TEST(Values, TimestampsInIso8601) {
                           "2024-01-01T12:00:00.Z", "2024-01-01T12:00:00+2:00"}) {
     EXPECT_FALSE(ParseTimestamp(bad)) << bad;
   }
-  for (const std::int64_t micros : {0LL, 1709294400500000LL, -1000000LL, 253402300799000000LL}) {
+  for (const std::int64_t micros : std::initializer_list<std::int64_t>{
+           0, 1709294400500000, -1000000, 253402300799000000, kMinTimestamp, kMaxTimestamp}) {
     EXPECT_EQ(ParseTimestamp(FormatTimestamp(micros)), micros) << FormatTimestamp(micros);
   }
+  EXPECT_EQ(FormatTimestamp(kMinTimestamp), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(kMaxTimestamp), "9999-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatTimestamp(1709294400500000), "2024-03-01T12:00:00.500000Z");
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
+}
+
+// Issue 22: a timestamp is never rounded. Digits beyond microseconds must be zeros; a leap
+// second and an instant outside years 0000-9999 (which FormatTimestamp could not write as
+// ParseTimestamp reads) are not timestamps.
+TEST(Values, TimestampsAreNeverRounded) {
+  EXPECT_EQ(ParseTimestamp("2024-03-01T12:00:00.123456000Z"), 1709294400123456);
+  EXPECT_EQ(ParseTimestamp("2024-03-01T12:00:00.1000000000000000000000Z"), 1709294400100000);
+  EXPECT_EQ(ParseTimestamp("0000-01-01"), kMinTimestamp);
+  EXPECT_EQ(ParseTimestamp("9999-12-31T23:59:59.999999Z"), kMaxTimestamp);
+  EXPECT_EQ(ParseTimestamp("0000-01-01T00:30:00+00:30"), kMinTimestamp);
+  for (const char* lossy : {"2024-03-01T12:00:00.123456789Z", "2024-03-01T12:00:00.0000001",
+                            "2024-03-01 12:00:00.1234561+02:00", "2016-12-31T23:59:60Z",
+                            "0000-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"}) {
+    EXPECT_FALSE(ParseTimestamp(lossy)) << lossy;
+  }
+  EXPECT_TRUE(IsTimestamp(kMaxTimestamp));
+  EXPECT_FALSE(IsTimestamp(kMaxTimestamp + 1));
+  EXPECT_FALSE(IsTimestamp(kMinTimestamp - 1));
 }
 
 TEST(Values, Utf8Validation) {

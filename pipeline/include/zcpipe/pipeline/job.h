@@ -11,6 +11,7 @@
 
 #include "zcpipe/pipeline/events.h"
 #include "zcpipe/pipeline/job_resources.h"
+#include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
@@ -145,5 +146,15 @@ class Job {
 
 // Start(config).Wait().
 [[nodiscard]] Report Run(JobConfig config);
+
+// Removes what runs writing `output` (a container, rejects file, trace or export) that are no
+// longer running left beside it: their temporary files (stages::SweepTemporaries: only those of
+// `output`'s own name pattern, the user's regular files, that no live process holds) and, when no
+// running import holds a temporary file of `output`, the journal of an import interrupted with
+// resume (which, without its temporary file, can no longer be resumed). With dry_run, only
+// reports what it would remove. What `zcpipe gc PATH` runs; a run that starts over does the
+// same for its own outputs.
+[[nodiscard]] stages::TemporarySweep SweepLeftovers(const std::filesystem::path& output,
+                                                    bool dry_run = false);
 
 }  // namespace zcpipe

@@ -33,7 +33,7 @@ struct CsvOptions {
 // a quoted empty field ("") is an empty string.
 //
 // Each bad row (wrong field count, stray or unterminated quote, a value that does not fit its
-// column, invalid UTF-8 in a string) is rejected with an InputError naming its line, byte
+// column or that its type would change, invalid UTF-8 in a string) is rejected with an InputError naming its line, byte
 // offset and reason; the other rows of the chunk are parsed. Scanning is vectorized
 // (csv_scan.h); numbers go through std::from_chars; a warmed-up parser does not allocate per
 // field or per row.
@@ -43,7 +43,8 @@ struct CsvOptions {
 class CsvParser {
  public:
   // Reads the header (if any) from `first_chunk` and resolves the schema: the given one, with
-  // each column found by name in the header, or one inferred from up to 10,000 rows.
+  // each column found by name in the header, or one inferred from up to 10,000 rows: the most
+  // specific type that keeps every value (type_inference.h; leading zeros stay text).
   // Throws std::invalid_argument (configuration): a schema column missing from the header,
   // an empty input with neither header nor schema, duplicate header names.
   static CsvParser Create(const CsvOptions& options, const Chunk& first_chunk);

@@ -21,14 +21,15 @@ struct JsonlOptions {
 // key or a JSON null is null; keys not in the schema are ignored (but must be valid JSON); of
 // duplicate keys the last wins. Accepted values, per column type:
 //   int64      a JSON integer in int64 range (1.5 and 1.0 and 1e2 are not integers)
-//   float64    any JSON number
+//   float64    a JSON number that a double holds as written (detail::ParseExactFloat64:
+//              4196.10 is, 9007199254740993 and 0.10000000000000001 are not)
 //   bool       true / false
 //   string     a JSON string (unescaped; simdjson checks UTF-8); any other value as its JSON
 //              text: a number's or a boolean's token, an array or object as it is in the
 //              line (checked as JSON first). So a key inferred string for mixed kinds or
 //              nested values takes every row.
-//   timestamp  an ISO 8601 string (detail::ParseTimestamp), or an integer: microseconds
-//              since the Unix epoch
+//   timestamp  an ISO 8601 string (detail::ParseTimestamp: no digits finer than
+//              microseconds), or an integer: microseconds since the Unix epoch; years 0000-9999
 //
 // Each bad row is rejected with an InputError (line, byte offset, reason, column when one is to
 // blame, detail, the raw line) and the rest of the chunk is parsed:
@@ -38,8 +39,10 @@ struct JsonlOptions {
 //   kTypeMismatch   a value of the wrong JSON kind for its column (a string for int64, 1.5 for
 //                   int64, an array in any column but a string one...)
 //   kBadInt64       an integer outside int64 (for an int64 column)
-//   kBadFloat64     a number outside double's range, e.g. 1e400 (for a float64 column)
-//   kBadTimestamp   a string that is not ISO 8601, or an integer outside int64
+//   kBadFloat64     a number a double would change (for a float64 column): beyond its range
+//                   (1e400, 1e-400) or with more digits than it holds (9007199254740993)
+//   kBadTimestamp   a string that is not ISO 8601 or is finer than microseconds, or an integer
+//                   outside years 0000-9999
 //   kRecordTooLarge one row that does not fit even an empty batch in the block
 // So rows_in = rows_out + rejected.size() for the lines consumed.
 //
@@ -75,10 +78,11 @@ class JsonlParser {
   [[nodiscard]] StageResult<ParseOutput> Parse(const Chunk& chunk, std::span<std::byte> block);
 
   // A schema from the first `max_rows` non-blank lines of `chunk`: the top-level keys in order
-  // of first appearance, each typed by all its non-null values: int64 if all are integers in
-  // int64 range, float64 if all are numbers, bool if all are booleans, timestamp if all are
-  // strings that parse as ISO 8601, else (strings, mixed kinds, arrays, objects, only nulls)
-  // string. Lines that are not valid JSON objects and the empty key "" are skipped. Empty when
+  // of first appearance, each typed by all its non-null values, with a type that keeps every
+  // one (docs/types.md): int64 if all are integers in int64 range, float64 if all are numbers
+  // a double holds as written, bool if all are booleans, timestamp if all are strings that
+  // parse as ISO 8601 to the microsecond, else (strings, mixed kinds, an integer beyond int64,
+  // a number a double would round, arrays, objects, only nulls) string, which keeps the text. Lines that are not valid JSON objects and the empty key "" are skipped. Empty when
   // there is nothing to infer from.
   [[nodiscard]] static Schema InferSchema(const Chunk& chunk, std::size_t max_rows = 1000);
 

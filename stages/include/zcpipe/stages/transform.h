@@ -197,14 +197,17 @@ class RenameTransform final : public BuiltinTransform {
       : RenameTransform(std::vector<Rename>(renames)) {}
 };
 
-// Converts columns to other types. Supported, per value (nulls stay null):
-//   string → any: detail::Parse* (the parsers' rules); a value that does not parse rejects
-//     the row (InputErrc of the target type, e.g. kBadInt64, detail = the quoted value);
-//   any → string: int64 decimal, float64 shortest round-trip (std::to_chars), bool
-//     "true"/"false", timestamp ISO 8601 UTC ("2024-03-01T12:00:00Z");
-//   int64 → float64 (nearest double); float64 → int64 when integral and in range (else
-//     kBadInt64); bool ↔ int64/float64 as 1/0 (a number other than 0 or 1 → kBadBool);
-//   int64 ↔ timestamp as microseconds since the Unix epoch.
+// Converts columns to other types, never rounding. Supported, per value (nulls stay null):
+//   string → any: the parsers' rules (stages/src/values.h); a value that does not parse, or
+//     that the type would change (0.10000000000000001 for float64), rejects the row (InputErrc
+//     of the target type, e.g. kBadInt64, detail = the quoted value and what it would lose);
+//   any → string: int64 decimal, float64 its shortest decimal, bool "true"/"false", timestamp
+//     ISO 8601 UTC ("2024-03-01T12:00:00Z");
+//   int64 → float64 and float64 → int64 when the number stays the same as written
+//     (9007199254740993 is no float64: kBadFloat64; 10.5 or 1e19 no int64: kBadInt64);
+//   bool ↔ int64/float64 as 1/0 (a number other than 0 or 1 → kBadBool);
+//   int64 ↔ timestamp as microseconds since the Unix epoch (years 0000-9999, else
+//     kBadTimestamp).
 // float64 ↔ timestamp and bool ↔ timestamp are refused at configuration.
 // Throws on an empty list or a column listed twice; OutputSchema throws on an unknown column
 // or an unsupported conversion.
