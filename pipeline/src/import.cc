@@ -294,6 +294,7 @@ class Import {
   // Isolated with sealing and the zero-copy transport: each chunk's first frame index, for its
   // worker to seal with; the slot is the last 8 bytes of the chunk's input block.
   std::optional<FrameLedger> ledger_;
+  TakenBuffers taken_buffers_;  // isolated: for ChunkState::taken
 
   std::unique_ptr<Workgroup> workers_;  // after pool_: shut down before the arena goes
   // With config_.resources: held while this job uses them (TakeResources, HandBack).
@@ -407,8 +408,10 @@ bool Import::MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
 void Import::ReleaseAll(ChunkState& chunk) {
   if (chunk.input.valid()) Release(chunk.input);
   for (const auto& batch : chunk.batches) Release(batch);
+  for (auto& bytes : chunk.taken) taken_buffers_.Give(std::move(bytes));
   chunk.input = {};
   chunk.batches.clear();
+  chunk.taken.clear();
 }
 
 void Import::Timed(Stage stage, Clock::time_point since, Clock::time_point now,
@@ -947,7 +950,8 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
   const ProcessAsked asked{.length = length,
                            .first_row = range.first_row,
                            .sealer = writer_ ? &writer_->sealer() : nullptr,
-                           .keep_batch = !writer_};
+                           .keep_batch = !writer_,
+                           .buffers = &taken_buffers_};
   const auto valid = [this, block = *block, asked, taken](const shm::Handle& result) {
     *taken = TakeProcessResult(Bytes(block), result.offset, result.length, asked);
     return taken->has_value();
@@ -1083,7 +1087,8 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         // Taken out of the arena and authenticated: Write appends that copy (worker_results.h).
         .validate = [this, frame_size, msg, i](const shm::Handle& frame) {
           if (frame.length != frame_size) return false;
-          auto taken = TakeFrame(writer_->sealer(), msg->first_frame + i, Bytes(frame));
+          auto taken = TakeFrame(writer_->sealer(), msg->first_frame + i, Bytes(frame),
+                                 taken_buffers_);
           if (taken) msg->taken[i] = std::move(*taken);
           return taken.has_value();
         }};

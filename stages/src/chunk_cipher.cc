@@ -149,7 +149,8 @@ ContainerResult<std::size_t> ChunkSealer::Seal(std::uint64_t index, bool last,
   return frame_size;
 }
 
-ContainerStatus ChunkSealer::Check(std::uint64_t index, std::span<const std::byte> frame) const {
+ContainerResult<std::span<const std::byte>> ChunkSealer::Check(
+    std::uint64_t index, std::span<const std::byte> frame) const {
   using namespace container_detail;
   if (frame.size() < kChunkOverhead || frame.size() - kChunkOverhead > kMaxChunkPlaintext) {
     return Fail(ContainerErrc::kTamperedChunk,
@@ -173,7 +174,7 @@ ContainerStatus ChunkSealer::Check(std::uint64_t index, std::span<const std::byt
     return Fail(ContainerErrc::kTamperedChunk, "authentication failed: the frame was modified",
                 index);
   }
-  return {};
+  return std::span<const std::byte>(plaintext);
 }
 
 }  // namespace zcpipe::stages
