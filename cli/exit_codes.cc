@@ -9,6 +9,8 @@ ExitCode ExitCodeFor(ErrorKind kind) {
       return kInputError;
     case ErrorKind::kIntegrity:
       return kIntegrity;
+    case ErrorKind::kConfiguration:
+      return kUsage;
     case ErrorKind::kStage:
     case ErrorKind::kWorkerCrash:
     case ErrorKind::kCommunication:

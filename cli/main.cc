@@ -1,4 +1,5 @@
 // zcpipe: the command-line front end. A thin layer over the library; see --help.
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -44,6 +45,9 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // zcpipe holds keys, passphrases and rows in clear: no core dump of it, and no ptrace or
+  // /proc/PID/mem by other processes of the user (issue 24). Before any secret is read.
+  ::prctl(PR_SET_DUMPABLE, 0);
   // --isolate: this program is also its own worker process.
   if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;
   try {

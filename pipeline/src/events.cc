@@ -18,6 +18,8 @@ const char* Name(ErrorKind kind) {
       return "initialization";
     case ErrorKind::kIntegrity:
       return "integrity";
+    case ErrorKind::kConfiguration:
+      return "configuration";
   }
   return "error";
 }

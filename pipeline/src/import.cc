@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "rejects_file.h"
 #include "rejects_line.h"
+#include "settings_digest.h"
 #include "trace.h"
 #include "worker_results.h"
 #include "zcpipe/pipeline/workgroup.h"
@@ -727,11 +728,18 @@ bool Import::OpenOutput() {
   auto header = Journal::Describe(config_.input, config_.chunk_size);
   auto loaded = config_.resume ? Journal::Load(journal_path) : std::nullopt;
   JournalPoint point;
+  const auto settings = SettingsDigest::Of(config_, Resolve(config_), parsed_schema_);
+  if (header) header->settings = settings.ToLine();
   const bool resuming = loaded && header && loaded->first.input == header->input &&
                         loaded->first.input_size == header->input_size &&
                         loaded->first.input_mtime == header->input_mtime &&
                         loaded->first.chunk_size == header->chunk_size;
   if (resuming) {
+    if (auto refusal = ResumeRefusal(settings, loaded->first.settings)) {
+      Fail(MakeError(ErrorKind::kConfiguration, Stage::kWrite, "settings changed",
+                     config_.output.string() + ": " + *refusal));
+      return false;  // the journal and the container stay, for a resume with the same settings
+    }
     point = loaded->second;
     auto writer = stages::ContainerWriter::Resume(config_.output, loaded->first.temp_path,
                                                   *config_.credential, options, point.frames,
@@ -1144,11 +1152,17 @@ Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are 
   next_frame_ += msg->batches.size();
   for (std::size_t i = 0; i < msg->frames.size(); ++i) {
     auto& frame = msg->frames[i];
-    if (frame.index != msg->first_frame + i) frame.handle = {};  // not what the ledger said
-    if (frame.handle.valid()) {
-      msg->batches[i] = frame.handle;
-      msg->taken[i] = std::move(frame.bytes);
+    if (!frame.handle.valid()) continue;  // not sealed: Encrypt or SealIsolated seals it
+    if (frame.index != msg->first_frame + i) {  // the index (nonce) of another batch: used twice
+      msg->failure = MakeError(
+          ErrorKind::kIntegrity, Stage::kEncrypt, "frame index reused",
+          "chunk " + std::to_string(msg->index) + ": a worker sealed its batch " +
+              std::to_string(i) + " as frame " + std::to_string(frame.index) + ", not " +
+              std::to_string(msg->first_frame + i) + ": an index (AES-GCM nonce) used twice");
+      return msg;
     }
+    msg->batches[i] = frame.handle;
+    msg->taken[i] = std::move(frame.bytes);
   }
   return msg;
 }

@@ -11,8 +11,10 @@
 namespace zcpipe::detail {
 namespace {
 
-// 2: points record rejects_bytes; 3: the rejects file's temporary file
-constexpr const char* kMagic = "zcpipe-journal 3";
+// 2: points record rejects_bytes; 3: the rejects file's temporary file; 4: the settings. An
+// older journal is not loaded: its import starts over, in a new container (a new file salt,
+// so new keys).
+constexpr const char* kMagic = "zcpipe-journal 4";
 
 bool WriteAll(int fd, const std::string& text) {
   std::size_t done = 0;
@@ -51,13 +53,14 @@ std::optional<JournalHeader> Journal::Describe(const std::filesystem::path& inpu
       static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec,
       chunk_size,
       {},
+      {},
       {}};
 }
 
 std::optional<Journal> Journal::Create(const std::filesystem::path& path,
                                        const JournalHeader& header, const JournalPoint& point) {
   if (!NoNewline(header.input) || !NoNewline(header.temp_path) ||
-      !NoNewline(header.rejects_temp_path)) {
+      !NoNewline(header.rejects_temp_path) || !NoNewline(header.settings)) {
     return std::nullopt;
   }
   // Whatever has the name goes (a symlink itself, never what it leads to), then a new file.
@@ -72,6 +75,7 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
        << header.input_size << ' ' << header.input_mtime << ' ' << header.chunk_size << '\n'
        << header.temp_path << '\n'
        << header.rejects_temp_path << '\n'
+       << header.settings << '\n'
        << Line(point);
   if (!WriteAll(fd, text.str())) {
     journal.Remove();
@@ -102,7 +106,7 @@ std::optional<std::pair<JournalHeader, JournalPoint>> Journal::Load(
   JournalHeader header;
   if (!std::getline(in, magic) || magic != kMagic || !std::getline(in, header.input) ||
       !std::getline(in, sizes) || !std::getline(in, header.temp_path) ||
-      !std::getline(in, header.rejects_temp_path)) {
+      !std::getline(in, header.rejects_temp_path) || !std::getline(in, header.settings)) {
     return std::nullopt;
   }
   std::istringstream(sizes) >> header.input_size >> header.input_mtime >> header.chunk_size;

@@ -1,7 +1,7 @@
 // Journal: the durable record of how far an import into a .zcp file got, so that `resume` can
 // continue it after a crash. Private to zcpipe::pipeline.
 //
-// A text file next to the output (".NAME.journal"): six lines describing the import, then one
+// A text file next to the output (".NAME.journal"): seven lines describing the import, then one
 // line per commit point, each written and fsynced whole after the container's frames up to it
 // were fsynced. A torn last line (a crash mid-write) is ignored: the point before it holds.
 #pragma once
@@ -20,6 +20,9 @@ struct JournalHeader {
   std::uint64_t chunk_size = 0;
   std::string temp_path;          // the container's temporary file
   std::string rejects_temp_path;  // the rejects file's (quarantine), or empty
+  // What decides the frames' plaintext besides the input (SettingsDigest::ToLine): a resume
+  // must match it, or it would seal other plaintext under indices (nonces) already used.
+  std::string settings;
 };
 
 // Everything needed to continue after the last chunk that reached the container.

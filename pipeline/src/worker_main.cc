@@ -240,6 +240,9 @@ std::optional<int> RunIfWorker(int argc, char** argv) {
   if (argc < 2 || argv[1] != detail::kWorkerFlag) return std::nullopt;
   // Seen in top and ps -o comm, and by pkill -x; an exec of /proc/self/exe would say "exe".
   ::prctl(PR_SET_NAME, detail::kWorkerName.data());
+  // Workers crash by design (poison rows) and hold keys and rows in clear: no core dump, and no
+  // ptrace or /proc/PID/mem by other processes of the user (issue 24). Before any secret.
+  ::prctl(PR_SET_DUMPABLE, 0);
   // A worker lives for many chunks, and with JobResources for many jobs: malloc keeps what they
   // free (large buffers on the heap, its top not trimmed) instead of giving it back to the
   // kernel, which would zero and fault it in again for the next chunk.

@@ -50,7 +50,7 @@ bool FillRandom(T& value) {
 // and file offset agree modulo 2 MiB, and then with one page-table entry instead of 512, in
 // every process. Where the address space cannot be had, wherever the kernel puts it.
 // Throws bip::interprocess_exception, as mapped_region does.
-bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t size) {
+bip::mapped_region MapAligned(const bip::shared_memory_object& object, std::size_t size) {
   if (size >= detail::kHugePageSize) {
     // A reservation of size + 2 MiB holds a 2 MiB boundary with `size` bytes after it; the
     // segment replaces that part of it (MAP_FIXED), and the rest is given back.
@@ -75,6 +75,16 @@ bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t
     }
   }
   return {object, bip::read_write};
+}
+
+// MapAligned, its pages left out of core dumps (MADV_DONTDUMP): they hold rows in clear. Best
+// effort: a kernel that refuses the advice still maps.
+bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t size) {
+  bip::mapped_region region = MapAligned(object, size);
+  (void)::madvise(region.get_address(),
+                  static_cast<std::size_t>(detail::RoundUp(region.get_size(), detail::kPageSize)),
+                  MADV_DONTDUMP);
+  return region;
 }
 
 Error FromException(const bip::interprocess_exception& e) {

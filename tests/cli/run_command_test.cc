@@ -501,18 +501,26 @@ TEST_F(RunCommand, SigintAfterSomeInputsSaysHowManyWereImported) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "c.zcp"));
 }
 
+// Runs `command` (a run of big.csv into out.zcp, with --resume) in `dir`, interrupts it early
+// with SIGINT, checks that it exited with 130 and sets `last` to the last line of its stderr.
+// Call it in ASSERT_NO_FATAL_FAILURE.
+void InterruptEarly(const std::string& command, const std::filesystem::path& dir,
+                    std::string& last) {
+  const auto run = StopEarly(command + " --progress json", dir, "{", dir / "out.zcp",
+                             std::filesystem::file_size(dir / "big.csv") / 2);
+  ASSERT_TRUE(run) << "the import was never stopped early";
+  ASSERT_EQ(::kill(run->pid(), SIGINT), 0);
+  run->Continue();
+  while (auto line = run->ReadErrLine()) last = *line;
+  ASSERT_EQ(run->Wait(), 130) << last;
+}
+
 TEST_F(RunCommand, SigintWithResumeKeepsTheProgressForTheSameCommand) {
   WriteBig(dir_ / "big.csv");
   const std::string command =
       "run big.csv -o out.zcp -k key --resume --chunk-size 64KiB --arena 4MiB";
-  const auto run = StopEarly(command + " --progress json", dir_, "{", dir_ / "out.zcp",
-                             std::filesystem::file_size(dir_ / "big.csv") / 2);
-  ASSERT_TRUE(run) << "the import was never stopped early";
-  ASSERT_EQ(::kill(run->pid(), SIGINT), 0);
-  run->Continue();
   std::string last;
-  while (auto line = run->ReadErrLine()) last = *line;
-  ASSERT_EQ(run->Wait(), 130) << last;
+  ASSERT_NO_FATAL_FAILURE(InterruptEarly(command, dir_, last));
   EXPECT_EQ(last,
             "zcpipe: interrupted: the imports were cancelled, no output was published; the same "
             "command continues them (--resume kept their progress)");
@@ -526,6 +534,35 @@ TEST_F(RunCommand, SigintWithResumeKeepsTheProgressForTheSameCommand) {
   ForEachJsonLine(again.out, [](simdjson::dom::object stats) {
     EXPECT_EQ(std::uint64_t(stats["rows_out"]), 2'000'000u);
   });
+  EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key", "out.zcp"}));
+  EXPECT_EQ(Run("verify out.zcp -k key").exit_code, 0);
+}
+
+// Issue 24: a resume continues the interrupted run's container, under its key and frame
+// indices (the AES-GCM nonces). With other settings it would encrypt other rows under nonces
+// already used: it is a usage error that says what changed and what to do, and keeps the
+// progress for the command with the settings it was made with.
+TEST_F(RunCommand, AResumeWithOtherSettingsIsAUsageErrorThatKeepsTheProgress) {
+  WriteBig(dir_ / "big.csv");
+  const std::string command =
+      "run big.csv -o out.zcp -k key --resume --chunk-size 64KiB --arena 4MiB";
+  std::string last;
+  ASSERT_NO_FATAL_FAILURE(InterruptEarly(command, dir_, last));
+  const auto kept = Files();  // big.csv, key, the journal and the temporary container
+
+  const auto masked = Run(command + " --mask email:keep_last=3");
+  EXPECT_EQ(masked.exit_code, 2) << masked.err;
+  EXPECT_NE(masked.err.find("out.zcp: cannot resume: the transforms"), std::string::npos)
+      << masked.err;
+  EXPECT_NE(masked.err.find("drop --resume to start over"), std::string::npos) << masked.err;
+  const auto skipping = Run(command + " --on-error skip");
+  EXPECT_EQ(skipping.exit_code, 2) << skipping.err;
+  EXPECT_NE(skipping.err.find("the error policy (--on-error) changed"), std::string::npos)
+      << skipping.err;
+  EXPECT_EQ(Files(), kept);
+
+  const auto again = Run(command);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(Files(), (std::vector<std::string>{"big.csv", "key", "out.zcp"}));
   EXPECT_EQ(Run("verify out.zcp -k key").exit_code, 0);
 }

@@ -4,6 +4,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -48,6 +50,28 @@ std::string Slurp(const fs::path& path) {
   return text.str();
 }
 
+
+std::uint64_t BigEndian(std::string_view bytes) {
+  std::uint64_t value = 0;
+  for (const char byte : bytes) value = value << 8 | static_cast<unsigned char>(byte);
+  return value;
+}
+
+// The whole frames of a .zcp file (docs/format.md), by nonce: (index, last flag). A frame cut
+// short at the end (a file still being written) is left out.
+std::map<std::pair<std::uint64_t, int>, std::string> FramesOf(const std::string& file) {
+  std::map<std::pair<std::uint64_t, int>, std::string> frames;
+  if (file.size() < 76) return frames;
+  std::size_t at = 156 + BigEndian(std::string_view(file).substr(72, 4));
+  while (at + 13 <= file.size()) {
+    const std::size_t size = 13 + BigEndian(std::string_view(file).substr(at + 9, 4)) + 16;
+    if (at + size > file.size()) break;
+    frames[{BigEndian(std::string_view(file).substr(at, 8)), file[at + 8]}] = file.substr(at, size);
+    at += size;
+  }
+  return frames;
+}
+
 class Resume : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,23 +96,27 @@ class Resume : public ::testing::Test {
     return config;
   }
 
-  // Runs `config` in a child process, with a commit point after every chunk, and kills it with
-  // SIGKILL once the journal has a point past the start; then removes its arena as `zcpipe gc`
-  // would. The child's import waits at the middle row, so that it is still running then.
-  void KillMidRun(JobConfig config) const {
-    config.journal_interval = 0ms;
+  // Runs `config` in a child process and kills it with SIGKILL once `far_enough()` (by
+  // default, with a commit point after every chunk: once the journal has a point past the
+  // start); then removes its arena as `zcpipe gc` would. The child's import waits at the middle
+  // row (a GateTransform), so that it is still running then.
+  void KillMidRun(JobConfig config, std::function<bool()> far_enough = {}) const {
+    if (!far_enough) {
+      config.journal_interval = 0ms;
+      far_enough = [this] { return Points(journal_) >= 2; };
+    }
     config.transform = std::make_shared<testing::GateTransform>(kRows / 2);
     testing::ChildProcess doomed = testing::ChildProcess::Fork([&] {
       (void)zcpipe::Run(config);
       return 0;
     });
     const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (Points(journal_) < 2 && std::chrono::steady_clock::now() < deadline) {
+    while (!far_enough() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(1ms);
     }
     doomed.Kill(SIGKILL);
     ASSERT_TRUE(doomed.Wait());
-    ASSERT_GE(Points(journal_), 2u) << "the import never got going";
+    ASSERT_TRUE(far_enough()) << "the import never got going";
     ASSERT_FALSE(fs::exists(output_));  // nothing published by the killed run
     for (const auto& entry : fs::directory_iterator("/dev/shm")) {
       if (entry.path().filename().string().starts_with("zcpipe." + std::to_string(doomed.pid()) +
@@ -99,16 +127,21 @@ class Resume : public ::testing::Test {
   }
 
   // Runs `config` with resume to the end and checks that it continued an earlier run and that
-  // the result is exactly the input, with nothing else left beside it.
-  void ResumeToTheEnd(JobConfig config) const {
+  // the result is exactly the input, with nothing else left beside it. Its transform is the
+  // killed run's, a GateTransform (a resume needs the same settings), open from the start.
+  static constexpr bool kFromTheStart = true;  // the journal holds only the start's point
+  void ResumeToTheEnd(JobConfig config, bool from_the_start = false) const {
     config.resume = true;
+    config.transform = OpenGate();
     const Report report = zcpipe::Run(config);
     ASSERT_EQ(report.status, JobStatus::kSucceeded) << (report.error ? report.error->message : "");
     EXPECT_EQ(report.totals.rows_in, std::uint64_t{kRows});
     EXPECT_EQ(report.totals.rows_out, std::uint64_t{kRows});
     // It did resume: this run read fewer chunks than the import has.
-    EXPECT_LT(report.totals.stages[static_cast<int>(Stage::kRead)].chunks,
-              report.totals.chunks_done);
+    if (!from_the_start) {
+      EXPECT_LT(report.totals.stages[static_cast<int>(Stage::kRead)].chunks,
+                report.totals.chunks_done);
+    }
     EXPECT_FALSE(fs::exists(journal_));
 
     ASSERT_TRUE(stages::ExportFile(output_, dir_ / "back.csv", *key_, {}));
@@ -119,6 +152,12 @@ class Resume : public ::testing::Test {
   }
 
   std::vector<std::string> Names() const { return testing::FileNames(dir_); }
+
+  static std::shared_ptr<const stages::Transform> OpenGate() {
+    auto gate = std::make_shared<testing::GateTransform>(kRows / 2);
+    gate->Open();
+    return gate;
+  }
 
   static constexpr int kRows = 100000;
   const fs::path dir_ =
@@ -158,6 +197,7 @@ TEST_F(Resume, AKilledQuarantineImportKeepsEveryRejectedRowOnce) {
   ASSERT_GT(fs::file_size(TemporaryOf(config.rejects)), 0u);
 
   config.resume = true;
+  config.transform = OpenGate();
   const Report report = zcpipe::Run(config);
   ASSERT_EQ(report.status, JobStatus::kSucceeded) << (report.error ? report.error->message : "");
   EXPECT_LT(report.totals.stages[static_cast<int>(Stage::kRead)].chunks,
@@ -248,6 +288,7 @@ TEST_F(Resume, APlantedJournalNeverMakesARunCutOrRemoveAnotherFile) {
 
     JobConfig config = Config();
     config.resume = true;
+    config.transform = OpenGate();  // the killed run's settings
     const Report report = zcpipe::Run(config);
     EXPECT_EQ(Slurp(dir_ / "victim"), precious);
     if (matching) {  // refused: resuming another file is not resuming
@@ -283,6 +324,52 @@ TEST_F(Resume, ACancelledImportWithResumeContinuesWhereItStopped) {
   EXPECT_FALSE(fs::exists(output_));  // nothing published
   EXPECT_EQ(Points(journal_), 2u);    // the start, and where it stopped
   ResumeToTheEnd(Config());
+}
+
+// Issue 24: a resume seals frames from the journal point on under the interrupted run's key and
+// frame indices (the AES-GCM nonces), and the killed run may have sealed and written frames
+// past that point. With other settings, it would seal other plaintext under those nonces
+// (keystream reuse; GCM's authentication key leaks). It is refused, and whatever runs, a
+// (key, nonce) pair never seals two different frames: the frames the killed run left in its
+// container and those of the final output, index for index, are the same bytes.
+TEST_F(Resume, AResumeWithOtherSettingsIsRefusedAndNoNonceSealsTwoPlaintexts) {
+  JobConfig config = Config();
+  // One point, the start's (a run killed in its first seconds): every frame lies past it.
+  config.journal_interval = std::chrono::hours(1);
+  fs::path temp;
+  KillMidRun(config, [&] {
+    if (temp.empty() && Points(journal_) == 1) temp = TemporaryOf(output_);  // made before
+    std::error_code error;  // the temporary file, until the run wrote three frames to it
+    return !temp.empty() && fs::exists(temp, error) && FramesOf(Slurp(temp)).size() >= 3;
+  });
+  ASSERT_EQ(Points(journal_), 1u);
+  const std::string killed = Slurp(temp);
+
+  JobConfig masked = config;
+  masked.resume = true;
+  masked.transform = stages::ParseTransform("mask", "name:keep_last=3");
+  const Report refused = zcpipe::Run(masked);
+  const ErrorEvent error = refused.error.value_or(ErrorEvent{});
+  EXPECT_EQ(refused.status, JobStatus::kFailed);
+  EXPECT_EQ(error.kind, ErrorKind::kConfiguration) << error.message;
+  EXPECT_NE(error.message.find("transforms"), std::string::npos);
+  EXPECT_NE(error.message.find("drop --resume"), std::string::npos);
+  EXPECT_TRUE(fs::exists(journal_) && fs::exists(temp)) << "kept for a resume that fits";
+
+  // Refused, it published nothing: the same settings continue it. (Not refused, what it
+  // published is compared below.)
+  if (!fs::exists(output_)) ResumeToTheEnd(config, kFromTheStart);
+  const std::string output = Slurp(output_);
+  ASSERT_EQ(killed.substr(0, 72), output.substr(0, 72)) << "one file salt: the same keys";
+  const auto after = FramesOf(output);
+  std::size_t resealed = 0;
+  for (const auto& [nonce, frame] : FramesOf(killed)) {
+    const auto it = after.find(nonce);
+    if (it == after.end()) continue;
+    ++resealed;
+    EXPECT_TRUE(it->second == frame) << "frame " << nonce.first << " sealed twice, differently";
+  }
+  EXPECT_GE(resealed, 3u);
 }
 
 }  // namespace

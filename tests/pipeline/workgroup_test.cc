@@ -1,6 +1,8 @@
 #include "zcpipe/pipeline/workgroup.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <fstream>
 #include <thread>
 
@@ -42,6 +45,24 @@ const bool kAtTheEnd = RegisterTask("test.at_the_end", [](TaskContext& call) -> 
   return call.output().size();
 });
 const bool kEmpty = RegisterTask("test.empty", [](TaskContext&) -> TaskResult { return 0; });
+// The worker's open descriptors, as "N -> TARGET" lines, read from inside: a worker is not
+// dumpable, so another process of the user may not list its /proc/PID/fd.
+const bool kDescriptors = RegisterTask("test.descriptors", [](TaskContext& call) -> TaskResult {
+  std::string text;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code error;  // the iterator's own descriptor is gone by the time it is read
+    text += entry.path().filename().string() + " -> " +
+            std::filesystem::read_symlink(entry.path(), error).string() + "\n";
+  }
+  if (text.size() > call.output().size()) return tl::unexpected(std::string("output too small"));
+  std::memcpy(call.output().data(), text.data(), text.size());
+  return text.size();
+});
+// Fails when the worker could be dumped (a core file, ptrace): it holds keys and rows in clear.
+const bool kUndumpable = RegisterTask("test.undumpable", [](TaskContext&) -> TaskResult {
+  if (::prctl(PR_GET_DUMPABLE) != 0) return tl::unexpected(std::string("dumpable"));
+  return 0;
+});
 const bool kFails = RegisterTask("test.fails", [](TaskContext& call) -> TaskResult {
   return tl::unexpected("refused " + std::to_string(call.arg(0)));
 });
@@ -311,14 +332,23 @@ TEST_F(WorkgroupTest, AWorkerInheritsNoDescriptorButStdioAndItsSocket) {
   Start({.workers = 1});
   ::close(leaky);
   const auto out = *pool_->Allocate();  // done: the worker has attached the arena and closed
-  ASSERT_TRUE(group_->Dispatch({.task = "test.empty", .output = out}).get());
+  const auto listed = group_->Dispatch({.task = "test.descriptors", .output = out}).get();
+  ASSERT_TRUE(listed) << listed.error().message;
   std::vector<int> held;
-  const std::filesystem::path fds = "/proc/" + std::to_string(group_->pid(0)) + "/fd";
-  for (const auto& entry : std::filesystem::directory_iterator(fds)) {
-    held.push_back(std::stoi(entry.path().filename().string()));
-    EXPECT_LE(held.back(), 3) << std::filesystem::read_symlink(entry.path());
+  std::istringstream lines(Text(*listed));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("/proc/") != std::string::npos) continue;  // the listing's own directory
+    held.push_back(std::stoi(line));
+    EXPECT_LE(held.back(), 3) << line;
   }
   EXPECT_NE(std::find(held.begin(), held.end(), 3), held.end()) << "its socket";
+}
+
+// Issue 24: a crashed worker left a core file holding the payload key, the hash key and rows.
+TEST_F(WorkgroupTest, AWorkerCannotBeDumped) {
+  Start({.workers = 1});
+  const auto result = group_->Dispatch({.task = "test.undumpable"}).get();
+  EXPECT_TRUE(result) << result.error().message;
 }
 
 TEST_F(WorkgroupTest, KillAndAddWorkerKeepSurvivingIndicesStable) {

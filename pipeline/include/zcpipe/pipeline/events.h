@@ -16,6 +16,9 @@ enum class ErrorKind : std::uint8_t {
   kCommunication,   // a message between processes was lost, malformed or refused
   kInitialization,  // the job could not start (bad configuration, missing file, wrong key)
   kIntegrity,       // verified data did not verify (a tampered container, a bad handle)
+  // Settings the job cannot run with that only show once it started: a resume whose settings
+  // differ from those of the import it would continue (JobConfig::resume).
+  kConfiguration,
 };
 
 const char* Name(ErrorKind kind);

@@ -63,8 +63,14 @@ struct JobConfig {
   bool replace_output = false;
   // With an output file, a journal (".NAME.journal" beside it) records every `journal_interval`
   // how far the import got. resume = true continues from it (same input, unchanged, same key
-  // and settings), as if the earlier run had never stopped; without a usable journal, starts
-  // over. A job with resume = true that is cancelled keeps its journal and temporary container
+  // and settings), as if the earlier run had never stopped; without a usable journal, or for
+  // another input or chunk size, starts over in a new container. Settings that decide what is
+  // encrypted (format, delimiter, header, schema, transform recipe and hashing key, on_error)
+  // must be the journal's: else the job fails with ErrorKind::kConfiguration and leaves the
+  // journal and container for a resume that fits, since continuing would encrypt other data
+  // under frame indices (AES-GCM nonces) the earlier run used. A transform not made by
+  // ParseTransform is recorded by its type only: REQUIRES: resume it with the same parameters.
+  // A job with resume = true that is cancelled keeps its journal and temporary container
   // (Report::resumable), so that the next such job continues it; without resume, or when it
   // fails, it removes them (a process that dies leaves them either way).
   bool resume = false;

@@ -38,7 +38,8 @@ inline constexpr std::string_view kSegmentPrefix = "zcpipe.";
 // keep working after the owner unlinks, and new attaches fail.
 //
 // The name is unpredictable (random suffix) and the object is created 0600, so only the same
-// user can attach.
+// user can attach. Every mapping (Create, Attach) is left out of core dumps (MADV_DONTDUMP):
+// what it holds (rows in clear) must not land in a crashed process's core file.
 //
 // Thread-safety: a Segment is immutable after construction; concurrent reads of its accessors
 // are safe. What the payload holds is the payload's business.
