@@ -50,7 +50,7 @@ void RestoreTerminalAndDie(int signal) {  // async-signal-safe calls only
 }
 
 // Asks on the controlling terminal with echo off (restored also when Ctrl-C ends the prompt).
-tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
+tl::expected<stages::SecretBytes, std::string> AskOnTerminal(std::string_view prompt) {
   const int tty = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (tty < 0) {
     return tl::unexpected(std::string("--passphrase needs a terminal; use --passphrase-fd"));
@@ -70,8 +70,7 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     (void)::tcsetattr(tty, TCSAFLUSH, &quiet);
   }
-  constexpr std::string_view kPrompt = "Passphrase: ";
-  (void)!::write(tty, kPrompt.data(), kPrompt.size());
+  (void)!::write(tty, prompt.data(), prompt.size());
   auto line = ReadLine(tty);
   if (is_terminal) {
     (void)::tcsetattr(tty, TCSAFLUSH, &saved);
@@ -80,6 +79,18 @@ tl::expected<stages::SecretBytes, std::string> AskPassphrase() {
   (void)!::write(tty, "\n", 1);
   ::close(tty);
   return line;
+}
+
+// AskOnTerminal, twice when `confirm`: the two must be equal.
+tl::expected<stages::SecretBytes, std::string> AskPassphrase(bool confirm) {
+  auto passphrase = AskOnTerminal("Passphrase: ");
+  if (!passphrase || !confirm) return passphrase;
+  auto again = AskOnTerminal("Passphrase again: ");
+  if (!again) return again;
+  if (!stages::SecretsEqual(passphrase->span(), again->span())) {
+    return tl::unexpected(std::string("the passphrases differ: nothing was written"));
+  }
+  return passphrase;
 }
 
 }  // namespace
@@ -91,22 +102,32 @@ void AddCredentialOptions(CLI::App& command, CredentialOptions& options) {
                     "Read the passphrase (its first line) from this file descriptor");
   group->add_flag("--passphrase", options.ask_passphrase, "Ask for a passphrase on the terminal");
   group->require_option(1);
+  command.add_flag("--allow-insecure-key-file", options.allow_insecure_key_file,
+                   "Accept key files that group or others can access (refused otherwise)");
+  command
+      .add_option("--max-kdf-memory", options.max_kdf_memory,
+                  "Most memory a container's passphrase derivation (scrypt) may take to open it "
+                  "(default 256MiB; the format allows up to 1GiB)")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->option_text("SIZE");
 }
 
 std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions& options,
                                                          int& exit_code) {
   if (!options.key_file.empty()) {
     std::string warning;
-    auto key = stages::ReadKeyFile(options.key_file, &warning);
+    auto key = stages::ReadKeyFile(
+        options.key_file, {.allow_insecure_mode = options.allow_insecure_key_file}, &warning);
     if (!key) {
       PrintError(options.key_file + ": " + Describe(key.error()));
-      exit_code = ExitCodeFor(key.error().code);
+      exit_code = ExitCodeFor(key.error());
       return nullptr;
     }
     if (!warning.empty()) std::cerr << "zcpipe: warning: " << warning << '\n';
     return std::make_shared<const stages::Credential>(stages::Credential::FromKey(std::move(*key)));
   }
-  auto passphrase = options.ask_passphrase ? AskPassphrase() : ReadLine(options.passphrase_fd);
+  auto passphrase = options.ask_passphrase ? AskPassphrase(options.confirm_passphrase)
+                                           : ReadLine(options.passphrase_fd);
   if (!passphrase) {
     PrintError(passphrase.error());
     exit_code = kInputError;
@@ -114,7 +135,8 @@ std::shared_ptr<const stages::Credential> ReadCredential(const CredentialOptions
   }
   const auto bytes = passphrase->span();
   return std::make_shared<const stages::Credential>(stages::Credential::FromPassphrase(
-      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size())));
+      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), {},
+      options.max_kdf_memory));
 }
 
 }  // namespace zcpipe::cli

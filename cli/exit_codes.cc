@@ -19,9 +19,10 @@ ExitCode ExitCodeFor(ErrorKind kind) {
   return kInternal;
 }
 
-ExitCode ExitCodeFor(stages::ContainerErrc code) {
+ExitCode ExitCodeFor(const stages::ContainerError& error) {
+  if (stages::IsSystemFailure(error)) return kInternal;
   using enum stages::ContainerErrc;
-  switch (code) {
+  switch (error.code) {
     case kInvalidArgument:
     case kCrypto:
       return kInternal;

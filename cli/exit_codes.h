@@ -18,7 +18,9 @@ enum ExitCode : int {
 
 // The exit code for a job that failed with an error of this kind.
 [[nodiscard]] ExitCode ExitCodeFor(ErrorKind kind);
-// The exit code for a container (or key file) error of this code.
-[[nodiscard]] ExitCode ExitCodeFor(stages::ContainerErrc code);
+// The exit code for a container (or key file) error: by its code, except that the system
+// failing to store or read the bytes (a full disk: stages::IsSystemFailure) is kInternal, as
+// it is for `run` at every step and size.
+[[nodiscard]] ExitCode ExitCodeFor(const stages::ContainerError& error);
 
 }  // namespace zcpipe::cli

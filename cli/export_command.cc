@@ -73,7 +73,7 @@ void AddExportCommand(CLI::App& app, int& exit_code) {
     }
     if (!exported) {
       PrintError(args->input + ": " + Describe(exported.error()));
-      exit_code = ExitCodeFor(exported.error().code);
+      exit_code = ExitCodeFor(exported.error());
       return;
     }
     exit_code = kOk;

@@ -22,7 +22,7 @@ void AddInspectCommand(CLI::App& app, int& exit_code) {
     auto info = stages::Inspect(*path);
     if (!info) {
       PrintError(*path + ": " + Describe(info.error()));
-      exit_code = ExitCodeFor(info.error().code);
+      exit_code = ExitCodeFor(info.error());
       return;
     }
     const auto& header = info->header;

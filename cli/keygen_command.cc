@@ -20,7 +20,7 @@ void AddKeygenCommand(CLI::App& app, int& exit_code) {
     auto written = stages::GenerateKeyFile(*path);
     if (!written) {
       PrintError(*path + ": " + Describe(written.error()));
-      exit_code = ExitCodeFor(written.error().code);
+      exit_code = ExitCodeFor(written.error());
       return;
     }
     exit_code = kOk;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "command_suggestion.h"
 #include "diagnostics.h"
 #include "exit_codes.h"
 #include "export_command.h"
@@ -33,6 +34,13 @@ int Run(int argc, char** argv) {
   zcpipe::cli::AddInspectCommand(app, exit_code);
   zcpipe::cli::AddVerifyCommand(app, exit_code);
   zcpipe::cli::AddGcCommand(app, exit_code);
+  if (argc > 1) {
+    if (auto unknown = zcpipe::cli::UnknownCommand(app, argv[1])) {
+      std::cerr << zcpipe::cli::ErrorLine(*unknown, zcpipe::cli::ColorOn(STDERR_FILENO))
+                << "Run with --help for more information.\n";
+      return zcpipe::cli::kUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "choice_option.h"
@@ -21,11 +22,14 @@
 #include "report_json.h"
 #include "transform_options.h"
 #include "zcpipe/pipeline/job.h"
+#include "zcpipe/stages/chunker.h"
 
 namespace zcpipe::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+enum class StatsFormat : std::uint8_t { kNone, kJson };
 
 // Input errors printed per job when bad rows are skipped; the rest are counted.
 constexpr std::uint64_t kShownRejects = 10;
@@ -40,7 +44,7 @@ struct RunArgs {
   bool isolate = false;
   std::string rejects;
   std::string trace;
-  std::string stats;
+  StatsFormat stats = StatsFormat::kNone;
   ProgressMode progress = ProgressMode::kAuto;
   unsigned jobs = 2;  // inputs imported at once
 };
@@ -49,7 +53,8 @@ void AddOptions(CLI::App& command, RunArgs& args) {
   JobConfig& job = args.job;
   command
       .add_option("INPUT", args.inputs,
-                  "CSV or JSON Lines files; several run as jobs, --jobs at a time")
+                  "CSV or JSON Lines files (- reads standard input); several run as jobs, "
+                  "--jobs at a time")
       ->required();
   command
       .add_option("-o,--output", args.output,
@@ -57,6 +62,7 @@ void AddOptions(CLI::App& command, RunArgs& args) {
       ->required();
   command.add_flag("-f,--force", job.replace_output, "Replace an existing output file");
   AddCredentialOptions(command, args.key);
+  args.key.confirm_passphrase = true;  // a new container
 
   const std::string input = "Input";
   Choices<InputFormat>(
@@ -90,9 +96,11 @@ void AddOptions(CLI::App& command, RunArgs& args) {
       ->group(errors);
 
   const std::string engine = "Engine";
+  auto* isolate = command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")
+                      ->group(engine);
   command.add_option("--workers", job.workers, "Worker processes with --isolate (0: one per core)")
+      ->needs(isolate)
       ->group(engine);
-  command.add_flag("--isolate", args.isolate, "Run the stages in worker processes")->group(engine);
   command
       .add_option("--jobs", args.jobs,
                   "Inputs imported at once (default 2); each job after a runner's first reuses "
@@ -102,6 +110,7 @@ void AddOptions(CLI::App& command, RunArgs& args) {
   Choices<Transport>(
       command.add_option("--transport", job.transport, "With --isolate (default zero-copy)"),
       {{"zero-copy", Transport::kZeroCopy}, {"copy", Transport::kCopy}})
+      ->needs(isolate)
       ->group(engine);
   command.add_option("--chunk-size", job.chunk_size, "Input bytes per chunk (default 2MiB)")
       ->transform(CLI::AsSizeValue(false).description(""))
@@ -124,9 +133,9 @@ void AddOptions(CLI::App& command, RunArgs& args) {
   command.add_option("--trace", args.trace, "Write a Chrome trace-event timeline (Perfetto)")
       ->option_text("FILE")
       ->group(observe);
-  command.add_option("--stats", args.stats, "Print statistics as JSON on stdout at the end")
-      ->check(CLI::IsMember({"json"}).description(""))
-      ->option_text("json")
+  Choices<StatsFormat>(
+      command.add_option("--stats", args.stats, "Print statistics as JSON on stdout at the end"),
+      {{"json", StatsFormat::kJson}})
       ->group(observe);
 }
 
@@ -141,18 +150,54 @@ fs::path PerInput(const std::string& path, const fs::path& input, std::string_vi
   return fs::path(path) / (input.stem().string() + std::string(suffix));
 }
 
+// Standard input ("-") is the only input, and says its format (no extension to tell it by).
+void CheckStandardInput(const RunArgs& args, InputFormat format) {
+  if (std::find(args.inputs.begin(), args.inputs.end(), stages::kStandardInput) ==
+      args.inputs.end()) {
+    return;
+  }
+  if (args.inputs.size() > 1) {
+    throw std::invalid_argument("- (standard input) must be the only input");
+  }
+  if (format == InputFormat::kAuto) {
+    throw std::invalid_argument("- (standard input) needs --format csv or --format jsonl");
+  }
+}
+
+// The worker processes of the jobs that run at once fit in one process (kMaxWorkerProcesses).
+void CheckWorkers(const RunArgs& args, const JobConfig& job) {
+  if (!args.isolate) return;
+  const unsigned each =
+      job.workers != 0 ? job.workers : std::max(1u, std::thread::hardware_concurrency());
+  const auto at_once = std::min<std::size_t>(args.jobs, args.inputs.size());
+  if (each * at_once > kMaxWorkerProcesses) {
+    throw std::invalid_argument(
+        "--workers " + std::to_string(each) + " with " + std::to_string(at_once) +
+        " jobs at once is " + std::to_string(each * at_once) + " worker processes; at most " +
+        std::to_string(kMaxWorkerProcesses) + " can run at once: lower --workers or --jobs");
+  }
+}
+
 // One JobConfig per input. Throws std::invalid_argument for options that do not fit together.
 std::vector<JobConfig> MakeConfigs(const CLI::App& command, const RunArgs& args,
                                    std::shared_ptr<const stages::Credential> credential) {
   JobConfig base = args.job;
   if (!args.schema.empty()) base.schema = stages::Schema::Parse(args.schema);
-  base.transform = MakeTransform(command, args.transforms);
+  auto transforms = args.transforms;
+  transforms.hash_key_file_options.allow_insecure_mode = args.key.allow_insecure_key_file;
+  base.transform = MakeTransform(command, transforms);
   base.placement = args.isolate ? Placement::kIsolated : Placement::kInProcess;
   base.credential = std::move(credential);
   if (base.on_error == ErrorPolicy::kQuarantine && args.rejects.empty()) {
     throw std::invalid_argument("--on-error quarantine needs --rejects FILE");
   }
+  if (base.on_error != ErrorPolicy::kQuarantine && !args.rejects.empty()) {
+    throw std::invalid_argument(
+        "--rejects is written only with --on-error quarantine: add it, or drop --rejects");
+  }
   const bool several = args.inputs.size() > 1;
+  CheckStandardInput(args, base.format);
+  CheckWorkers(args, base);
   std::set<std::string> stems;
   std::vector<JobConfig> configs;
   for (const auto& input : args.inputs) {
@@ -164,6 +209,7 @@ std::vector<JobConfig> MakeConfigs(const CLI::App& command, const RunArgs& args,
     config.output = PerInput(args.output, input, ".zcp", several);
     config.rejects = PerInput(args.rejects, input, ".rejects.jsonl", several);
     config.trace = PerInput(args.trace, input, ".trace.json", several);
+    CheckConfig(config);  // every job's, before any starts
     configs.push_back(std::move(config));
   }
   return configs;
@@ -196,7 +242,7 @@ int RunJobs(std::vector<JobConfig> configs, const RunArgs& args) {
                 << " more rejected rows not shown (--on-error quarantine --rejects FILE keeps "
                    "them all)\n";
     }
-    if (args.stats == "json") std::cout << StatsJson(report, args.inputs[slot]) << '\n';
+    if (args.stats == StatsFormat::kJson) std::cout << StatsJson(report, args.inputs[slot]) << '\n';
     if (exit_code == kOk && report.status == JobStatus::kFailed) {
       exit_code = report.error ? ExitCodeFor(report.error->kind) : kInternal;
     }

@@ -1,5 +1,6 @@
 #include "transform_options.h"
 
+#include <iostream>
 #include <map>
 #include <stdexcept>
 
@@ -51,7 +52,10 @@ std::shared_ptr<const stages::Transform> MakeTransform(const CLI::App& command,
     if (std::string_view(kind) == "hash" && !hash_key) {
       if (options.hash_key_file.empty())
         throw std::invalid_argument("--hash needs --hash-key-file");
-      auto key = stages::ReadKeyFile(options.hash_key_file);
+      std::string warning;
+      auto key =
+          stages::ReadKeyFile(options.hash_key_file, options.hash_key_file_options, &warning);
+      if (!warning.empty()) std::cerr << "zcpipe: warning: " << warning << '\n';
       if (!key) {
         throw std::invalid_argument(options.hash_key_file + ": " + Describe(key.error()));
       }

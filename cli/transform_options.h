@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "zcpipe/stages/key.h"
 #include "zcpipe/stages/transform.h"
 
 namespace zcpipe::cli {
@@ -14,6 +15,7 @@ namespace zcpipe::cli {
 struct TransformOptions {
   std::vector<const CLI::Option*> options;  // one per kind
   std::string hash_key_file;                // the HMAC key of --hash
+  stages::KeyFileOptions hash_key_file_options;
 };
 
 // Adds the options to `command`. `options` must outlive the parse.

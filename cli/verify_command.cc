@@ -35,7 +35,7 @@ void AddVerifyCommand(CLI::App& app, int& exit_code) {
     }
     if (!chunk) {
       PrintError(*path + ": " + Describe(chunk.error()));
-      exit_code = ExitCodeFor(chunk.error().code);
+      exit_code = ExitCodeFor(chunk.error());
       return;
     }
     std::cout << *path << ": ok, " << chunks << " chunks, " << bytes << " bytes verified\n";

@@ -18,12 +18,15 @@ BlockGate::~BlockGate() {
 }
 
 std::optional<shm::Handle> BlockGate::TryTake(std::uint64_t seq, shm::BlockEnd end,
-                                              std::uint64_t* epoch) {
+                                              std::uint64_t* epoch, shm::Error* refused) {
   std::lock_guard lock(mutex_);  // the count checked is the count taken from
   if (epoch != nullptr) *epoch = epoch_;
   if (seq > head_ && pool_.block_count() - pool_.blocks_in_use() <= reserve_) return std::nullopt;
   auto block = pool_.Allocate(end);
-  if (!block) return std::nullopt;
+  if (!block) {
+    if (refused != nullptr) *refused = block.error();
+    return std::nullopt;
+  }
   return *block;
 }
 

@@ -38,8 +38,11 @@ class BlockGate {
 
   // A block for the chunk with stream position `seq`, if the rule above allows it now. Never
   // waits. `*epoch` receives the count of events seen, for Park.
+  // `*refused` (when not null) receives why the pool gave none, when it was asked (kSystem
+  // ENOSPC: /dev/shm has no memory left for the block; waiting would not help).
   [[nodiscard]] std::optional<shm::Handle> TryTake(std::uint64_t seq, shm::BlockEnd end,
-                                                   std::uint64_t* epoch = nullptr);
+                                                   std::uint64_t* epoch = nullptr,
+                                                   shm::Error* refused = nullptr);
   // Runs `retry` once on the gate's thread: after the next event, or at once when an event
   // happened since TryTake returned `epoch`. Retries run in `seq` order.
   void Park(std::uint64_t seq, std::uint64_t epoch, std::function<void()> retry);

@@ -15,11 +15,13 @@
 #include <span>
 #include <thread>
 
+#include "arena_error.h"
 #include "block_gate.h"
 #include "frame_ledger.h"
 #include "import_stages.h"
 #include "job_resources.h"
 #include "journal.h"
+#include "output_error_kind.h"
 #include "rejects_file.h"
 #include "rejects_line.h"
 #include "settings_digest.h"
@@ -124,7 +126,12 @@ class Import {
  public:
   Import(std::uint64_t job, const JobConfig& config, EventChannel& channel,
          const std::atomic<bool>& cancel)
-      : job_(job), config_(config), channel_(channel), cancel_(cancel), start_(Clock::now()) {}
+      : job_(job),
+        config_(config),
+        input_name_(stages::InputName(config.input.string())),
+        channel_(channel),
+        cancel_(cancel),
+        start_(Clock::now()) {}
 
   Report Run();
 
@@ -258,6 +265,7 @@ class Import {
 
   const std::uint64_t job_;
   const JobConfig& config_;
+  const std::string input_name_;  // how messages name the input (stages::InputName)
   EventChannel& channel_;
   const std::atomic<bool>& cancel_;
   const Clock::time_point start_;
@@ -326,13 +334,13 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
   error.job = job_;
   error.kind = kind;
   error.stage = stage;
-  error.file = config_.input.string();
+  error.file = input_name_;
   error.reason = std::move(reason);
   // Every message names a file of the job: the input, before one that names none.
   const auto names = [&message](const std::filesystem::path& path) {
     return !path.empty() && message.find(path.string()) != std::string::npos;
   };
-  if (!names(config_.input) && !names(config_.output) && !names(config_.rejects) &&
+  if (!names(error.file) && !names(config_.output) && !names(config_.rejects) &&
       !names(config_.trace)) {
     message = error.file + ": " + message;
   }
@@ -343,7 +351,7 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
 ErrorEvent Import::FromInput(const stages::InputError& input, std::uint64_t chunk) const {
   ErrorEvent error = MakeError(
       ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
-      config_.input.string() + ":" + std::to_string(input.line) + ": " + input.Describe());
+      input_name_ + ":" + std::to_string(input.line) + ": " + input.Describe());
   error.chunk = chunk;
   error.line = input.line;
   error.byte_offset = input.byte_offset;
@@ -368,7 +376,13 @@ std::optional<shm::Handle> Import::AllocateBlock(Stage stage, std::uint64_t seq,
   std::optional<Clock::time_point> since;
   for (;;) {
     std::uint64_t epoch = 0;
-    if (auto block = gate_->TryTake(seq, end, &epoch)) return block;
+    shm::Error refused{shm::Errc::kExhausted};
+    if (auto block = gate_->TryTake(seq, end, &epoch, &refused)) return block;
+    if (IsOutOfSharedMemory(refused)) {  // no block in use frees memory: waiting would not help
+      Fail(MakeError(ErrorKind::kStage, stage, "out of shared memory",
+                     ArenaError("reserve an arena block", pool_->block_size(), refused)));
+      return std::nullopt;
+    }
     if (!MayWait(stage, seq, chunk, chunk != nullptr ? chunk->refused_since : since)) break;
     oneapi::tbb::task::suspend([&](oneapi::tbb::task::suspend_point tag) {
       gate_->Park(seq, epoch, [tag] { oneapi::tbb::task::resume(tag); });
@@ -389,7 +403,7 @@ bool Import::MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
   if (!alone && now - *since < std::chrono::seconds(10)) return true;
   const std::string who = chunk == nullptr
                               ? std::string("the job")
-                              : config_.input.string() + ":" + std::to_string(chunk->first_line) +
+                              : input_name_ + ":" + std::to_string(chunk->first_line) +
                                     ": chunk " + std::to_string(chunk->index);
   auto error = MakeError(
       ErrorKind::kStage, stage, "arena exhausted",
@@ -462,6 +476,7 @@ bool Import::OpenChunker(const JournalPoint& from) {
 bool Import::Open() {
   std::error_code size_error;
   bytes_total_ = std::filesystem::file_size(config_.input, size_error);
+  if (size_error) bytes_total_ = 0;  // standard input or a pipe: not known
   const bool csv = Resolve(config_) == InputFormat::kCsv;
   if (!OpenChunker({})) return false;
   // A block holds a chunk, or a batch with room to seal it in place: 2 chunks' worth, for a
@@ -505,8 +520,10 @@ bool Import::Open() {
   if (!pool_) {
     auto pool = shm::BlockPool::Create(pool_options_);
     if (!pool) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kRead, "cannot create arena",
-                     "shared memory: " + shm::Describe(pool.error())));
+      Fail(MakeError(IsOutOfSharedMemory(pool.error()) ? ErrorKind::kStage
+                                                       : ErrorKind::kInitialization,
+                     Stage::kRead, "cannot create arena",
+                     ArenaError("create the arena", config_.arena_size, pool.error())));
       return false;
     }
     pool_ = std::make_unique<shm::BlockPool>(std::move(*pool));
@@ -568,7 +585,7 @@ bool Import::Open() {
     });
   } catch (const std::invalid_argument& e) {
     Fail(MakeError(ErrorKind::kInitialization, Stage::kParse, "bad schema",
-                   config_.input.string() + ": " + e.what()));
+                   input_name_ + ": " + e.what()));
     return false;
   }
 
@@ -703,7 +720,7 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
   constexpr int kMemberAttempts = 3;
   const auto add_member = [&] {
     return workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
-                               std::as_bytes(std::span(encoded.secret)), true);
+                               encoded.secret.span(), true);
   };
   const auto worker_died = [](const WorkError& error) {
     return error.code == WorkErrc::kMember || error.code == WorkErrc::kCommunication;
@@ -745,7 +762,8 @@ bool Import::OpenOutput() {
                                                   *config_.credential, options, point.frames,
                                                   point.container_bytes);
     if (!writer) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, "cannot resume",
+      Fail(MakeError(OutputErrorKind(writer.error(), ErrorKind::kInitialization), Stage::kWrite,
+                     "cannot resume",
                      config_.output.string() + ": " + stages::Describe(writer.error())));
       return false;
     }
@@ -764,7 +782,8 @@ bool Import::OpenOutput() {
     // Starting over: Create removes the stale temporary file (no live process holds it).
     auto writer = stages::ContainerWriter::Create(config_.output, *config_.credential, options);
     if (!writer) {
-      Fail(MakeError(ErrorKind::kInitialization, Stage::kWrite, stages::Name(writer.error().code),
+      Fail(MakeError(OutputErrorKind(writer.error(), ErrorKind::kInitialization), Stage::kWrite,
+                     stages::Name(writer.error().code),
                      config_.output.string() + ": " + stages::Describe(writer.error())));
       return false;
     }
@@ -895,7 +914,7 @@ Msg Import::Transform(Msg msg) {
       if (!problem.empty()) {
         Release(*block);
         msg->failure = MakeError(ErrorKind::kStage, Stage::kTransform, "transform failed",
-                                 config_.input.string() + ":" + std::to_string(msg->first_line) +
+                                 input_name_ + ":" + std::to_string(msg->first_line) +
                                      ": chunk " + std::to_string(msg->index) + ": " + problem);
         break;
       }
@@ -1041,7 +1060,7 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
   }
   if (!range.suspect) {
     channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
-                                    config_.input.string() + ":" + std::to_string(range.line) +
+                                    input_name_ + ":" + std::to_string(range.line) +
                                         ": chunk " + std::to_string(chunk.index) +
                                         " kills the workers that process it (" + why +
                                         "); looking for the rows that do"));
@@ -1049,7 +1068,7 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
   if (records.size() <= 1) {  // found one: it goes to the error policy
     for (auto& row : records) {
       channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison row",
-                                      config_.input.string() + ":" + std::to_string(row.line) +
+                                      input_name_ + ":" + std::to_string(row.line) +
                                           ": this row kills the worker that processes it"));
       chunk.rejected.push_back(std::move(row));
       ++chunk.rows_in;
@@ -1203,7 +1222,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        if (auto appended = rejects_->Append(RejectsLine(config_.input.string(), input, echo));
+        if (auto appended = rejects_->Append(RejectsLine(input_name_, input, echo));
             !appended) {
           FailWrite(config_.rejects, appended.error());
           break;
@@ -1319,8 +1338,8 @@ void Import::Publish() {
 }
 
 void Import::FailWrite(const std::filesystem::path& path, const stages::ContainerError& error) {
-  Fail(MakeError(ErrorKind::kStage, Stage::kWrite, stages::Name(error.code),
-                 path.string() + ": " + stages::Describe(error)));
+  Fail(MakeError(OutputErrorKind(error, ErrorKind::kStage), Stage::kWrite,
+                 stages::Name(error.code), path.string() + ": " + stages::Describe(error)));
 }
 
 void Import::RunCommitter() {

@@ -28,7 +28,6 @@ std::string_view AsText(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-
 std::string EncodeReply(const ProcessReply& reply) {
   WireWriter wire;
   for (const std::uint64_t value :
@@ -244,13 +243,22 @@ EncodedSetup Encode(const StageSetup& setup) {
   args.Put(setup.first_record);
   args.Put(setup.batch_room);
   args.Put(setup.steps.size());
+  // The keys go in one buffer of their final size (no reallocation leaves a copy behind), which
+  // is copied into a SecretBytes and wiped.
+  std::size_t secret_size = 8 + setup.payload_key.size();
+  for (const auto& step : setup.steps) secret_size += 8 + step.key_bytes().size();
+  secret.str().reserve(secret_size);
   for (const auto& step : setup.steps) {
     args.Put(step.kind);
     args.Put(step.spec);
-    secret.Put(step.key);
+    secret.Put(AsText(step.key_bytes()));
   }
   secret.Put(setup.payload_key);
-  return {std::move(args.str()), std::move(secret.str())};
+  std::string& text = secret.str();
+  EncodedSetup encoded{std::move(args.str()),
+                       stages::SecretBytes::CopyOf(std::as_bytes(std::span(text)))};
+  ::explicit_bzero(text.data(), text.size());
+  return encoded;
 }
 
 std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::uint64_t at) {

@@ -63,7 +63,8 @@ struct StageSetup {
 
 // The set-up's public part (member args) and its secret part (keys: the private channel).
 struct EncodedSetup {
-  std::string args, secret;
+  std::string args;
+  stages::SecretBytes secret;  // the keys: wiped when it goes
 };
 [[nodiscard]] EncodedSetup Encode(const StageSetup& setup);
 

@@ -50,7 +50,7 @@ class Fields {
 };
 
 // Names a hashing key without revealing it: HMAC-SHA-256(key, label), as hex.
-std::string KeyId(std::string_view key) {
+std::string KeyId(std::span<const std::byte> key) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int size = 0;
   if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -92,7 +92,7 @@ SettingsDigest SettingsDigest::Of(const JobConfig& config, InputFormat format,
     transform.Add("object").Add(typeid(*config.transform).name());
   } else {
     for (const auto& step : config.transform->recipe()) {
-      transform.Add(step.kind).Add(step.spec).Add(step.key.empty() ? "" : KeyId(step.key));
+      transform.Add(step.kind).Add(step.spec).Add(step.key ? KeyId(step.key_bytes()) : "");
     }
   }
   return {format_fields.Digest(), Fields().Add(schema.ToString()).Digest(), transform.Digest(),

@@ -9,6 +9,7 @@
 #include <new>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "pool_layout.h"
 #include "segment_layout.h"
@@ -89,6 +90,7 @@ struct BlockPool::Impl {
   std::mutex mutex;  // process-private: guards the fields below, never shared with a peer
   // Ordered: Allocate takes the lowest or the highest; a block not in it is allocated.
   std::set<std::uint32_t> free_blocks;
+  std::vector<bool> reserved;  // by block: its memory is allocated (Segment::Reserve)
   std::uint32_t high_water = 0;
 };
 
@@ -105,8 +107,11 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
   }
   constexpr std::uint64_t kPayloadOffset = sizeof(detail::SegmentHeader);
   const auto geometry = detail::Geometry(kPayloadOffset, options.block_size, options.block_count);
-  auto segment = Segment::Create(
-      {.payload_size = geometry.total_size - kPayloadOffset, .kind = SegmentKind::kBlockPool});
+  // The header and generations now; each block when it is first handed out (Allocate), so that
+  // an arena costs the memory its callers use, yet no block is written before it is reserved.
+  auto segment = Segment::Create({.payload_size = geometry.total_size - kPayloadOffset,
+                                  .kind = SegmentKind::kBlockPool,
+                                  .reserved_size = geometry.blocks_offset});
   if (!segment) return tl::unexpected(segment.error());
 
   std::byte* base = segment->base();
@@ -127,12 +132,20 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
     if (count == 0) continue;
     std::byte* begin = base + geometry.blocks_offset + std::size_t{first} * options.block_size;
     const std::size_t bytes = std::size_t{count} * options.block_size;
-    BackWithHugePages(*segment, begin, bytes);
+    BackWithHugePages(*segment, begin, bytes);  // before Reserve: it leaves huge pages alone
+    if (auto reserved = segment->Reserve(static_cast<std::size_t>(begin - base), bytes);
+        !reserved) {
+      return tl::unexpected(reserved.error());
+    }
     const int error = PopulateForWriting(begin, bytes);
     if (error != 0 && error != EINVAL) return Fail(Errc::kSystem, error);
   }
   auto impl = std::make_unique<Impl>(std::move(*segment), options.block_size, options.block_count);
   for (std::uint32_t i = 0; i < options.block_count; ++i) impl->free_blocks.insert(i);
+  impl->reserved.resize(options.block_count);
+  for (const auto& [first, count] : resident) {
+    std::fill_n(impl->reserved.begin() + first, count, true);
+  }
   return BlockPool(std::move(impl));
 }
 
@@ -142,6 +155,14 @@ Result<Handle> BlockPool::Allocate(BlockEnd end) {
   if (free_blocks.empty()) return Fail(Errc::kExhausted);
   const auto it = end == BlockEnd::kHigh ? std::prev(free_blocks.end()) : free_blocks.begin();
   const std::uint32_t block = *it;
+  if (!impl_->reserved[block]) {  // first use: its memory, or an error instead of SIGBUS later
+    const auto offset = static_cast<std::size_t>(impl_->map.blocks - impl_->map.base) +
+                        std::size_t{block} * impl_->map.block_size;
+    if (auto reserved = impl_->segment.Reserve(offset, impl_->map.block_size); !reserved) {
+      return tl::unexpected(reserved.error());
+    }
+    impl_->reserved[block] = true;
+  }
   free_blocks.erase(it);
   const auto in_use = static_cast<std::uint32_t>(impl_->map.block_count - free_blocks.size());
   impl_->high_water = std::max(impl_->high_water, in_use);

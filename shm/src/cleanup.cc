@@ -9,12 +9,14 @@
 #include <cstring>
 #include <mutex>
 
+#include "zcpipe/shm/segment.h"
+
 namespace zcpipe::shm::detail {
 namespace {
 
 // A fixed array rather than a container: the signal handler walks it, so it must never be
 // reallocated, and it may only use async-signal-safe calls (getpid, shm_unlink, sigaction).
-constexpr std::size_t kMaxOwned = 256;
+constexpr std::size_t kMaxOwned = kMaxOwnedSegments;
 constexpr pid_t kReserved = -1;
 
 struct Entry {

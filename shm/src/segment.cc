@@ -1,8 +1,11 @@
 #include "zcpipe/shm/segment.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +24,8 @@ using detail::SegmentHeader;
 
 struct Segment::Impl {
   std::string name;
+  // The creator's, open while part of the segment is not reserved yet (Reserve); else empty.
+  bip::shared_memory_object object;
   bip::mapped_region region;
   bool owner = false;
   pid_t owner_pid = 0;
@@ -77,6 +82,20 @@ bip::mapped_region MapAligned(const bip::shared_memory_object& object, std::size
   return {object, bip::read_write};
 }
 
+// Allocates the memory of [offset, offset + bytes) of `object` now (tmpfs pages, zeroed only
+// when first touched), so that touching them cannot fail later. Returns 0 or an errno (ENOSPC:
+// /dev/shm is full; ENOMEM: a memory limit); 0 also where the file system has no fallocate,
+// which leaves the pages to come on first touch.
+int Allocate(const bip::shared_memory_object& object, std::size_t offset, std::size_t bytes) {
+  if (bytes == 0) return 0;
+  int error = 0;
+  do {  // tmpfs stops a long allocation at a signal; what it allocated stays, so go on
+    error = ::posix_fallocate(object.get_mapping_handle().handle, static_cast<off_t>(offset),
+                              static_cast<off_t>(bytes));
+  } while (error == EINTR);
+  return error == EOPNOTSUPP || error == ENOSYS ? 0 : error;
+}
+
 // MapAligned, its pages left out of core dumps (MADV_DONTDUMP): they hold rows in clear. Best
 // effort: a kernel that refuses the advice still maps.
 bip::mapped_region MapWhole(const bip::shared_memory_object& object, std::size_t size) {
@@ -103,6 +122,8 @@ Segment::~Segment() = default;
 Result<Segment> Segment::Create(const Options& options) {
   if (options.payload_size == 0) return Fail(Errc::kInvalidArgument);
   const std::size_t total = sizeof(SegmentHeader) + options.payload_size;
+  // Even a segment reserved in part: its pages would run out as they are touched.
+  if (FreeSharedMemory().value_or(total) < total) return Fail(Errc::kSystem, ENOSPC);
   auto impl = std::make_unique<Impl>();
   bip::permissions owner_only(0600);
   bip::shared_memory_object object;
@@ -132,7 +153,12 @@ Result<Segment> Segment::Create(const Options& options) {
   impl->owner_pid = ::getpid();
   try {
     object.truncate(static_cast<bip::offset_t>(total));
+    if (const int error = Allocate(object, 0, std::min(options.reserved_size, total));
+        error != 0) {
+      return Fail(Errc::kSystem, error);  // ~Impl removes the name
+    }
     impl->region = MapWhole(object, total);
+    if (options.reserved_size < total) impl->object = std::move(object);  // for Reserve
   } catch (const bip::interprocess_exception& e) {
     return tl::unexpected(FromException(e));  // ~Impl removes the name
   }
@@ -180,6 +206,21 @@ Result<Segment> Segment::Attach(std::string_view name) {
     return Fail(Errc::kNotReady);
   }
   return Segment(std::move(impl));
+}
+
+Status Segment::Reserve(std::size_t offset, std::size_t bytes) const {
+  if (!owner() || offset > size() || bytes > size() - offset) return Fail(Errc::kInvalidArgument);
+  if (impl_->object.get_mapping_handle().handle < 0) return {};  // reserved whole at creation
+  if (const int error = Allocate(impl_->object, offset, bytes); error != 0) {
+    return Fail(Errc::kSystem, error);
+  }
+  return {};
+}
+
+std::optional<std::uint64_t> FreeSharedMemory() {
+  struct statvfs info {};
+  if (::statvfs(detail::kShmDir, &info) != 0) return std::nullopt;
+  return std::uint64_t{info.f_bavail} * info.f_frsize;
 }
 
 const std::string& Segment::name() const { return impl_->name; }

@@ -12,6 +12,9 @@ inline constexpr std::uint32_t kSegmentVersion = 1;
 inline constexpr std::uint32_t kSegmentNotReady = 0;
 inline constexpr std::uint32_t kSegmentReady = 1;
 
+// Where Linux keeps POSIX shared-memory objects (and so where Boost.Interprocess puts them).
+inline constexpr const char* kShmDir = "/dev/shm";
+
 inline constexpr std::size_t kPageSize = 4096;
 // A segment of at least this size is mapped at a multiple of it (Segment::base): x86-64's 2 MiB
 // page, which BlockPool's resident blocks are backed with where the kernel can.

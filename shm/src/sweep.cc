@@ -14,9 +14,6 @@
 namespace zcpipe::shm {
 namespace {
 
-// Where Linux keeps POSIX shared-memory objects (and so where Boost.Interprocess puts them).
-constexpr const char* kShmDir = "/dev/shm";
-
 // Whether the process that created segment `name` may still be using it. Uses the creator
 // identity in the header when the header is complete, else the pid in the name (a segment whose
 // header is not written yet belongs to a creator that is still in Segment::Create).
@@ -43,7 +40,7 @@ bool CreatorAlive(const std::filesystem::path& path, std::string_view name) {
 SweepReport Sweep(bool dry_run) {
   SweepReport report;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(kShmDir, error)) {
+  for (const auto& entry : std::filesystem::directory_iterator(detail::kShmDir, error)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(kSegmentPrefix)) continue;
     if (CreatorAlive(entry.path(), name)) {

@@ -12,29 +12,34 @@
 namespace zcpipe::stages {
 namespace {
 
-StageError IoError(const std::string& path, const char* what, int error) {
-  return {StageErrc::kIo, path + ": " + what + ": " + std::generic_category().message(error)};
+StageError IoError(const std::string& name, const char* what, int error) {
+  return {StageErrc::kIo, name + ": " + what + ": " + std::generic_category().message(error)};
 }
 
 }  // namespace
 
+std::string InputName(std::string_view path) {
+  return path == kStandardInput ? "<stdin>" : std::string(path);
+}
+
 StageResult<Chunker> Chunker::Open(const std::string& path, const ChunkerOptions& options) {
   if (options.chunk_size == 0) return StageFail(StageErrc::kInvalidArgument, "chunk size is 0");
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return tl::unexpected(IoError(path, "cannot open", errno));
+  const int fd = path == kStandardInput ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                                        : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(IoError(InputName(path), "cannot open", errno));
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   if (options.start_byte != 0 &&
       ::lseek(fd, static_cast<off_t>(options.start_byte), SEEK_SET) < 0) {
     const int error = errno;
     ::close(fd);
-    return tl::unexpected(IoError(path, "cannot seek", error));
+    return tl::unexpected(IoError(InputName(path), "cannot seek", error));
   }
   return Chunker(fd, path, options);
 }
 
 Chunker::Chunker(int fd, std::string path, const ChunkerOptions& options)
     : fd_(fd),
-      path_(std::move(path)),
+      name_(InputName(path)),
       options_(options),
       file_offset_(options.start_byte),
       next_index_(options.start_index),
@@ -43,7 +48,7 @@ Chunker::Chunker(int fd, std::string path, const ChunkerOptions& options)
 
 Chunker::Chunker(Chunker&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
-      path_(std::move(other.path_)),
+      name_(std::move(other.name_)),
       options_(other.options_),
       carry_(std::move(other.carry_)),
       file_offset_(other.file_offset_),
@@ -64,7 +69,7 @@ StageResult<std::size_t> Chunker::Fill(std::span<std::byte> out) {
   while (done < out.size() && !eof_) {
     const ssize_t n = ::read(fd_, out.data() + done, out.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return tl::unexpected(IoError(path_, "read failed", errno));
+    if (n < 0) return tl::unexpected(IoError(name_, "read failed", errno));
     if (n == 0) eof_ = true;
     done += static_cast<std::size_t>(n);
     file_offset_ += static_cast<std::uint64_t>(n);

@@ -1,5 +1,6 @@
 #include "zcpipe/stages/container_error.h"
 
+#include <cerrno>
 #include <system_error>
 
 namespace zcpipe::stages {
@@ -50,6 +51,19 @@ const char* Name(ContainerErrc code) {
       return "cancelled";
   }
   return "unknown error";
+}
+
+bool IsSystemFailure(const ContainerError& error) {
+  if (error.code != ContainerErrc::kIo) return false;
+  switch (error.sys_errno) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+    case EIO:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string Describe(const ContainerError& error) {

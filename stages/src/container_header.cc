@@ -228,6 +228,16 @@ ContainerResult<SecretBytes> UnlockHeader(const ParsedHeader& header,
                     : "the file is protected by a raw key, a passphrase was given",
                 {}, kOffKeySource);
   }
+  if (credential.source() == KeySource::kPassphrase &&
+      ScryptMemory(header.scrypt) > credential.max_kdf_memory()) {
+    return Fail(ContainerErrc::kParamsAboveCaps,
+                "its passphrase's scrypt needs " +
+                    std::to_string(ScryptMemory(header.scrypt) >> 20) +
+                    " MiB, above this reader's limit of " +
+                    std::to_string(credential.max_kdf_memory() >> 20) +
+                    " MiB (raise it if you trust the file: zcpipe --max-kdf-memory)",
+                {}, kOffScryptLog2N);
+  }
   auto file_key =
       DeriveFileKey(credential, header.scrypt, header.field(kOffScryptSalt, kScryptSaltSize));
   if (!file_key) return tl::unexpected(file_key.error());

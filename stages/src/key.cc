@@ -70,7 +70,8 @@ ContainerResult<FileKey> FileKey::Generate() {
 
 // --- Key files -----------------------------------------------------------------------------
 
-ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::string* warning) {
+ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path,
+                                     const KeyFileOptions& options, std::string* warning) {
   if (warning != nullptr) warning->clear();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return FailIo(errno, "open key file " + path.string());
@@ -89,6 +90,17 @@ ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::str
                                                 std::to_string(info.st_size) +
                                                 " bytes; a key file is exactly 32 raw bytes");
   }
+  if ((info.st_mode & 077) != 0) {
+    char mode[8];
+    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    std::string loose = "key file " + path.string() + " is accessible by group or others (mode " +
+                        mode + "); run: chmod 600 " + path.string();
+    if (!options.allow_insecure_mode) {
+      return Fail(ContainerErrc::kBadKeyFile,
+                  loose + " (or accept it: zcpipe --allow-insecure-key-file)");
+    }
+    if (warning != nullptr) *warning = std::move(loose);
+  }
   SecretBytes secret(kFileKeySize + 1);  // one more, to notice a file that grew meanwhile
   std::size_t got = 0;
   while (got < secret.size()) {
@@ -103,12 +115,6 @@ ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path, std::str
   if (got != kFileKeySize) {
     return Fail(ContainerErrc::kBadKeyFile,
                 "key file " + path.string() + " changed size while being read");
-  }
-  if (warning != nullptr && (info.st_mode & 077) != 0) {
-    char mode[8];
-    (void)std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    *warning = "key file " + path.string() + " is accessible by group or others (mode " + mode +
-               "); run: chmod 600 " + path.string();
   }
   return FileKey::FromBytes(secret.span().first(kFileKeySize));
 }
@@ -125,23 +131,29 @@ ContainerResult<FileKey> GenerateKeyFile(const std::filesystem::path& path) {
 
 // --- Passphrases and credentials -----------------------------------------------------------
 
+std::uint64_t ScryptMemory(const ScryptParams& params) {
+  if (params.log2_n >= 40) return UINT64_MAX;  // far above any cap, and no overflow below
+  const auto memory = std::uint64_t{128} * (std::uint64_t{1} << params.log2_n);
+  const auto rp = std::uint64_t{params.r} * params.p;  // < 2^64: two 32-bit factors
+  return rp != 0 && memory > UINT64_MAX / rp ? UINT64_MAX : memory * rp;
+}
+
 bool WithinScryptCaps(const ScryptParams& params) {
   if (params.log2_n > kScryptMaxLog2N || params.r > kScryptMaxR || params.p > kScryptMaxP) {
     return false;
   }
-  // No overflow: 2^7 · 2^20 · 2^5 · 2^4 = 2^36 at most.
-  const std::uint64_t memory =
-      std::uint64_t{128} * (std::uint64_t{1} << params.log2_n) * params.r * params.p;
-  return memory <= kScryptMaxMemory;
+  return ScryptMemory(params) <= kScryptMaxMemory;
 }
 
 Credential Credential::FromKey(FileKey key) {
-  return Credential(KeySource::kRawKey, SecretBytes::CopyOf(key.bytes()), ScryptParams{});
+  return Credential(KeySource::kRawKey, SecretBytes::CopyOf(key.bytes()), ScryptParams{}, 0);
 }
 
-Credential Credential::FromPassphrase(std::string_view passphrase, ScryptParams params) {
+Credential Credential::FromPassphrase(std::string_view passphrase, ScryptParams params,
+                                      std::uint64_t max_kdf_memory) {
   return Credential(KeySource::kPassphrase,
-                    SecretBytes::CopyOf(std::as_bytes(std::span(passphrase))), params);
+                    SecretBytes::CopyOf(std::as_bytes(std::span(passphrase))), params,
+                    max_kdf_memory);
 }
 
 }  // namespace zcpipe::stages

@@ -127,8 +127,12 @@ ContainerStatus RandomBytes(std::span<std::byte> out) {
   return {};
 }
 
+}  // namespace zcpipe::stages::container_detail
+
+namespace zcpipe::stages {
+
 bool SecretsEqual(std::span<const std::byte> a, std::span<const std::byte> b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace zcpipe::stages::container_detail
+}  // namespace zcpipe::stages

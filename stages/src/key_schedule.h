@@ -44,7 +44,6 @@ struct Subkeys {
 // RAND_bytes into `out`. Errors: kCrypto.
 [[nodiscard]] ContainerStatus RandomBytes(std::span<std::byte> out);
 
-// Constant-time equality of two equally long byte strings (CRYPTO_memcmp).
-[[nodiscard]] bool SecretsEqual(std::span<const std::byte> a, std::span<const std::byte> b);
+using stages::SecretsEqual;  // key.h
 
 }  // namespace zcpipe::stages::container_detail

@@ -81,10 +81,6 @@ std::string_view NameIn(std::string_view part) {
   return detail::Trim(part.substr(0, part.find(':')));
 }
 
-std::span<const std::byte> Bytes(const std::string& text) {
-  return std::as_bytes(std::span(text.data(), text.size()));
-}
-
 }  // namespace
 
 struct Redactor::Column {
@@ -163,9 +159,9 @@ Redactor::Redactor(const Transform* transform, const Schema& parsed, RowFormat f
       }
       for (std::size_t i = 0; i < track.steps.size(); ++i) {
         const TransformStep& step = *track.steps[i];
-        typed.push_back(ParseTransform(step.kind, track.parts[i], Bytes(step.key)));
+        typed.push_back(ParseTransform(step.kind, track.parts[i], step.key_bytes()));
         if (step.kind != "cast") {
-          untyped.push_back(ParseTransform(step.kind, track.parts[i], Bytes(step.key)));
+          untyped.push_back(ParseTransform(step.kind, track.parts[i], step.key_bytes()));
         }
       }
       columns_.push_back({parsed[c].name, std::make_unique<TransformChain>(std::move(typed)),

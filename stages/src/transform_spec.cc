@@ -129,8 +129,9 @@ std::unique_ptr<Transform> Make(std::string_view kind, std::string_view spec,
 std::unique_ptr<Transform> ParseTransform(std::string_view kind, std::string_view spec,
                                           std::span<const std::byte> key) {
   auto transform = Make(kind, spec, key);
-  transform->recipe_ = {{std::string(kind), std::string(spec),
-                         std::string(reinterpret_cast<const char*>(key.data()), key.size())}};
+  transform->recipe_ = {
+      {std::string(kind), std::string(spec),
+       key.empty() ? nullptr : std::make_shared<const SecretBytes>(SecretBytes::CopyOf(key))}};
   return transform;
 }
 

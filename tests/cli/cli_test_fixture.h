@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -14,6 +16,11 @@
 #include "zcpipe_command.h"
 
 namespace zcpipe::cli {
+
+// Whether `text` (a command's output) holds `part`.
+inline bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // Stops `command` (SIGSTOP) and says whether it is early in writing `output`: its temporary
 // file (".NAME.tmp-*" beside it) is there and holds at most `at_most` bytes. A signal sent to
@@ -29,6 +36,31 @@ inline bool StoppedEarlyIn(testing::BackgroundZcpipe& command, const std::filesy
     }
   }
   return false;
+}
+
+// `command` started in `dir` and stopped (SIGSTOP) early in writing `output` (at most
+// `at_most` bytes of it), once a line of its stderr holds `started`. It is started again if it
+// got further first, as a loaded machine may let it: then a signal sent to it finds it under
+// way however fast the machine, before Continue(). Null if it never stopped early.
+inline std::unique_ptr<testing::BackgroundZcpipe> StopEarly(const std::string& command,
+                                                            const std::filesystem::path& dir,
+                                                            const std::string& started,
+                                                            const std::filesystem::path& output,
+                                                            std::uintmax_t at_most) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto run = std::make_unique<testing::BackgroundZcpipe>(command, dir.string());
+    std::optional<std::string> line;
+    while ((line = run->ReadErrLine()) && line->find(started) == std::string::npos) {
+    }
+    if (line && StoppedEarlyIn(*run, output, at_most)) return run;
+    run->Continue();
+    (void)run->Wait();
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+      const auto name = entry.path().filename().string();
+      if (name.starts_with(".") || name.ends_with(".zcp")) std::filesystem::remove(entry.path());
+    }
+  }
+  return nullptr;
 }
 
 class CliTest : public ::testing::Test {

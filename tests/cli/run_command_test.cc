@@ -425,31 +425,6 @@ TEST_F(RunCommand, APassphraseFromADescriptorUnlocksTheExport) {
   EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
 }
 
-// `command` started in `dir` and stopped (SIGSTOP) early in writing `output` (at most
-// `at_most` bytes of it), once a line of its stderr holds `started`. It is started again if it
-// got further first, as a loaded machine may let it: then a signal sent to it finds it under
-// way however fast the machine, before Continue(). Null if it never stopped early.
-std::unique_ptr<testing::BackgroundZcpipe> StopEarly(const std::string& command,
-                                                     const std::filesystem::path& dir,
-                                                     const std::string& started,
-                                                     const std::filesystem::path& output,
-                                                     std::uintmax_t at_most) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    auto run = std::make_unique<testing::BackgroundZcpipe>(command, dir.string());
-    std::optional<std::string> line;
-    while ((line = run->ReadErrLine()) && line->find(started) == std::string::npos) {
-    }
-    if (line && StoppedEarlyIn(*run, output, at_most)) return run;
-    run->Continue();
-    (void)run->Wait();
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
-      const auto name = entry.path().filename().string();
-      if (name.starts_with(".") || name.ends_with(".zcp")) std::filesystem::remove(entry.path());
-    }
-  }
-  return nullptr;
-}
-
 // A CSV of 2,000,000 rows (58 MB): seconds of import.
 void WriteBig(const std::filesystem::path& path) {
   std::ofstream out(path, std::ios::binary);

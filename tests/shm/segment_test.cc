@@ -1,9 +1,11 @@
 #include "zcpipe/shm/segment.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -140,6 +142,50 @@ TEST(Segment, OneOf2MiBOrMoreIsMappedAtAMultipleOf2MiB) {
 
 TEST(Segment, CreateRejectsAnEmptyPayload) {
   EXPECT_EQ(Segment::Create({.payload_size = 0}).error().code, Errc::kInvalidArgument);
+}
+
+// issue 22: a /dev/shm too small for an arena failed later, when a page was first touched
+// ("system error: Bad address", or SIGBUS). A segment's memory is reserved when it is made, so
+// one larger than what /dev/shm has free fails there, with ENOSPC. Here /dev/shm is a 4 MiB
+// tmpfs of the child's own (a private mount namespace: needs root, else skipped).
+TEST(Segment, OneLargerThanTheFreeSharedMemoryFailsAtCreationWithNoSpace) {
+  constexpr int kSkip = 77;
+  auto child = ChildProcess::Fork([]() -> int {
+    if (!testing::MountPrivateDevShm("4m")) return kSkip;
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    if (FreeSharedMemory() != 4 * kMiB) return 1;
+    const auto too_big = Segment::Create({.payload_size = 8 * kMiB});
+    if (too_big || too_big.error() != Error{Errc::kSystem, ENOSPC}) return 2;
+    const auto fits = Segment::Create({.payload_size = 3 * kMiB});  // and is reserved whole:
+    if (!fits || FreeSharedMemory() >= kMiB) return 3;
+    const auto no_more = Segment::Create({.payload_size = 2 * kMiB});  // 4 MiB in all, not free
+    if (no_more || no_more.error() != Error{Errc::kSystem, ENOSPC}) return 4;
+    std::size_t names = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+      ++names;
+    }
+    return names == 1 ? 0 : 5;  // the failed ones left nothing
+  });
+  const int code = child.ExitCode();
+  if (code == kSkip) GTEST_SKIP() << "cannot mount a tmpfs on /dev/shm in a mount namespace";
+  EXPECT_EQ(code, 0);
+}
+
+// Without privileges: a segment larger than all of /dev/shm fails at once (tmpfs checks the
+// size before it allocates anything), and leaves no name.
+TEST(Segment, OneLargerThanAllOfDevShmFailsAtCreationWithNoSpace) {
+  struct statvfs info {};
+  ASSERT_EQ(::statvfs("/dev/shm", &info), 0);
+  if (info.f_blocks == 0) GTEST_SKIP() << "/dev/shm has no size limit";
+  const std::uint64_t total = std::uint64_t{info.f_blocks} * info.f_frsize;
+  ASSERT_LE(FreeSharedMemory().value_or(total + 1), total);
+  const std::string prefix = std::string(kSegmentPrefix) + std::to_string(::getpid()) + ".";
+  const auto segment = Segment::Create({.payload_size = total + (std::size_t{1} << 20)});
+  ASSERT_FALSE(segment);
+  EXPECT_EQ(segment.error(), (Error{Errc::kSystem, ENOSPC}));
+  for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with(prefix)) << entry.path();
+  }
 }
 
 // The child creates a segment, announces its name, then waits to be signalled.

@@ -500,6 +500,27 @@ TEST_F(ContainerTest, ScryptParametersAboveTheCapsAreRejectedBeforeAnyWork) {
   ASSERT_ERRC(ReadAll(schema, credential), ContainerErrc::kParamsAboveCaps);
 }
 
+// Issue 24: a crafted header at the caps cost `verify` 1 GiB and 4.9 s before "wrong key".
+TEST_F(ContainerTest, ScryptAboveTheReadersMemoryLimitIsRejectedBeforeAnyWork) {
+  const auto credential = PassCredential();
+  auto at_cap = Make(credential, {"chunk"});  // 128 * 2^20 * 8 = 1 GiB: the format allows it
+  StoreBig(at_cap, kOffScryptLog2N, 4, 20);
+  StoreBig(at_cap, kOffScryptR, 4, 8);
+  StoreBig(at_cap, kOffScryptP, 4, 1);
+  FixChecksum(at_cap);
+  auto result = ReadAll(at_cap, credential);  // the default limit, 256 MiB
+  ASSERT_ERRC(result, ContainerErrc::kParamsAboveCaps);
+  EXPECT_NE(result.error().message.find("needs 1024 MiB, above this reader's limit of 256 MiB"),
+            std::string::npos)
+      << result.error().message;
+
+  const auto path = dir_ / "default.zcp";  // 32 MiB, the writers' default
+  WriteContainer(path, Credential::FromPassphrase("pw"), {"payload"});
+  ASSERT_ERRC(ContainerReader::Open(path, Credential::FromPassphrase("pw", {}, 16u << 20)),
+              ContainerErrc::kParamsAboveCaps);
+  EXPECT_TRUE(ContainerReader::Open(path, Credential::FromPassphrase("pw", {}, 32u << 20)));
+}
+
 // --- Chunks ----------------------------------------------------------------------------------
 
 class ContainerChunkAttackTest : public ContainerTest {

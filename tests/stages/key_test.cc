@@ -64,7 +64,7 @@ TEST(ContainerKey, GenerateKeyFileWritesAnOwnerOnlyKeyThatReadsBack) {
   EXPECT_EQ(ModeOf(path), 0600u);
   EXPECT_EQ(dir.Entries(), std::vector<std::string>{"import.key"});  // no temporary left
   std::string warning = "stale";
-  auto read = ReadKeyFile(path, &warning);
+  auto read = ReadKeyFile(path, {}, &warning);
   ASSERT_TRUE(read) << Describe(read.error());
   EXPECT_EQ(ToString(read->bytes()), ToString(written->bytes()));
   EXPECT_EQ(warning, "");
@@ -84,17 +84,27 @@ TEST(ContainerKey, GenerateKeyFileNeverOverwrites) {
   EXPECT_EQ(dir.Entries(), (std::vector<std::string>{"dangling.key", "import.key"}));
 }
 
-TEST(ContainerKey, AGroupReadableKeyFileWorksWithAWarning) {
+// Issue 24: a key file that group or others can read only warned (0644 imported with exit 0).
+TEST(ContainerKey, AKeyFileAccessibleByGroupOrOthersIsRefusedUnlessAllowed) {
   ScratchDir dir;
   const auto path = dir / "loose.key";
   ASSERT_TRUE(GenerateKeyFile(path));
+  for (const ::mode_t mode : {0640, 0604, 0620, 0644}) {
+    ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+    auto refused = ReadKeyFile(path);
+    ASSERT_ERRC(refused, ContainerErrc::kBadKeyFile) << mode;
+    EXPECT_NE(refused.error().message.find("chmod 600"), std::string::npos);
+    std::string warning;
+    auto allowed = ReadKeyFile(path, {.allow_insecure_mode = true}, &warning);
+    ASSERT_TRUE(allowed) << Describe(allowed.error());
+    EXPECT_NE(warning.find("chmod 600"), std::string::npos) << warning;
+  }
   ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
   std::string warning;
-  auto key = ReadKeyFile(path, &warning);
-  ASSERT_TRUE(key) << Describe(key.error());
+  ASSERT_TRUE(ReadKeyFile(path, {.allow_insecure_mode = true}, &warning));
   EXPECT_NE(warning.find("0644"), std::string::npos) << warning;
-  EXPECT_NE(warning.find("chmod 600"), std::string::npos) << warning;
-  EXPECT_TRUE(ReadKeyFile(path));  // without a place for the warning, too
+  ASSERT_EQ(::chmod(path.c_str(), 0400), 0);
+  EXPECT_TRUE(ReadKeyFile(path));  // owner only, read-only: fine
 }
 
 TEST(ContainerKey, AKeyFileOfAnyOtherSizeIsRejected) {

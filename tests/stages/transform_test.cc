@@ -1,5 +1,6 @@
 #include "zcpipe/stages/transform.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -1012,6 +1013,22 @@ TEST(Transform, TooSmallBlockIsAValueAndRejectsNothing) {
   EXPECT_EQ(by_user.error().code, StageErrc::kBatchTooLarge);
   EXPECT_EQ(by_user.error().message.rfind("transform 1: ", 0), 0u);
   EXPECT_EQ(rejected.size(), 1u);
+}
+
+// Issue 24: the recipe kept the hash key in a plain std::string, copied with every copy of the
+// recipe (a chain's, the workers' set-up) and never wiped. Now one SecretBytes, shared.
+TEST(Transform, TheRecipeHoldsTheHashKeyOnceAsASecret) {
+  const auto key = CountingKey();
+  const auto chain =
+      Chain(List(ParseTransform("mask", "name:keep_last=2"), ParseTransform("hash", "code", key)));
+  const std::vector<TransformStep> copy = chain->recipe();
+  ASSERT_EQ(copy.size(), 2u);
+  EXPECT_EQ(copy[0].key, nullptr);  // mask has none
+  ASSERT_NE(copy[1].key, nullptr);
+  const std::shared_ptr<const SecretBytes>& secret = copy[1].key;
+  EXPECT_EQ(secret.get(), chain->recipe()[1].key.get());  // the same bytes, not a copy
+  EXPECT_TRUE(std::equal(key.begin(), key.end(), copy[1].key_bytes().begin(),
+                         copy[1].key_bytes().end()));
 }
 
 TEST(Transform, AnyBatchThatOpensIsSafeToTransform) {

@@ -1,12 +1,15 @@
 #include "child_process.h"
 
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace zcpipe::testing {
@@ -100,6 +103,12 @@ std::optional<std::string> LinePipe::ReadLine(std::chrono::milliseconds timeout)
     if (n == 0) return std::nullopt;
     if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
   }
+}
+
+bool MountPrivateDevShm(const char* size) {
+  return ::unshare(CLONE_NEWNS) == 0 &&
+         ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&  // not back out
+         ::mount("tmpfs", "/dev/shm", "tmpfs", 0, (std::string("size=") + size).c_str()) == 0;
 }
 
 bool ShmExists(const std::string& name) {

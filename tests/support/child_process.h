@@ -51,6 +51,10 @@ class LinePipe {
   std::string buffer_;
 };
 
+// For a child about to fill /dev/shm: gives this process a mount namespace of its own with a
+// tmpfs of `size` ("4m") on /dev/shm. False if it cannot (it needs root).
+bool MountPrivateDevShm(const char* size);
+
 // Whether /dev/shm/NAME exists.
 bool ShmExists(const std::string& name);
 

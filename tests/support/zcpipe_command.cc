@@ -1,8 +1,10 @@
 #include "zcpipe_command.h"
 
+#include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -49,10 +51,48 @@ CommandResult Zcpipe(const std::string& arguments, const std::string& directory)
   return Shell(Command(arguments, directory));
 }
 
+CommandResult ZcpipeShell(const std::string& command, const std::string& directory) {
+  if (std::getenv("ZCPIPE_BIN") == nullptr) throw std::runtime_error("ZCPIPE_BIN is not set");
+  return Shell("cd '" + directory + "' && " + command);
+}
+
 CommandResult ZcpipeOnTerminal(const std::string& arguments, const std::string& directory,
                                const std::string& environment) {
   return Shell("env " + environment + " script -qec \"" + Command(arguments, directory) +
                "\" /dev/null");
+}
+
+CommandResult ZcpipeAnswering(const std::string& arguments, const std::string& directory,
+                              const std::vector<std::string>& answers) {
+  const std::string command = Command(arguments, directory);
+  int terminal = -1;
+  const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (pid < 0) throw std::runtime_error("forkpty failed");
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  CommandResult result;
+  std::size_t answered = 0;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(terminal, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EIO: every process holding the terminal ended
+    result.out.append(buffer, static_cast<std::size_t>(n));
+    // A prompt is the end of the output, no newline after it: the program waits for the answer
+    // (it wrote the prompt after turning echo off, so the answer is not flushed away).
+    if (result.out.ends_with(": ") && answered < answers.size()) {
+      const std::string line = answers[answered++] + "\n";
+      (void)!::write(terminal, line.data(), line.size());
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ::close(terminal);
+  result.exit_code = ExitCode(status);
+  return result;
 }
 
 BackgroundZcpipe::BackgroundZcpipe(const std::string& arguments, const std::string& directory) {

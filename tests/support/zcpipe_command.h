@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace zcpipe::testing {
 
@@ -19,10 +20,20 @@ struct CommandResult {
 // `directory`, and waits for it.
 CommandResult Zcpipe(const std::string& arguments, const std::string& directory = ".");
 
+// Runs the shell command line `command` through /bin/sh in `directory`, in which
+// "$ZCPIPE_BIN" names the zcpipe binary (`cat in.csv | "$ZCPIPE_BIN" run - ...`).
+CommandResult ZcpipeShell(const std::string& command, const std::string& directory);
+
 // The same on a pseudo-terminal (util-linux `script`), with `environment` ("NAME=value ...")
 // set: `out` holds what it wrote to the terminal (stdout and stderr), `err` what script said.
 CommandResult ZcpipeOnTerminal(const std::string& arguments, const std::string& directory,
                                const std::string& environment = "");
+
+// `zcpipe ARGUMENTS` on a pseudo-terminal of its own, answering each prompt it writes there (a
+// line ending in ": ") with the next of `answers` and a newline, and none past the last. `out`
+// holds what it wrote to the terminal.
+CommandResult ZcpipeAnswering(const std::string& arguments, const std::string& directory,
+                              const std::vector<std::string>& answers);
 
 // `zcpipe ARGUMENTS` running in the background with its stderr readable line by line.
 // The destructor SIGKILLs and reaps a process that is still running.

@@ -11,8 +11,10 @@
 
 #include "zcpipe/pipeline/events.h"
 #include "zcpipe/pipeline/job_resources.h"
+#include "zcpipe/shm/segment.h"
 #include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/batch.h"
+#include "zcpipe/stages/container.h"
 #include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
 #include "zcpipe/stages/transform.h"
@@ -51,7 +53,7 @@ using BatchSink = std::function<void(const stages::BatchView&)>;
 // Everything a job needs. The sink is either `output` + `credential` (an encrypted .zcp file,
 // published by rename only when the whole import succeeded) or `batch_sink`.
 struct JobConfig {
-  std::filesystem::path input;
+  std::filesystem::path input;  // stages::kStandardInput ("-"): standard input
   InputFormat format = InputFormat::kAuto;
   std::optional<stages::Schema> schema;                // inferred from the first chunk when absent
   char delimiter = ',';                                // CSV
@@ -101,6 +103,22 @@ struct JobConfig {
   std::chrono::milliseconds progress_interval{100};
 };
 
+// The largest JobConfig::chunk_size: a chunk's batch (up to twice its bytes) is one frame of the
+// container, which holds at most stages::kMaxChunkPlaintext.
+inline constexpr std::size_t kMaxChunkSize = stages::kMaxChunkPlaintext / 2;
+// How many worker processes the jobs of one process can have at once: each holds one of the
+// process's shm::kMaxOwnedSegments shared-memory segments; the other half is for arenas.
+inline constexpr unsigned kMaxWorkerProcesses = shm::kMaxOwnedSegments / 2;
+
+// Throws std::invalid_argument, saying what to change, for a configuration that cannot work:
+// no sink or two, no input, a chunk size below 4 KiB or above kMaxChunkSize, an arena too
+// small for the chunk size, more than kMaxWorkerProcesses workers, resume with an input that
+// cannot be read again (standard input, a pipe, a device), a CSV delimiter that is a quote, CR,
+// LF or NUL, an output, rejects file or trace that is the input or one another, a transform
+// (hash) key that is the container's key (compared in constant time). Job::Start
+// calls it; a caller starting several jobs calls it first for each, so that none starts.
+void CheckConfig(const JobConfig& config);
+
 enum class JobStatus : std::uint8_t { kSucceeded, kFailed, kCancelled };
 const char* Name(JobStatus status);
 
@@ -127,10 +145,8 @@ struct Report {
 // Thread-safety: Cancel may be called from any thread, also from a listener; Wait from one.
 class Job {
  public:
-  // Throws std::invalid_argument for a configuration that cannot work (no sink or two, no
-  // input, a zero chunk size, an arena too small for the chunk size, a CSV delimiter that is a
-  // quote, CR, LF or NUL, an output, rejects file or trace that is the input or one another). Everything that goes
-  // wrong later (a missing file, a wrong key, bad rows) is reported, not thrown.
+  // Throws std::invalid_argument for a configuration that cannot work (CheckConfig). Everything
+  // that goes wrong later (a missing file, a wrong key, bad rows) is reported, not thrown.
   [[nodiscard]] static Job Start(JobConfig config);
 
   Job(Job&&) noexcept;

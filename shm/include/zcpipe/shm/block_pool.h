@@ -57,15 +57,20 @@ enum class BlockEnd { kLow, kHigh };
 // process (the free list is guarded by a process-private mutex; Resolve takes no lock).
 class BlockPool {
  public:
+  // A pool larger than /dev/shm has free is refused here (Segment::Create). Each block's memory
+  // is allocated when the block is first handed out (the resident ones at creation), so that
+  // the pool costs the memory its blocks in use need, and no process ever touches a page of it
+  // that /dev/shm cannot back (which would be SIGBUS).
   // Errors: kInvalidArgument for options that break their REQUIRES, kSystem when the resident
-  // blocks cannot be had (e.g. /dev/shm is full), else as Segment::Create.
+  // blocks cannot be had (ENOSPC: /dev/shm is full), else as Segment::Create.
   [[nodiscard]] static Result<BlockPool> Create(const PoolOptions& options);
 
   BlockPool(BlockPool&&) noexcept;
   BlockPool& operator=(BlockPool&&) noexcept;
   ~BlockPool();
 
-  // Errors: kExhausted when every block is in use.
+  // Errors: kExhausted when every block is in use; kSystem (ENOSPC) when the block is handed
+  // out for the first time and /dev/shm has no memory left for it (the block stays free).
   [[nodiscard]] Result<Handle> Allocate(BlockEnd end = BlockEnd::kLow);
   // REQUIRES: `handle` came from Allocate() (or Sub() of it) and was not released yet.
   // Errors: kStaleHandle / kWrongSegment / kBlockOutOfRange (forged), kNotOwned (double release).

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +21,9 @@ enum class SegmentKind : std::uint32_t {
   kBlockPool = 1,  // a BlockPool (block_pool.h)
   kChannel = 2,    // rings (ring.h) and other control words
 };
+
+// How many segments one process can own at once (Create fails with kTooManySegments beyond).
+inline constexpr std::size_t kMaxOwnedSegments = 256;
 
 // Every segment name starts with this prefix, followed by "<creator pid>.<16 random hex>".
 inline constexpr std::string_view kSegmentPrefix = "zcpipe.";
@@ -48,10 +52,18 @@ class Segment {
   struct Options {
     std::size_t payload_size = 0;  // bytes after the header; REQUIRES > 0
     SegmentKind kind = SegmentKind::kRaw;
+    // How many bytes, from the segment's first (the header's), have their memory allocated at
+    // creation: all by default. A caller that touches the rest only a part at a time, as it
+    // hands the parts out, reserves each part then (Reserve).
+    std::size_t reserved_size = SIZE_MAX;
   };
 
   // Creates, sizes, zero-fills (the kernel does) and maps a new segment, writes the header and
-  // marks it ready. Errors: kInvalidArgument, kTooManySegments, kSystem.
+  // marks it ready. Memory is allocated up front for its first `reserved_size` bytes
+  // (posix_fallocate), so that touching them cannot fail later: a /dev/shm too small fails here
+  // (kSystem ENOSPC, or ENOMEM under a memory limit), not with SIGBUS on first touch. A segment
+  // larger than what /dev/shm has free (FreeSharedMemory) is refused (kSystem ENOSPC), however
+  // much of it is reserved now. Errors: kInvalidArgument, kTooManySegments, kSystem.
   [[nodiscard]] static Result<Segment> Create(const Options& options);
 
   // Maps an existing segment by name and validates its header.
@@ -72,11 +84,20 @@ class Segment {
   [[nodiscard]] std::size_t size() const;  // header + payload
   [[nodiscard]] std::span<std::byte> payload() const;
 
+  // Allocates the memory of bytes [offset, offset + bytes) of the segment now, as Create does for
+  // its first `reserved_size` bytes; what is already allocated stays as it is. REQUIRES: owner().
+  // Errors: kInvalidArgument (not the owner, or a range past the end), kSystem (ENOSPC: /dev/shm
+  // is full).
+  [[nodiscard]] Status Reserve(std::size_t offset, std::size_t bytes) const;
+
  private:
   struct Impl;
   explicit Segment(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The bytes /dev/shm (where segments live) has free for new segments; nullopt if unknown.
+[[nodiscard]] std::optional<std::uint64_t> FreeSharedMemory();
 
 // What Sweep found in /dev/shm among names with kSegmentPrefix.
 struct SweepReport {

@@ -6,12 +6,18 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "zcpipe/stages/error.h"
 #include "zcpipe/stages/parse.h"
 
 namespace zcpipe::stages {
+
+// The path that names standard input, for Chunker::Open and zcpipe::JobConfig::input.
+inline constexpr std::string_view kStandardInput = "-";
+// How messages name input `path`: "<stdin>" for kStandardInput, else the path itself.
+[[nodiscard]] std::string InputName(std::string_view path);
 
 struct ChunkerOptions {
   std::size_t chunk_size = 8u << 20;  // target bytes per chunk; REQUIRES > 0
@@ -34,10 +40,13 @@ struct ChunkerOptions {
 // the end of the input), input is skipped to the next line, and chunking goes on. Nothing is
 // silently dropped, and no input makes it loop or hang.
 //
+// Reads with read(2) only, so a pipe, a FIFO or a terminal is an input like a file.
 // Owns its file descriptor. Thread-compatible: one thread calls Next.
 class Chunker {
  public:
-  // Errors: kIo (the message names the path and the reason), kInvalidArgument.
+  // `path` kStandardInput ("-") reads standard input (a descriptor of its own; options.start_byte
+  // must be 0 unless it is a regular file). Errors: kIo (the message names the path and the
+  // reason), kInvalidArgument.
   [[nodiscard]] static StageResult<Chunker> Open(const std::string& path,
                                                  const ChunkerOptions& options);
   Chunker(Chunker&& other) noexcept;
@@ -56,7 +65,7 @@ class Chunker {
   [[nodiscard]] std::uint64_t next_byte() const { return next_byte_; }
   [[nodiscard]] std::uint64_t next_line() const { return next_line_; }
   [[nodiscard]] std::uint64_t next_index() const { return next_index_; }
-  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& name() const { return name_; }  // InputName(path)
 
  private:
   Chunker(int fd, std::string path, const ChunkerOptions& options);
@@ -67,7 +76,7 @@ class Chunker {
                                         bool in_quote);
 
   int fd_;
-  std::string path_;
+  std::string name_;
   ChunkerOptions options_;
   std::vector<std::byte> carry_;   // start of the next record, read but not yet handed out
   std::uint64_t file_offset_ = 0;  // bytes read from the file

@@ -62,6 +62,11 @@ using ContainerStatus = tl::expected<void, ContainerError>;
 // A stable, lowercase name for `code` ("tampered chunk"), for logs and messages.
 [[nodiscard]] const char* Name(ContainerErrc code);
 
+// Whether the system failed to store or read the bytes: out of space (ENOSPC, EDQUOT), a file
+// too large for the file system (EFBIG), an I/O error (EIO). Such a failure is not about the
+// files or keys given (zcpipe exits with 1 for it, as for any error that is not the input's).
+[[nodiscard]] bool IsSystemFailure(const ContainerError& error);
+
 // A full message: "tampered chunk (chunk 3, byte 4242): authentication failed", plus
 // strerror(sys_errno) for kIo.
 [[nodiscard]] std::string Describe(const ContainerError& error);

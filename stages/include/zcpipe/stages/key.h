@@ -47,6 +47,10 @@ class SecretBytes {
   std::size_t size_ = 0;
 };
 
+// Whether `a` and `b` are the same bytes, in time that depends on their sizes only
+// (CRYPTO_memcmp): for comparing secrets.
+[[nodiscard]] bool SecretsEqual(std::span<const std::byte> a, std::span<const std::byte> b);
+
 // A 32-byte key: the input of the container's key schedule when a raw key is used. Move-only;
 // wiped on destruction (it holds a SecretBytes).
 class FileKey {
@@ -67,11 +71,20 @@ class FileKey {
   SecretBytes secret_;
 };
 
+struct KeyFileOptions {
+  // Accept a key file that group or others may read (or write): anyone who can read it can
+  // decrypt every container made with it. Refused unless set.
+  bool allow_insecure_mode = false;
+};
+
 // Reads a raw key file: exactly 32 bytes, nothing else (no newline, no encoding).
-// A key file readable by group or others still works; `*warning` (when not null) then receives
-// a sentence telling the user to `chmod 600` it, and is cleared otherwise.
-// Errors: kIo (cannot open or read; sys_errno), kBadKeyFile (not a regular file, wrong size).
+// A key file accessible by group or others is refused before a byte of it is read (kBadKeyFile,
+// the message says `chmod 600`), unless options.allow_insecure_mode; then `*warning` (when not
+// null) receives that sentence, and is cleared otherwise.
+// Errors: kIo (cannot open or read; sys_errno), kBadKeyFile (not a regular file, wrong size,
+// accessible by group or others).
 [[nodiscard]] ContainerResult<FileKey> ReadKeyFile(const std::filesystem::path& path,
+                                                   const KeyFileOptions& options = {},
                                                    std::string* warning = nullptr);
 
 // Generates a key and writes it as a new key file, mode 0600, durably (temporary file, fsync,
@@ -102,6 +115,14 @@ inline constexpr std::uint32_t kScryptMaxR = 32;
 inline constexpr std::uint32_t kScryptMaxP = 16;
 inline constexpr std::uint64_t kScryptMaxMemory = std::uint64_t{1} << 30;  // 128·N·r·p, bytes
 
+// The memory scrypt needs for `params`: 128·N·r·p bytes.
+[[nodiscard]] std::uint64_t ScryptMemory(const ScryptParams& params);
+
+// How much memory a reader lets a container's scrypt parameters cost by default: 256 MiB, 8
+// times what writers use by default (ScryptParams{}, 32 MiB), and a quarter of the format's cap
+// (kScryptMaxMemory), where a crafted header costs 1 GiB and seconds before "wrong key".
+inline constexpr std::uint64_t kDefaultMaxKdfMemory = std::uint64_t{256} << 20;
+
 // True when log2_n, r and p are each within their cap and 128·N·r·p ≤ kScryptMaxMemory.
 // (Whether they are usable at all — log2_n, r, p ≥ 1 — is a separate check.)
 [[nodiscard]] bool WithinScryptCaps(const ScryptParams& params);
@@ -113,8 +134,11 @@ inline constexpr std::uint64_t kScryptMaxMemory = std::uint64_t{1} << 30;  // 12
 class Credential {
  public:
   [[nodiscard]] static Credential FromKey(FileKey key);
-  [[nodiscard]] static Credential FromPassphrase(std::string_view passphrase,
-                                                 ScryptParams params = {});
+  // `max_kdf_memory`: a container whose scrypt parameters need more (ScryptMemory) is refused
+  // with kParamsAboveCaps before scrypt runs, when this credential opens it.
+  [[nodiscard]] static Credential FromPassphrase(
+      std::string_view passphrase, ScryptParams params = {},
+      std::uint64_t max_kdf_memory = kDefaultMaxKdfMemory);
 
   Credential(Credential&&) noexcept = default;
   Credential& operator=(Credential&&) noexcept = default;
@@ -124,13 +148,20 @@ class Credential {
   [[nodiscard]] std::span<const std::byte> secret() const { return secret_.span(); }
   // Meaningful for kPassphrase only: the parameters a writer uses.
   [[nodiscard]] const ScryptParams& scrypt() const { return scrypt_; }
+  // Meaningful for kPassphrase only: the most memory a container's scrypt may need to be opened.
+  [[nodiscard]] std::uint64_t max_kdf_memory() const { return max_kdf_memory_; }
 
  private:
-  Credential(KeySource source, SecretBytes secret, ScryptParams params)
-      : source_(source), secret_(std::move(secret)), scrypt_(params) {}
+  Credential(KeySource source, SecretBytes secret, ScryptParams params,
+             std::uint64_t max_kdf_memory)
+      : source_(source),
+        secret_(std::move(secret)),
+        scrypt_(params),
+        max_kdf_memory_(max_kdf_memory) {}
   KeySource source_;
   SecretBytes secret_;
   ScryptParams scrypt_;
+  std::uint64_t max_kdf_memory_;
 };
 
 }  // namespace zcpipe::stages

@@ -24,6 +24,7 @@
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/error.h"
 #include "zcpipe/stages/input_error.h"
+#include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
 
 namespace zcpipe::stages {
@@ -56,7 +57,12 @@ struct TransformOutput {
 struct TransformStep {
   std::string kind;
   std::string spec;
-  std::string key;  // the hashing key (hash), else empty; secret: send it only privately
+  // The hashing key (hash), else null; secret: send it only privately. One copy, shared by the
+  // copies of the recipe, wiped when the last goes.
+  std::shared_ptr<const SecretBytes> key;
+  [[nodiscard]] std::span<const std::byte> key_bytes() const {
+    return key ? key->span() : std::span<const std::byte>{};
+  }
 };
 
 class Transform {
@@ -162,8 +168,7 @@ class BuiltinTransform : public Transform {
   [[nodiscard]] Schema OutputSchema(const Schema& input) const final;
   [[nodiscard]] StageResult<TransformOutput> Apply(const BatchView& in, std::span<std::byte> out,
                                                    InputErrors& rejected) const final;
-  [[nodiscard]] StageResult<TransformOutput> ApplyFrom(const BatchView& in,
-                                                       std::uint32_t first_row,
+  [[nodiscard]] StageResult<TransformOutput> ApplyFrom(const BatchView& in, std::uint32_t first_row,
                                                        std::span<std::byte> out,
                                                        InputErrors& rejected) const final;
   [[nodiscard]] const std::shared_ptr<const detail::Step>& step() const { return step_; }
@@ -276,8 +281,7 @@ class TransformChain final : public Transform {
                                                    InputErrors& rejected) const override;
   // A chain of built-ins only fills the block row by row, as one built-in does; a chain with a
   // transform of yours takes the default (Transform::ApplyFrom).
-  [[nodiscard]] StageResult<TransformOutput> ApplyFrom(const BatchView& in,
-                                                       std::uint32_t first_row,
+  [[nodiscard]] StageResult<TransformOutput> ApplyFrom(const BatchView& in, std::uint32_t first_row,
                                                        std::span<std::byte> out,
                                                        InputErrors& rejected) const override;
 
