@@ -26,6 +26,7 @@
 #include "rejects_line.h"
 #include "settings_digest.h"
 #include "trace.h"
+#include "worker_results.h"
 #include "zcpipe/pipeline/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
@@ -65,6 +66,9 @@ struct ChunkState {
   std::uint64_t first_byte = 0;
   JournalPoint next;                 // where the input continues after this chunk
   std::vector<shm::Handle> batches;  // after parse, then after transform; frames after encrypt
+  // Isolated: what Write uses of batches[i], taken out of the arena and checked: the batch, or
+  // with an output the authentic frame (worker_results.h). Workers can still write the arena.
+  std::vector<std::vector<std::byte>> taken;
   std::uint64_t first_frame = 0;     // container index of batches[0]
   stages::InputErrors rejected;
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
@@ -76,6 +80,7 @@ struct ChunkState {
   struct Frame {
     shm::Handle handle;  // invalid: not sealed
     std::uint64_t index = 0;
+    std::vector<std::byte> bytes;  // taken out of the arena and authenticated under `index`
   };
   std::vector<Frame> frames;
   std::chrono::nanoseconds sealing{0};  // how long the workers took to seal them
@@ -156,7 +161,13 @@ class Import {
   // alone in flight): then the job fails "arena exhausted", naming the chunk.
   bool MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
                std::optional<Clock::time_point>& since);
-  std::span<std::byte> Bytes(const shm::Handle& handle) const { return *pool_->Resolve(handle); }
+  // REQUIRES: (part of) a block this job holds. The pool checks it against private generations
+  // no worker can write (shm::BlockPool): a failure is a bug here, not a worker's doing. What a
+  // worker wrote in a block is read only through worker_results.h.
+  std::span<std::byte> Bytes(const shm::Handle& handle) const {
+    if (auto bytes = pool_->Resolve(handle)) return *bytes;
+    std::abort();
+  }
   // The part of a block a batch may use: room for the frame header before it and the tag after,
   // so that encryption can seal it in place. Isolated workers get as much (batch_room_).
   std::span<std::byte> BatchRoom(const shm::Handle& block) const {
@@ -292,6 +303,7 @@ class Import {
   // Isolated with sealing and the zero-copy transport: each chunk's first frame index, for its
   // worker to seal with; the slot is the last 8 bytes of the chunk's input block.
   std::optional<FrameLedger> ledger_;
+  TakenBuffers taken_buffers_;  // isolated: for ChunkState::taken
 
   std::unique_ptr<Workgroup> workers_;  // after pool_: shut down before the arena goes
   // With config_.resources: held while this job uses them (TakeResources, HandBack).
@@ -411,8 +423,10 @@ bool Import::MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
 void Import::ReleaseAll(ChunkState& chunk) {
   if (chunk.input.valid()) Release(chunk.input);
   for (const auto& batch : chunk.batches) Release(batch);
+  for (auto& bytes : chunk.taken) taken_buffers_.Give(std::move(bytes));
   chunk.input = {};
   chunk.batches.clear();
+  chunk.taken.clear();
 }
 
 void Import::Timed(Stage stage, Clock::time_point since, Clock::time_point now,
@@ -957,16 +971,17 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return ProcessNext(std::move(msg), gateway);
   }
   const std::uint64_t length = range.end - range.begin;
-  // A reply that does not add up, or a batch the Verifier refuses, is a crash: re-run.
-  const auto valid = [this, block = *block, length,
-                      first_row = range.first_row](const shm::Handle& result) {
-    // (The frame, if any, is checked for bounds only: its bytes are checked when read.)
-    const auto reply = ReadReply(Bytes(result), result.offset);
-    return reply && reply->bytes_consumed != 0 && reply->bytes_consumed <= length &&
-           (reply->next_row == 0 || reply->next_row > first_row) &&
-           stages::BatchView::Open(Bytes(block.Sub(static_cast<std::uint32_t>(reply->batch_offset),
-                                                   static_cast<std::uint32_t>(reply->batch_size))))
-               .has_value();
+  // A reply that does not add up, or a batch the Verifier refuses, or a frame that does not
+  // authenticate, is a crash: re-run. What was checked is what `done` uses: `taken`.
+  auto taken = std::make_shared<std::optional<TakenProcess>>();
+  const ProcessAsked asked{.length = length,
+                           .first_row = range.first_row,
+                           .sealer = writer_ ? &writer_->sealer() : nullptr,
+                           .keep_batch = !writer_,
+                           .buffers = &taken_buffers_};
+  const auto valid = [this, block = *block, asked, taken](const shm::Handle& result) {
+    *taken = TakeProcessResult(Bytes(block), result.offset, result.length, asked);
+    return taken->has_value();
   };
   std::memset(Bytes(*block).data(), 0, 8);  // no kSealingMark yet
   Request request{.input = ledger_ ? InputTail(*msg, range.begin)
@@ -1004,14 +1019,16 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                                        : result.error().message);
            return ProcessNext(std::move(msg), gateway);
          }
-         const auto reply = *ReadReply(Bytes(*result), result->offset);  // validated
+         TakenProcess got = std::move(**taken);  // validated: the workgroup called `valid`
+         const ProcessReply& reply = got.reply;
          msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
                                            static_cast<std::uint32_t>(reply.batch_size)));
+         msg->taken.push_back(std::move(got.batch));
          msg->frames.push_back({reply.frame_size == 0
                                     ? shm::Handle{}
                                     : block->Sub(static_cast<std::uint32_t>(reply.frame_offset),
                                                  static_cast<std::uint32_t>(reply.frame_size)),
-                                reply.frame_index});
+                                reply.frame_index, std::move(got.frame)});
          msg->rows_in += reply.rows_in;
          msg->rows_out += reply.rows_out;
          msg->rows_filtered += reply.rows_filtered;
@@ -1094,7 +1111,14 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         .input = batch,
         .output = into.value_or(shm::Handle{}),
         .args = {kSeal, msg->first_frame + i},
-        .validate = [frame_size](const shm::Handle& frame) { return frame.length == frame_size; }};
+        // Taken out of the arena and authenticated: Write appends that copy (worker_results.h).
+        .validate = [this, frame_size, msg, i](const shm::Handle& frame) {
+          if (frame.length != frame_size) return false;
+          auto taken = TakeFrame(writer_->sealer(), msg->first_frame + i, Bytes(frame),
+                                 taken_buffers_);
+          if (taken) msg->taken[i] = std::move(*taken);
+          return taken.has_value();
+        }};
     const auto done = [=, this, &gateway](WorkResult result, int worker, int) {
       msg->worker = worker;
       {
@@ -1157,6 +1181,7 @@ Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are 
       return msg;
     }
     msg->batches[i] = frame.handle;
+    msg->taken[i] = std::move(frame.bytes);
   }
   return msg;
 }
@@ -1208,15 +1233,18 @@ void Import::Write(const Msg& msg) {  // serial, in input order
     if (chunk.failure) Fail(*chunk.failure);
   }
   if (!failed_.load() && !cancel_.load()) {
-    for (const auto& batch : chunk.batches) {
+    for (std::size_t i = 0; i < chunk.batches.size(); ++i) {
+      // Isolated: the copy checked when taken, never the arena's (workers can still write it).
+      const std::span<const std::byte> bytes =
+          workers_ ? std::span<const std::byte>(chunk.taken[i]) : Bytes(chunk.batches[i]);
       if (writer_) {
-        if (auto appended = writer_->Append(Bytes(batch)); !appended) {
+        if (auto appended = writer_->Append(bytes); !appended) {
           FailWrite(config_.output, appended.error());
           break;
         }
       } else {
         try {
-          config_.batch_sink(*stages::BatchView::Open(Bytes(batch)));
+          config_.batch_sink(stages::BatchView::Open(bytes).value());
         } catch (const std::exception& e) {
           Fail(MakeError(ErrorKind::kStage, Stage::kWrite, "sink failed", e.what()));
           break;

@@ -266,7 +266,10 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::ui
   std::uint64_t size = 0;
   std::memcpy(&size, result.data(), 8);
   if (size > result.size() - 8) return std::nullopt;
-  WireReader wire(AsText(result.subspan(8, size)));
+  // Parsed from a private copy: the worker can rewrite its block meanwhile, and what is checked
+  // must be what is used.
+  const std::string copy(AsText(result.subspan(8, size)));
+  WireReader wire(copy);
   ProcessReply reply;
   reply.batch_offset = wire.U64();
   reply.batch_size = wire.U64();

@@ -82,8 +82,9 @@ struct ProcessReply {
   stages::InputErrors rejected;
 };
 // Reads and checks the reply at the start of `result`, a kProcess result that begins `at` bytes
-// into its block. It comes from a worker: nothing in it is trusted (a frame's contents are
-// checked when the container is read).
+// into its block. It comes from a worker: nothing in it is trusted. Each byte is read once,
+// into private memory (the worker may still be writing the block); the frame and batch it
+// names are only checked for bounds here (TakeProcessResult checks them).
 [[nodiscard]] std::optional<ProcessReply> ReadReply(std::span<const std::byte> result,
                                                     std::uint64_t at);
 

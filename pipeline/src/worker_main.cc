@@ -106,8 +106,10 @@ bool WorkerLoop::Fail(const WorkMessage& request, MessageStatus status,
   response.id = request.id;
   response.kind = MessageKind::kDone;
   response.status = status;
-  response.copy_bytes = static_cast<std::uint32_t>(message.size());
-  return Respond(response) && WriteAll(fd_, std::as_bytes(std::span(message)));
+  // The coordinator takes no more than kMaxErrorText bytes of it.
+  const std::string_view text = std::string_view(message).substr(0, kMaxErrorText);
+  response.copy_bytes = static_cast<std::uint32_t>(text.size());
+  return Respond(response) && WriteAll(fd_, std::as_bytes(std::span(text)));
 }
 
 bool WorkerLoop::Serve(const WorkMessage& request) {

@@ -1,5 +1,6 @@
 #include "worker_protocol.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,24 @@ bool ReadAll(int fd, std::span<std::byte> bytes) {
     bytes = bytes.subspan(static_cast<std::size_t>(n));
   }
   return true;
+}
+
+ReadOutcome ReadAllBy(int fd, std::span<std::byte> bytes, std::uint64_t deadline_ns) {
+  while (!bytes.empty()) {
+    const std::uint64_t now = MonotonicNanos();
+    if (now >= deadline_ns) return ReadOutcome::kTimedOut;
+    pollfd entry{fd, POLLIN, 0};
+    const auto wait_ms = static_cast<int>((deadline_ns - now + 999'999) / 1'000'000);
+    const int ready = ::poll(&entry, 1, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return ReadOutcome::kClosed;
+    if (ready == 0) continue;  // the deadline check above decides
+    const auto n = ::recv(fd, bytes.data(), bytes.size(), MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) return ReadOutcome::kClosed;  // 0: the peer closed its end
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return ReadOutcome::kDone;
 }
 
 bool WriteBlob(int fd, std::span<const std::byte> bytes) {

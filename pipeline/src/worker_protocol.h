@@ -109,6 +109,14 @@ inline std::atomic<std::uint64_t>& Heartbeat(std::span<std::byte> control) {
 // Blocking, whole-buffer socket I/O; false when the peer is gone or the socket failed.
 [[nodiscard]] bool WriteAll(int fd, std::span<const std::byte> bytes);
 [[nodiscard]] bool ReadAll(int fd, std::span<std::byte> bytes);
+
+// The most bytes of error text a worker may send with a failed answer; more is a protocol
+// violation (the coordinator reads none of it and treats the worker as crashed).
+inline constexpr std::uint32_t kMaxErrorText = 64 * 1024;
+enum class ReadOutcome { kDone, kClosed, kTimedOut };
+// Reads all of `bytes` from a peer that is not trusted to send them: waits at most until
+// `deadline_ns` (MonotonicNanos) in all. kClosed: the peer is gone or the socket failed.
+[[nodiscard]] ReadOutcome ReadAllBy(int fd, std::span<std::byte> bytes, std::uint64_t deadline_ns);
 // A length-prefixed (u32) byte string.
 [[nodiscard]] bool WriteBlob(int fd, std::span<const std::byte> bytes);
 [[nodiscard]] bool ReadBlob(int fd, std::string& out);

@@ -119,7 +119,7 @@ std::span<std::byte> Workgroup::Impl::Bytes(const shm::Handle& handle) const {
   std::lock_guard lock(mutex_);
   const auto arena = arenas_.find(handle.segment);
   if (arena == arenas_.end()) return {};
-  auto bytes = arena->second.second.Resolve(handle);
+  auto bytes = arena->second.second->Resolve(handle);  // by the pool's private generations
   return bytes ? *bytes : std::span<std::byte>{};
 }
 
@@ -310,11 +310,9 @@ int Workgroup::Impl::pid(int index) const {
 }
 
 void Workgroup::Impl::AttachArena(const shm::BlockPool& pool) {
-  auto view = shm::PoolView::Attach(pool.name());
-  if (!view) throw std::runtime_error("arena: " + shm::Describe(view.error()));
   {
     std::lock_guard lock(mutex_);
-    arenas_.insert_or_assign(pool.segment_id(), std::pair(pool.name(), std::move(*view)));
+    arenas_.insert_or_assign(pool.segment_id(), std::pair(pool.name(), &pool));
   }
   WorkMessage attach;
   attach.kind = MessageKind::kAttachArena;

@@ -171,7 +171,8 @@ class Workgroup::Impl {
   mutable std::mutex mutex_;  // slots_, arenas_, handlers_
   std::mutex adding_;         // one AddWorker at a time
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::map<std::uint32_t, std::pair<std::string, shm::PoolView>> arenas_;  // id → name, view
+  // id → name, pool: resolved by the pool itself, whose generations no worker can write.
+  std::map<std::uint32_t, std::pair<std::string, const shm::BlockPool*>> arenas_;
   std::vector<std::pair<std::optional<WorkErrc>, std::function<void(const WorkError&)>>> handlers_;
   std::mutex deferred_mutex_;  // deferred_, sending_, sender_stop_
   std::condition_variable deferred_changed_;

@@ -83,10 +83,29 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
   };
   const WorkMessage& request = pending->message;
   const bool member_call = request.kind == MessageKind::kInvoke;
+  // The bytes that follow on the socket: capped, and due by a deadline, as the worker may lie
+  // about them or never send them (this thread also checks every worker's health).
+  const auto answer_deadline =
+      detail::MonotonicNanos() +
+      static_cast<std::uint64_t>(nanoseconds(options_.health.answer_timeout).count());
+  const auto read_answer = [&](std::span<std::byte> into) -> const char* {
+    switch (detail::ReadAllBy(process->socket(), into, answer_deadline)) {
+      case detail::ReadOutcome::kDone:
+        return nullptr;
+      case detail::ReadOutcome::kClosed:
+        return "died while answering";
+      case detail::ReadOutcome::kTimedOut:
+        break;
+    }
+    return "stalled while answering: the bytes its answer announced did not come in time";
+  };
   if (message.status != MessageStatus::kOk) {
+    if (message.copy_bytes > detail::kMaxErrorText) {
+      return crashed("announced an error message longer than the 64 KiB cap");
+    }
     std::string text(message.copy_bytes, '\0');
-    if (!detail::ReadAll(process->socket(), std::as_writable_bytes(std::span(text)))) {
-      return crashed("died while answering");
+    if (const char* failed = read_answer(std::as_writable_bytes(std::span(text)))) {
+      return crashed(failed);
     }
     WorkErrc code = member_call ? WorkErrc::kMember : WorkErrc::kJob;
     if (message.status == MessageStatus::kSetupFailed ||
@@ -113,9 +132,8 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
   }
   if (message.copy_bytes > 0) {
     const auto into = Bytes(got);
-    if (into.size() != message.copy_bytes || !detail::ReadAll(process->socket(), into)) {
-      return crashed("died while answering");
-    }
+    if (into.size() != message.copy_bytes) return crashed("returned an invalid handle");
+    if (const char* failed = read_answer(into)) return crashed(failed);
     bytes_copied_ += message.copy_bytes;
   }
   if (pending->validate && !pending->validate(got)) {

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 #include <mutex>
 #include <new>
@@ -20,15 +21,17 @@ using detail::PoolMap;
 
 namespace {
 
-PoolMap MapOf(const Segment& segment) {
-  const auto& header = *reinterpret_cast<const PoolHeader*>(segment.payload().data());
+// The map of a pool of `block_count` blocks of `block_size` in `segment`, from values the caller
+// holds in private memory (never re-read from the header, which any peer can rewrite).
+PoolMap MapOf(const Segment& segment, std::uint32_t block_size, std::uint32_t block_count) {
+  const auto geometry = detail::Geometry(sizeof(detail::SegmentHeader), block_size, block_count);
   return PoolMap{
       segment.base(),
       segment.id(),
-      header.block_size,
-      header.block_count,
-      reinterpret_cast<std::atomic<std::uint32_t>*>(segment.base() + header.generations_offset),
-      segment.base() + header.blocks_offset};
+      block_size,
+      block_count,
+      reinterpret_cast<std::atomic<std::uint32_t>*>(segment.base() + geometry.generations_offset),
+      segment.base() + geometry.blocks_offset};
 }
 
 // Makes [begin, begin + bytes) resident and writable in this process's page tables at once.
@@ -68,10 +71,22 @@ std::uint32_t NextGeneration(std::uint32_t g) { return g == UINT32_MAX ? 1 : g +
 }  // namespace
 
 struct BlockPool::Impl {
-  explicit Impl(Segment s) : segment(std::move(s)), map(MapOf(segment)) {}
+  Impl(Segment s, std::uint32_t block_size, std::uint32_t block_count)
+      : segment(std::move(s)),
+        map(MapOf(segment, block_size, block_count)),
+        generations(std::make_unique<std::atomic<std::uint32_t>[]>(map.block_count)) {
+    for (std::uint32_t i = 0; i < map.block_count; ++i) generations[i].store(1);
+    private_map = map;
+    private_map.generations = generations.get();
+  }
 
   Segment segment;
-  PoolMap map;
+  PoolMap map;  // the shared generation words: written for peers, never read here
+  // The authoritative generations, in this process's private memory: peers map the segment
+  // read-write and may scribble on its generation words, which must not decide what this
+  // process resolves or releases. private_map is `map` with these in place of the shared ones.
+  std::unique_ptr<std::atomic<std::uint32_t>[]> generations;
+  PoolMap private_map;
   std::mutex mutex;  // process-private: guards the fields below, never shared with a peer
   // Ordered: Allocate takes the lowest or the highest; a block not in it is allocated.
   std::set<std::uint32_t> free_blocks;
@@ -125,7 +140,7 @@ Result<BlockPool> BlockPool::Create(const PoolOptions& options) {
     const int error = PopulateForWriting(begin, bytes);
     if (error != 0 && error != EINVAL) return Fail(Errc::kSystem, error);
   }
-  auto impl = std::make_unique<Impl>(std::move(*segment));
+  auto impl = std::make_unique<Impl>(std::move(*segment), options.block_size, options.block_count);
   for (std::uint32_t i = 0; i < options.block_count; ++i) impl->free_blocks.insert(i);
   impl->reserved.resize(options.block_count);
   for (const auto& [first, count] : resident) {
@@ -151,7 +166,7 @@ Result<Handle> BlockPool::Allocate(BlockEnd end) {
   free_blocks.erase(it);
   const auto in_use = static_cast<std::uint32_t>(impl_->map.block_count - free_blocks.size());
   impl_->high_water = std::max(impl_->high_water, in_use);
-  const std::uint32_t generation = impl_->map.generations[block].load(std::memory_order_relaxed);
+  const std::uint32_t generation = impl_->generations[block].load(std::memory_order_relaxed);
   return Handle{impl_->map.segment_id, block, generation, 0, impl_->map.block_size};
 }
 
@@ -161,18 +176,21 @@ Status BlockPool::Release(const Handle& handle) {
   if (handle.segment != map.segment_id) return Fail(Errc::kWrongSegment);
   if (handle.block >= map.block_count) return Fail(Errc::kBlockOutOfRange);
   if (impl_->free_blocks.contains(handle.block)) return Fail(Errc::kNotOwned);
-  auto& generation = map.generations[handle.block];
+  auto& generation = impl_->generations[handle.block];
   if (handle.generation != generation.load(std::memory_order_relaxed)) {
     return Fail(Errc::kStaleHandle);
   }
-  // From here on, every outstanding copy of the handle resolves as stale, in every process.
-  generation.store(NextGeneration(handle.generation), std::memory_order_release);
+  // From here on, every outstanding copy of the handle resolves as stale, in every process
+  // (the shared word is overwritten, whatever a peer put there).
+  const std::uint32_t next = NextGeneration(handle.generation);
+  generation.store(next, std::memory_order_release);
+  map.generations[handle.block].store(next, std::memory_order_release);
   impl_->free_blocks.insert(handle.block);
   return {};
 }
 
 Result<std::span<std::byte>> BlockPool::Resolve(const Handle& handle) const {
-  return impl_->map.Resolve(handle);
+  return impl_->private_map.Resolve(handle);
 }
 
 const std::string& BlockPool::name() const { return impl_->segment.name(); }
@@ -189,9 +207,9 @@ std::uint32_t BlockPool::high_water() const {
 }
 
 struct PoolView::Impl {
-  explicit Impl(Segment s)
+  Impl(Segment s, std::uint32_t block_size, std::uint32_t block_count)
       : segment(std::move(s)),
-        map(MapOf(segment)),
+        map(MapOf(segment, block_size, block_count)),
         populated(std::make_unique<std::atomic<bool>[]>(map.block_count)) {}
 
   Segment segment;
@@ -211,8 +229,10 @@ Result<PoolView> PoolView::Attach(std::string_view name) {
       segment->payload().size() < sizeof(PoolHeader)) {
     return Fail(Errc::kBadLayout);
   }
-  // Check the header's geometry against the mapping before trusting any offset in it.
-  const auto& header = *reinterpret_cast<const PoolHeader*>(segment->payload().data());
+  // Check the header's geometry against the mapping before trusting any offset in it, on a
+  // private copy: what is checked is what is used.
+  PoolHeader header;
+  std::memcpy(&header, segment->payload().data(), sizeof header);
   const auto geometry =
       detail::Geometry(sizeof(detail::SegmentHeader), header.block_size, header.block_count);
   if (header.block_size == 0 || header.block_count == 0 ||
@@ -220,7 +240,8 @@ Result<PoolView> PoolView::Attach(std::string_view name) {
       header.blocks_offset != geometry.blocks_offset || geometry.total_size != segment->size()) {
     return Fail(Errc::kBadLayout);
   }
-  return PoolView(std::make_unique<Impl>(std::move(*segment)));
+  return PoolView(
+      std::make_unique<Impl>(std::move(*segment), header.block_size, header.block_count));
 }
 
 Result<std::span<std::byte>> PoolView::Resolve(const Handle& handle) const {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <bit>
 #include <climits>
+#include <cstring>
 #include <ctime>
 
 #include "zcpipe/shm/detail/ring_layout.h"
@@ -75,13 +76,14 @@ Status FormatRing(std::span<std::byte> memory, std::uint32_t capacity, std::uint
   return {};
 }
 
-Result<std::uint64_t> AttachEndpoint(std::span<std::byte> memory, std::uint32_t value_size,
-                                     bool producer) {
+Result<AttachedEndpoint> AttachEndpoint(std::span<std::byte> memory, std::uint32_t value_size,
+                                        bool producer) {
   if (!Aligned(memory.data()) || memory.size() < sizeof(RingControl)) {
     return Fail(Errc::kInvalidArgument);
   }
   auto* control = reinterpret_cast<RingControl*>(memory.data());
-  const RingHeader& h = control->header;
+  RingHeader h;  // a private copy: what is checked is what is used
+  std::memcpy(&h, &control->header, sizeof h);
   if (h.magic != kRingMagic || h.version != kRingVersion || h.value_size != value_size ||
       h.slot_size != SlotSize(value_size) || h.capacity < 2 || !std::has_single_bit(h.capacity) ||
       memory.size() < sizeof(RingControl) + std::size_t{h.capacity} * h.slot_size) {
@@ -94,10 +96,10 @@ Result<std::uint64_t> AttachEndpoint(std::span<std::byte> memory, std::uint32_t 
   auto position = producer ? RecoverProducer(slots, h, stored) : RecoverConsumer(slots, h, stored);
   if (!position) {
     DetachEndpoint(endpoint);
-    return position;
+    return tl::unexpected(position.error());
   }
   endpoint.position.store(*position, std::memory_order_release);
-  return position;
+  return AttachedEndpoint{*position, h.capacity};
 }
 
 void DetachEndpoint(EndpointWord& endpoint) {

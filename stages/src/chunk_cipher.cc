@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "zcpipe/stages/container.h"
 
@@ -145,6 +147,34 @@ ContainerResult<std::size_t> ChunkSealer::Seal(std::uint64_t index, bool last,
     return Fail(ContainerErrc::kCrypto, "AES-256-GCM encryption failed", index);
   }
   return frame_size;
+}
+
+ContainerResult<std::span<const std::byte>> ChunkSealer::Check(
+    std::uint64_t index, std::span<const std::byte> frame) const {
+  using namespace container_detail;
+  if (frame.size() < kChunkOverhead || frame.size() - kChunkOverhead > kMaxChunkPlaintext) {
+    return Fail(ContainerErrc::kTamperedChunk,
+                "not a frame: " + std::to_string(frame.size()) + " bytes", index);
+  }
+  const auto header_bytes = frame.first<kFrameHeaderSize>();
+  const FrameHeader header = DecodeFrameHeader(header_bytes);
+  if (header.index != index || header.last != 0 ||
+      std::size_t{header.length} + kChunkOverhead != frame.size()) {
+    return Fail(ContainerErrc::kTamperedChunk,
+                "the frame's header names chunk " + std::to_string(header.index) + " of " +
+                    std::to_string(header.length) + " bytes" + (header.last != 0 ? ", last" : ""),
+                index);
+  }
+  thread_local std::vector<std::byte> plaintext;
+  plaintext.resize(header.length);
+  auto authentic = OpenChunk(payload_key_.span(), header_bytes, frame.subspan(kFrameHeaderSize),
+                             plaintext);
+  if (!authentic) return tl::unexpected(authentic.error());
+  if (!*authentic) {
+    return Fail(ContainerErrc::kTamperedChunk, "authentication failed: the frame was modified",
+                index);
+  }
+  return std::span<const std::byte>(plaintext);
 }
 
 }  // namespace zcpipe::stages

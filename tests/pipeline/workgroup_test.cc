@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -103,6 +104,20 @@ class Counter final : public Member {
   std::uint64_t total_ = 0;
 };
 const bool kCounter = RegisterMember<Counter>("test.counter");
+
+// issue 24: workers that abuse the socket. One sends an error longer than the coordinator takes;
+// the other announces an error and never sends its text (it goes where nobody reads it), yet
+// stays alive and idle.
+const bool kLongError = RegisterTask("test.long_error", [](TaskContext&) -> TaskResult {
+  return tl::unexpected(std::string(200'000, 'e'));
+});
+const bool kWithholdsError = RegisterTask("test.withholds_error", [](TaskContext&) -> TaskResult {
+  int nowhere[2];  // a socket pair whose other end nobody reads
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, nowhere) != 0) std::abort();
+  (void)::dup(3);  // keeps the socket open: the worker looks alive to the coordinator
+  ::dup2(nowhere[0], 3);
+  return tl::unexpected(std::string("this text never reaches the coordinator"));
+});
 
 class WorkgroupTest : public ::testing::Test {
  protected:
@@ -390,6 +405,33 @@ TEST_F(WorkgroupTest, AnAnswerThatFailsValidationCountsAsACrash) {
   EXPECT_EQ(calls.load(), 2);
   EXPECT_EQ(group_->stats().restarts, 1u);
   EXPECT_EQ(group_->stats().retries, 1u);
+}
+
+TEST_F(WorkgroupTest, AnErrorMessageReachesTheCallerCappedAt64KiB) {  // issue 24
+  Start({.workers = 1});
+  auto result = group_->Dispatch({.task = "test.long_error"}).get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, WorkErrc::kJob);
+  EXPECT_EQ(result.error().message, std::string(64 * 1024, 'e'));
+  EXPECT_EQ(group_->stats().restarts, 0u);
+}
+
+// issue 24: the supervisor read the announced text with no deadline, on the thread that also
+// checks health: the request, and every later answer of that worker, waited forever.
+TEST_F(WorkgroupTest, AWorkerThatWithholdsTheTextItAnnouncedIsStalledNotAwaited) {
+  auto health = HealthConfig::For(HealthConfig::Mode::kRelaxed);
+  health.answer_timeout = 200ms;
+  Start({.workers = 1, .health = health});
+  auto result = group_->Dispatch({.task = "test.withholds_error"});
+  // A bound for the old hang only: the protocol's deadlines end it in 3 x 200 ms.
+  ASSERT_EQ(result.wait_for(60s), std::future_status::ready) << "the supervisor hangs";
+  const auto answer = result.get();
+  ASSERT_FALSE(answer);
+  EXPECT_TRUE(answer.error().poison);
+  EXPECT_NE(answer.error().message.find("stalled while answering"), std::string::npos)
+      << answer.error().message;
+  EXPECT_EQ(group_->stats().restarts, 3u);
+  EXPECT_TRUE(group_->Dispatch({.task = "test.empty"}).get()) << "the replacement serves";
 }
 
 TEST_F(WorkgroupTest, ProbeAnswersWhileAlive) {

@@ -243,6 +243,40 @@ TEST(BlockPool, ForgedHandlesNeverResolve) {
   for (const Handle& forged : {past_last_block, huge_block}) view->Populate(forged);
 }
 
+// issue 24: peers map the arena read-write, generation words and header included. A peer that
+// scribbles on them (a hostile worker, any process of the same user) must not make the owner's
+// Resolve or Release fail for the blocks it handed out: once it did, and the coordinator
+// dereferenced the failed Resolve (SIGSEGV).
+TEST(BlockPool, APeerScribblingOnTheSharedWordsCannotChangeWhatTheOwnerResolves) {
+  BlockPool pool = MakePool(4096, 4);
+  auto held = pool.Allocate();
+  ASSERT_TRUE(held);
+  auto view = PoolView::Attach(pool.name());
+  ASSERT_TRUE(view);
+  auto peer = Segment::Attach(pool.name());  // the whole segment, as any same-uid process has
+  ASSERT_TRUE(peer);
+  // Everything between the segment header and the first block: pool header, generations.
+  const auto shared = peer->payload().first(4096 - 128);
+  for (std::size_t i = 0; i < shared.size(); ++i) {
+    shared[i] = static_cast<std::byte>(0x5a ^ (i * 131));
+  }
+
+  EXPECT_EQ(view->Resolve(*held).error().code, Errc::kStaleHandle);  // the peer's own problem
+  auto bytes = pool.Resolve(*held);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(bytes->size(), 4096u);
+  auto other = pool.Allocate();
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(pool.Resolve(*other));
+  ASSERT_TRUE(pool.Release(*held));  // writes the shared word again: peers see it right
+  EXPECT_EQ(pool.Resolve(*held).error().code, Errc::kStaleHandle);
+  auto again = pool.Allocate();
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->block, held->block);
+  EXPECT_TRUE(pool.Resolve(*again));
+  EXPECT_TRUE(view->Resolve(*again));
+}
+
 TEST(PoolView, RefusesASegmentThatIsNotABlockPool) {
   auto raw = Segment::Create({.payload_size = 1 << 16});
   ASSERT_TRUE(raw);

@@ -55,6 +55,10 @@ struct HealthConfig {
   // Times a request is re-run after its worker died before it is reported as poison.
   unsigned max_retries = 2;
   bool restart = true;  // replace dead workers
+  // The bytes a worker sends on its socket after an answer (error text, a copied result) must
+  // all arrive within this long after the answer; else it is treated as stalled (killed,
+  // replaced, the request re-run). Always on: the supervisor that reads them also checks health.
+  std::chrono::milliseconds answer_timeout{2'000};
 
   // kDisabled: no probes, no deadline. kAggressive: probe every 50 ms, 2 s deadline.
   // kRelaxed: probe every 1 s, 30 s deadline.
@@ -153,7 +157,8 @@ class Workgroup {
   void Shutdown(std::chrono::milliseconds deadline);
 
   // Makes `pool`'s blocks resolvable in every worker (now and after restarts).
-  // REQUIRES: pool outlives DetachArena(pool.segment_id()) or the workgroup.
+  // REQUIRES: pool outlives DetachArena(pool.segment_id()) or the workgroup, and is not moved
+  // from until then (the workgroup resolves handles through it).
   void AttachArena(const shm::BlockPool& pool);
   void DetachArena(std::uint32_t segment_id);
 

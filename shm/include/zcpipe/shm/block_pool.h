@@ -47,6 +47,12 @@ enum class BlockEnd { kLow, kHigh };
 // shared memory so that every copy of the old handle turns stale. Exhaustion is an error value
 // (kExhausted), never a crash or a wait.
 //
+// Trust: peers map the whole segment read-write, generation words included. What decides this
+// process's bounds (geometry, generations, the free list) lives in its private memory: Resolve
+// and Release never read a word a peer can write, so nothing a peer does can make them fail
+// for a handle this pool handed out (and did not take back). The shared generation words are
+// only this pool's announcement to peers. A block's bytes stay writable by every peer.
+//
 // Thread-safety: all members are safe to call concurrently from threads of the owning
 // process (the free list is guarded by a process-private mutex; Resolve takes no lock).
 class BlockPool {
@@ -69,7 +75,8 @@ class BlockPool {
   // REQUIRES: `handle` came from Allocate() (or Sub() of it) and was not released yet.
   // Errors: kStaleHandle / kWrongSegment / kBlockOutOfRange (forged), kNotOwned (double release).
   [[nodiscard]] Status Release(const Handle& handle);
-  // The bytes `handle` names, after checking segment, block, generation and bounds.
+  // The bytes `handle` names, after checking segment, block, generation and bounds against this
+  // process's private copy (never the shared words: see the class comment).
   [[nodiscard]] Result<std::span<std::byte>> Resolve(const Handle& handle) const;
 
   [[nodiscard]] const std::string& name() const;  // for PoolView::Attach in another process

@@ -95,12 +95,12 @@ class RingEndpoint {
   }
 
  protected:
-  RingEndpoint(std::span<std::byte> memory, std::uint64_t position, const WaitPolicy& policy,
-               bool is_producer)
+  RingEndpoint(std::span<std::byte> memory, const AttachedEndpoint& attached,
+               const WaitPolicy& policy, bool is_producer)
       : control_(reinterpret_cast<RingControl*>(memory.data())),
         slots_(memory.data() + sizeof(RingControl)),
-        mask_(control_->header.capacity - 1),
-        position_(position),
+        mask_(attached.capacity - 1),
+        position_(attached.position),
         policy_(policy),
         spin_(policy.spin_for),
         is_producer_(is_producer) {}
@@ -146,9 +146,9 @@ class RingProducer : public detail::RingEndpoint<T> {
   // Errors: kBadLayout (not a formatted ring of T), kBusy (a live producer holds it).
   [[nodiscard]] static Result<RingProducer> Attach(std::span<std::byte> memory,
                                                    const WaitPolicy& policy = {}) {
-    auto position = detail::AttachEndpoint(memory, sizeof(T), /*producer=*/true);
-    if (!position) return tl::unexpected(position.error());
-    return RingProducer(memory, *position, policy);
+    auto attached = detail::AttachEndpoint(memory, sizeof(T), /*producer=*/true);
+    if (!attached) return tl::unexpected(attached.error());
+    return RingProducer(memory, *attached, policy);
   }
 
   // Appends `value` unless the ring is full. Never blocks.
@@ -176,8 +176,9 @@ class RingProducer : public detail::RingEndpoint<T> {
   }
 
  private:
-  RingProducer(std::span<std::byte> memory, std::uint64_t position, const WaitPolicy& policy)
-      : detail::RingEndpoint<T>(memory, position, policy, /*is_producer=*/true) {}
+  RingProducer(std::span<std::byte> memory, const detail::AttachedEndpoint& attached,
+               const WaitPolicy& policy)
+      : detail::RingEndpoint<T>(memory, attached, policy, /*is_producer=*/true) {}
 };
 
 // The consuming end of a Ring. Thread-safety: one thread at a time (it is the single consumer).
@@ -187,9 +188,9 @@ class RingConsumer : public detail::RingEndpoint<T> {
   // Errors: kBadLayout (not a formatted ring of T), kBusy (a live consumer holds it).
   [[nodiscard]] static Result<RingConsumer> Attach(std::span<std::byte> memory,
                                                    const WaitPolicy& policy = {}) {
-    auto position = detail::AttachEndpoint(memory, sizeof(T), /*producer=*/false);
-    if (!position) return tl::unexpected(position.error());
-    return RingConsumer(memory, *position, policy);
+    auto attached = detail::AttachEndpoint(memory, sizeof(T), /*producer=*/false);
+    if (!attached) return tl::unexpected(attached.error());
+    return RingConsumer(memory, *attached, policy);
   }
 
   // Removes the oldest value, or returns nullopt if the ring is empty. Never blocks.
@@ -221,8 +222,9 @@ class RingConsumer : public detail::RingEndpoint<T> {
   }
 
  private:
-  RingConsumer(std::span<std::byte> memory, std::uint64_t position, const WaitPolicy& policy)
-      : detail::RingEndpoint<T>(memory, position, policy, /*is_producer=*/false) {}
+  RingConsumer(std::span<std::byte> memory, const detail::AttachedEndpoint& attached,
+               const WaitPolicy& policy)
+      : detail::RingEndpoint<T>(memory, attached, policy, /*is_producer=*/false) {}
 };
 
 }  // namespace zcpipe::shm

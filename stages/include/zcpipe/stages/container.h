@@ -86,6 +86,14 @@ class ChunkSealer {
                                                   std::span<const std::byte> plaintext,
                                                   std::span<std::byte> out) const;
 
+  // Checks that `frame` is a whole frame this key sealed as chunk `index`, not the last one:
+  // its clear header says so and it authenticates; returns its plaintext, which stays valid
+  // until the calling thread's next Check. For frames sealed elsewhere (a worker process)
+  // before they are appended: pass a private copy, as what is checked must be what is written.
+  // Thread-safe. Errors: kTamperedChunk (with why), kCrypto.
+  [[nodiscard]] ContainerResult<std::span<const std::byte>> Check(
+      std::uint64_t index, std::span<const std::byte> frame) const;
+
   ChunkSealer(ChunkSealer&&) noexcept = default;
   ChunkSealer& operator=(ChunkSealer&&) noexcept = default;
 

@@ -103,9 +103,14 @@ static_assert(SlotSize(56) == kCacheLine && SlotSize(57) == 2 * kCacheLine);
 Status FormatRing(std::span<std::byte> memory, std::uint32_t capacity, std::uint32_t value_size);
 // Validates the header and claims `producer` or `consumer` for this process, then recovers the
 // endpoint's position from the slot sequences (a predecessor may have died between publishing
-// a slot and storing its position). Returns the position to continue from.
-Result<std::uint64_t> AttachEndpoint(std::span<std::byte> memory, std::uint32_t value_size,
-                                     bool producer);
+// a slot and storing its position). Returns the position to continue from and the capacity it
+// checked: the peer can rewrite the header, so the endpoint keeps this copy, never re-reads it.
+struct AttachedEndpoint {
+  std::uint64_t position = 0;
+  std::uint32_t capacity = 0;
+};
+Result<AttachedEndpoint> AttachEndpoint(std::span<std::byte> memory, std::uint32_t value_size,
+                                        bool producer);
 void DetachEndpoint(EndpointWord& endpoint);
 PeerState PeerOf(const EndpointWord& peer);
 
