@@ -1,6 +1,10 @@
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <string>
@@ -93,8 +97,18 @@ TEST_F(ExportCommand, AKilledExportLeavesOnlyA0600TemporaryThatGcAndTheNextExpor
     const mode_t umask = ::umask(022);  // the export's
     testing::BackgroundZcpipe exported("export out.zcp --to csv -o back.csv -k key", dir_.string());
     ::umask(umask);
+    // Its temporary file exists a moment before the writer locks it: wait for the lock.
+    const auto locked = [&] {
+      const std::string name = temporary();
+      if (name.empty()) return false;
+      const int fd = ::open((dir_ / name).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return false;
+      const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+      ::close(fd);  // (and with it the shared lock, if this probe got one)
+      return held;
+    };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (temporary().empty() && std::chrono::steady_clock::now() < deadline) {
+    while (!locked() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     exported.Stop();  // under way, its temporary file locked: a live writer's
