@@ -13,9 +13,10 @@
 namespace zcpipe::cli {
 
 void AddGcCommand(CLI::App& app, int& exit_code) {
-  auto* gc = app.add_subcommand("gc",
-                                "Remove shared-memory segments, and the temporary files beside "
-                                "given outputs, left by zcpipe processes that are no longer running");
+  auto* gc =
+      app.add_subcommand("gc",
+                         "Remove shared-memory segments, and the temporary files beside "
+                         "given outputs, left by zcpipe processes that are no longer running");
   gc->footer(
       "Segments and temporary files of running zcpipe processes are left alone. A PATH is an\n"
       "output (container, rejects file, trace or export): its \".NAME.tmp-*\" files of dead runs\n"

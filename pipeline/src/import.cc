@@ -69,7 +69,7 @@ struct ChunkState {
   // Isolated: what Write uses of batches[i], taken out of the arena and checked: the batch, or
   // with an output the authentic frame (worker_results.h). Workers can still write the arena.
   std::vector<std::vector<std::byte>> taken;
-  std::uint64_t first_frame = 0;     // container index of batches[0]
+  std::uint64_t first_frame = 0;  // container index of batches[0]
   stages::InputErrors rejected;
   std::uint64_t rows_in = 0, rows_out = 0, rows_filtered = 0;
   std::optional<ErrorEvent> failure;  // a stage failed on this chunk: the job fails
@@ -349,9 +349,9 @@ ErrorEvent Import::MakeError(ErrorKind kind, Stage stage, std::string reason,
 }
 
 ErrorEvent Import::FromInput(const stages::InputError& input, std::uint64_t chunk) const {
-  ErrorEvent error = MakeError(
-      ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
-      input_name_ + ":" + std::to_string(input.line) + ": " + input.Describe());
+  ErrorEvent error =
+      MakeError(ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
+                input_name_ + ":" + std::to_string(input.line) + ": " + input.Describe());
   error.chunk = chunk;
   error.line = input.line;
   error.byte_offset = input.byte_offset;
@@ -401,16 +401,15 @@ bool Import::MayWait(Stage stage, std::uint64_t seq, ChunkState* chunk,
   const auto now = Clock::now();
   if (!since) since = now;
   if (!alone && now - *since < std::chrono::seconds(10)) return true;
-  const std::string who = chunk == nullptr
-                              ? std::string("the job")
-                              : input_name_ + ":" + std::to_string(chunk->first_line) +
-                                    ": chunk " + std::to_string(chunk->index);
-  auto error = MakeError(
-      ErrorKind::kStage, stage, "arena exhausted",
-      who + " needs another arena block and none is free" + (alone ? "" : " for 10 s") + " (" +
-          std::to_string(pool_->block_count()) + " blocks of " +
-          std::to_string(pool_->block_size()) + " bytes, " + std::to_string(in_flight_) +
-          " chunk(s) in flight): raise the arena size or lower the chunk size");
+  const std::string who = chunk == nullptr ? std::string("the job")
+                                           : input_name_ + ":" + std::to_string(chunk->first_line) +
+                                                 ": chunk " + std::to_string(chunk->index);
+  auto error =
+      MakeError(ErrorKind::kStage, stage, "arena exhausted",
+                who + " needs another arena block and none is free" + (alone ? "" : " for 10 s") +
+                    " (" + std::to_string(pool_->block_count()) + " blocks of " +
+                    std::to_string(pool_->block_size()) + " bytes, " + std::to_string(in_flight_) +
+                    " chunk(s) in flight): raise the arena size or lower the chunk size");
   if (chunk != nullptr) {
     error.chunk = chunk->index;
     error.line = chunk->first_line;
@@ -520,10 +519,10 @@ bool Import::Open() {
   if (!pool_) {
     auto pool = shm::BlockPool::Create(pool_options_);
     if (!pool) {
-      Fail(MakeError(IsOutOfSharedMemory(pool.error()) ? ErrorKind::kStage
-                                                       : ErrorKind::kInitialization,
-                     Stage::kRead, "cannot create arena",
-                     ArenaError("create the arena", config_.arena_size, pool.error())));
+      Fail(MakeError(
+          IsOutOfSharedMemory(pool.error()) ? ErrorKind::kStage : ErrorKind::kInitialization,
+          Stage::kRead, "cannot create arena",
+          ArenaError("create the arena", config_.arena_size, pool.error())));
       return false;
     }
     pool_ = std::make_unique<shm::BlockPool>(std::move(*pool));
@@ -531,9 +530,10 @@ bool Import::Open() {
   // What the chunks behind the head leave free for it: all but the 3 blocks a chunk holds in a
   // run whose transform does not widen its rows (which the limiter sized in_flight_ for), at
   // most half the arena. A widening transform's chunks then queue behind the head, not on it.
-  const auto spare = static_cast<std::int64_t>(blocks) - 3 * static_cast<std::int64_t>(in_flight_ - 1);
-  gate_ = std::make_unique<BlockGate>(
-      *pool_, static_cast<std::uint32_t>(std::clamp<std::int64_t>(spare, 1, std::max(1U, blocks / 2))));
+  const auto spare =
+      static_cast<std::int64_t>(blocks) - 3 * static_cast<std::int64_t>(in_flight_ - 1);
+  gate_ = std::make_unique<BlockGate>(*pool_, static_cast<std::uint32_t>(std::clamp<std::int64_t>(
+                                                  spare, 1, std::max(1U, blocks / 2))));
 
   // The first chunk decides the schema (header, inference).
   first_block_ = AllocateBlock(Stage::kRead, 0);
@@ -901,21 +901,19 @@ Msg Import::Transform(Msg msg) {
       if (!block) break;
       const auto room = BatchRoom(*block);
       auto out = config_.transform->ApplyFrom(*view, row, room, msg->rejected);
-      const std::uint64_t covered = out ? std::uint64_t{out->rows_out} + out->rows_rejected +
-                                              out->rows_filtered
-                                        : 0;
-      std::string problem = !out ? out.error().message
-                            : !Within(out->batch, room)
-                                ? "the transform returned a batch outside its block"
-                            : (covered == 0 && view->row_count() != 0) ||
-                                      row + covered > view->row_count()
-                                ? "the transform did not cover its rows"
-                                : "";
+      const std::uint64_t covered =
+          out ? std::uint64_t{out->rows_out} + out->rows_rejected + out->rows_filtered : 0;
+      std::string problem =
+          !out                        ? out.error().message
+          : !Within(out->batch, room) ? "the transform returned a batch outside its block"
+          : (covered == 0 && view->row_count() != 0) || row + covered > view->row_count()
+              ? "the transform did not cover its rows"
+              : "";
       if (!problem.empty()) {
         Release(*block);
         msg->failure = MakeError(ErrorKind::kStage, Stage::kTransform, "transform failed",
-                                 input_name_ + ":" + std::to_string(msg->first_line) +
-                                     ": chunk " + std::to_string(msg->index) + ": " + problem);
+                                 input_name_ + ":" + std::to_string(msg->first_line) + ": chunk " +
+                                     std::to_string(msg->index) + ": " + problem);
         break;
       }
       outputs.push_back(HandleOf(*block, out->batch));
@@ -992,60 +990,61 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
                            range.line, msg->first_byte + range.begin, range.first_row},
                   .validate = valid,
                   .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt,
-                  .populate_output = true};      // the batch at its tail, the frame at its head
+                  .populate_output = true};  // the batch at its tail, the frame at its head
   // A continuation goes to the member that parsed the batch, which still has it.
   const int prefer = range.first_row != 0 ? msg->member : -1;
-  Call(std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
-       [=, this, &gateway](WorkResult result, int worker, int member) mutable {
-         msg->todo.pop_front();
-         msg->worker = worker;
-         msg->member = member;
-         // A range whose frame may exist must not be cut: its halves would reuse the index.
-         const bool sealing_began = !result && SealingBegan(*block);
-         if (!result) Release(*block);
-         if (!result && result.error().poison && !sealing_began) {
-           Isolate(*msg, range, result.error().message);
-           return ProcessNext(std::move(msg), gateway);
-         }
-         if (!result) {
-           const bool stage_error =
-               result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
-           msg->failure =
-               MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
-                         sealing_began ? Stage::kEncrypt : Stage::kParse,
-                         stage_error ? "stage failed" : "worker failed",
-                         sealing_began ? result.error().message + " (while sealing chunk " +
-                                             std::to_string(msg->index) + ")"
-                                       : result.error().message);
-           return ProcessNext(std::move(msg), gateway);
-         }
-         TakenProcess got = std::move(**taken);  // validated: the workgroup called `valid`
-         const ProcessReply& reply = got.reply;
-         msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
-                                           static_cast<std::uint32_t>(reply.batch_size)));
-         msg->taken.push_back(std::move(got.batch));
-         msg->frames.push_back({reply.frame_size == 0
-                                    ? shm::Handle{}
-                                    : block->Sub(static_cast<std::uint32_t>(reply.frame_offset),
-                                                 static_cast<std::uint32_t>(reply.frame_size)),
-                                reply.frame_index, std::move(got.frame)});
-         msg->rows_in += reply.rows_in;
-         msg->rows_out += reply.rows_out;
-         msg->rows_filtered += reply.rows_filtered;
-         msg->sealing += std::chrono::nanoseconds(reply.seal_nanos);
-         for (const auto& row : reply.rejected) msg->rejected.push_back(row);
-         if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
-           msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
-                                 range.line + reply.lines_consumed, range.suspect});
-         }
-         if (reply.next_row != 0) {  // before it, the rest of the batch parsed from this range
-           msg->todo.push_front({range.begin, range.begin + reply.bytes_consumed, range.line,
-                                 range.suspect, static_cast<std::uint32_t>(reply.next_row),
-                                 reply.next_line});
-         }
-         ProcessNext(std::move(msg), gateway);
-       },
-       prefer);
+  Call(
+      std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
+      [=, this, &gateway](WorkResult result, int worker, int member) mutable {
+        msg->todo.pop_front();
+        msg->worker = worker;
+        msg->member = member;
+        // A range whose frame may exist must not be cut: its halves would reuse the index.
+        const bool sealing_began = !result && SealingBegan(*block);
+        if (!result) Release(*block);
+        if (!result && result.error().poison && !sealing_began) {
+          Isolate(*msg, range, result.error().message);
+          return ProcessNext(std::move(msg), gateway);
+        }
+        if (!result) {
+          const bool stage_error =
+              result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
+          msg->failure =
+              MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
+                        sealing_began ? Stage::kEncrypt : Stage::kParse,
+                        stage_error ? "stage failed" : "worker failed",
+                        sealing_began ? result.error().message + " (while sealing chunk " +
+                                            std::to_string(msg->index) + ")"
+                                      : result.error().message);
+          return ProcessNext(std::move(msg), gateway);
+        }
+        TakenProcess got = std::move(**taken);  // validated: the workgroup called `valid`
+        const ProcessReply& reply = got.reply;
+        msg->batches.push_back(block->Sub(static_cast<std::uint32_t>(reply.batch_offset),
+                                          static_cast<std::uint32_t>(reply.batch_size)));
+        msg->taken.push_back(std::move(got.batch));
+        msg->frames.push_back({reply.frame_size == 0
+                                   ? shm::Handle{}
+                                   : block->Sub(static_cast<std::uint32_t>(reply.frame_offset),
+                                                static_cast<std::uint32_t>(reply.frame_size)),
+                               reply.frame_index, std::move(got.frame)});
+        msg->rows_in += reply.rows_in;
+        msg->rows_out += reply.rows_out;
+        msg->rows_filtered += reply.rows_filtered;
+        msg->sealing += std::chrono::nanoseconds(reply.seal_nanos);
+        for (const auto& row : reply.rejected) msg->rejected.push_back(row);
+        if (reply.bytes_consumed < length) {  // the block filled up: the rest goes next
+          msg->todo.push_front({range.begin + reply.bytes_consumed, range.end,
+                                range.line + reply.lines_consumed, range.suspect});
+        }
+        if (reply.next_row != 0) {  // before it, the rest of the batch parsed from this range
+          msg->todo.push_front({range.begin, range.begin + reply.bytes_consumed, range.line,
+                                range.suspect, static_cast<std::uint32_t>(reply.next_row),
+                                reply.next_line});
+        }
+        ProcessNext(std::move(msg), gateway);
+      },
+      prefer);
 }
 
 void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
@@ -1059,11 +1058,10 @@ void Import::Isolate(ChunkState& chunk, const ByteRange& range, const std::strin
     std::erase_if(records, [&](const auto& record) { return record.line < range.first_row_line; });
   }
   if (!range.suspect) {
-    channel_.PublishError(MakeError(ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
-                                    input_name_ + ":" + std::to_string(range.line) +
-                                        ": chunk " + std::to_string(chunk.index) +
-                                        " kills the workers that process it (" + why +
-                                        "); looking for the rows that do"));
+    channel_.PublishError(MakeError(
+        ErrorKind::kWorkerCrash, Stage::kParse, "poison chunk",
+        input_name_ + ":" + std::to_string(range.line) + ": chunk " + std::to_string(chunk.index) +
+            " kills the workers that process it (" + why + "); looking for the rows that do"));
   }
   if (records.size() <= 1) {  // found one: it goes to the error policy
     for (auto& row : records) {
@@ -1114,8 +1112,8 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
         // Taken out of the arena and authenticated: Write appends that copy (worker_results.h).
         .validate = [this, frame_size, msg, i](const shm::Handle& frame) {
           if (frame.length != frame_size) return false;
-          auto taken = TakeFrame(writer_->sealer(), msg->first_frame + i, Bytes(frame),
-                                 taken_buffers_);
+          auto taken =
+              TakeFrame(writer_->sealer(), msg->first_frame + i, Bytes(frame), taken_buffers_);
           if (taken) msg->taken[i] = std::move(*taken);
           return taken.has_value();
         }};
@@ -1171,7 +1169,7 @@ Msg Import::Number(Msg msg) {  // serial, in order: container frame indices are 
   next_frame_ += msg->batches.size();
   for (std::size_t i = 0; i < msg->frames.size(); ++i) {
     auto& frame = msg->frames[i];
-    if (!frame.handle.valid()) continue;  // not sealed: Encrypt or SealIsolated seals it
+    if (!frame.handle.valid()) continue;        // not sealed: Encrypt or SealIsolated seals it
     if (frame.index != msg->first_frame + i) {  // the index (nonce) of another batch: used twice
       msg->failure = MakeError(
           ErrorKind::kIntegrity, Stage::kEncrypt, "frame index reused",
@@ -1222,8 +1220,7 @@ void Import::Write(const Msg& msg) {  // serial, in input order
         break;
       }
       if (config_.on_error == ErrorPolicy::kQuarantine) {
-        if (auto appended = rejects_->Append(RejectsLine(input_name_, input, echo));
-            !appended) {
+        if (auto appended = rejects_->Append(RejectsLine(input_name_, input, echo)); !appended) {
           FailWrite(config_.rejects, appended.error());
           break;
         }
@@ -1291,7 +1288,8 @@ JournalPoint Import::PointNow() const {
 void Import::Commit() {
   last_commit_ = Clock::now();
   if (rejects_) {  // the point covers them: in the file before it (the committer fsyncs them)
-    if (auto flushed = rejects_->Flush(); !flushed) return FailWrite(config_.rejects, flushed.error());
+    if (auto flushed = rejects_->Flush(); !flushed)
+      return FailWrite(config_.rejects, flushed.error());
   }
   {
     std::lock_guard lock(commit_mutex_);
@@ -1338,8 +1336,8 @@ void Import::Publish() {
 }
 
 void Import::FailWrite(const std::filesystem::path& path, const stages::ContainerError& error) {
-  Fail(MakeError(OutputErrorKind(error, ErrorKind::kStage), Stage::kWrite,
-                 stages::Name(error.code), path.string() + ": " + stages::Describe(error)));
+  Fail(MakeError(OutputErrorKind(error, ErrorKind::kStage), Stage::kWrite, stages::Name(error.code),
+                 path.string() + ": " + stages::Describe(error)));
 }
 
 void Import::RunCommitter() {

@@ -65,8 +65,7 @@ std::optional<Journal> Journal::Create(const std::filesystem::path& path,
   }
   // Whatever has the name goes (a symlink itself, never what it leads to), then a new file.
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return std::nullopt;
-  const int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return std::nullopt;
   Journal journal(fd, path);
   std::ostringstream text;

@@ -25,8 +25,8 @@ class RejectsFile {
  public:
   // A new, empty temporary file for `path`. Errors: as stages::AtomicFile::Create
   // (kAlreadyExists when `path` exists and !replace_existing).
-  [[nodiscard]] static stages::ContainerResult<RejectsFile> Create(const std::filesystem::path& path,
-                                                                   bool replace_existing);
+  [[nodiscard]] static stages::ContainerResult<RejectsFile> Create(
+      const std::filesystem::path& path, bool replace_existing);
   // The temporary file `temp_path` of an import of `path` that stopped, cut back to the `size`
   // bytes its journal point covers. Errors: as stages::AtomicFile::Resume.
   [[nodiscard]] static stages::ContainerResult<RejectsFile> Resume(

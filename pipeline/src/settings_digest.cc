@@ -129,7 +129,8 @@ std::optional<std::string> SettingsDigest::FirstDifference(const SettingsDigest&
 
 std::optional<std::string> ResumeRefusal(const SettingsDigest& now, std::string_view recorded) {
   const auto before = SettingsDigest::FromLine(recorded);
-  const auto changed = before ? now.FirstDifference(*before) : std::optional<std::string>("settings");
+  const auto changed =
+      before ? now.FirstDifference(*before) : std::optional<std::string>("settings");
   if (!changed) return std::nullopt;
   return "cannot resume: the " + *changed +
          " changed since the interrupted import; resuming would encrypt other data under the "

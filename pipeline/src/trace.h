@@ -15,11 +15,11 @@
 namespace zcpipe::detail {
 
 // Buffers trace events in memory and renders them as one Chrome trace-event JSON file
-// ({"traceEvents": [...]}) at the end of a job (the job writes it: JobConfig::trace). Tracks are (pid, tid) pairs named with
-// process_name / thread_name metadata: the coordinator's stage threads get one track per
-// (stage, thread) through ThreadTrack; a worker process names its own tracks with NameProcess /
-// NameTrack and adds slices on them with Slice. Timestamps are steady-clock time points,
-// written in microseconds since the recorder's origin.
+// ({"traceEvents": [...]}) at the end of a job (the job writes it: JobConfig::trace). Tracks are
+// (pid, tid) pairs named with process_name / thread_name metadata: the coordinator's stage threads
+// get one track per (stage, thread) through ThreadTrack; a worker process names its own tracks with
+// NameProcess / NameTrack and adds slices on them with Slice. Timestamps are steady-clock time
+// points, written in microseconds since the recorder's origin.
 //
 // Ownership: owns its buffered events. Thread-safety: every member is safe from any number of
 // threads at once (one mutex; a few events per chunk and stage, so it is never contended).

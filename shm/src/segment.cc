@@ -153,8 +153,7 @@ Result<Segment> Segment::Create(const Options& options) {
   impl->owner_pid = ::getpid();
   try {
     object.truncate(static_cast<bip::offset_t>(total));
-    if (const int error = Allocate(object, 0, std::min(options.reserved_size, total));
-        error != 0) {
+    if (const int error = Allocate(object, 0, std::min(options.reserved_size, total)); error != 0) {
       return Fail(Errc::kSystem, error);  // ~Impl removes the name
     }
     impl->region = MapWhole(object, total);

@@ -167,8 +167,8 @@ ContainerResult<std::span<const std::byte>> ChunkSealer::Check(
   }
   thread_local std::vector<std::byte> plaintext;
   plaintext.resize(header.length);
-  auto authentic = OpenChunk(payload_key_.span(), header_bytes, frame.subspan(kFrameHeaderSize),
-                             plaintext);
+  auto authentic =
+      OpenChunk(payload_key_.span(), header_bytes, frame.subspan(kFrameHeaderSize), plaintext);
   if (!authentic) return tl::unexpected(authentic.error());
   if (!*authentic) {
     return Fail(ContainerErrc::kTamperedChunk, "authentication failed: the frame was modified",

@@ -42,7 +42,8 @@ ContainerResult<ContainerWriter> ContainerWriter::Resume(const std::filesystem::
                                                          std::uint64_t frames,
                                                          std::uint64_t bytes) {
   // `temp_path` comes from a journal: only a temporary file of `path` is read (and then taken).
-  if (auto named = RequireTemporaryOf(path, temp_path); !named) return tl::unexpected(named.error());
+  if (auto named = RequireTemporaryOf(path, temp_path); !named)
+    return tl::unexpected(named.error());
   auto source = container_detail::OpenFileSource(temp_path);
   if (!source) return tl::unexpected(source.error());
   auto header = container_detail::ReadHeader(**source);

@@ -112,7 +112,8 @@ Schema JsonlParser::InferSchema(const Chunk& chunk, std::size_t max_rows) {
   std::vector<ColumnSpec> columns;
   columns.reserve(keys.size());
   for (auto& [name, types] : keys) {
-    columns.push_back({std::move(name), types ? detail::MostSpecific(*types) : ColumnType::kString});
+    columns.push_back(
+        {std::move(name), types ? detail::MostSpecific(*types) : ColumnType::kString});
   }
   return Schema(std::move(columns));
 }

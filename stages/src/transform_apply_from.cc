@@ -45,9 +45,9 @@ StageResult<TransformOutput> RejectAlone(const Transform& transform, const Batch
   TransformWriter writer(in, columns);
   auto empty = writer.Finish(out, 1, 0);
   if (!empty) return empty;
-  rejected.push_back(writer.Reject(row, InputErrc::kRecordTooLarge, {},
-                                   "the row's output does not fit a block of " +
-                                       std::to_string(out.size()) + " bytes"));
+  rejected.push_back(writer.Reject(
+      row, InputErrc::kRecordTooLarge, {},
+      "the row's output does not fit a block of " + std::to_string(out.size()) + " bytes"));
   return empty;
 }
 
@@ -58,8 +58,8 @@ StageResult<TransformOutput> Transform::ApplyFrom(const BatchView& in, std::uint
                                                   InputErrors& rejected) const {
   const std::uint32_t rows = in.row_count();
   if (first_row > rows || (first_row == rows && rows != 0)) {
-    return StageFail(StageErrc::kInvalidArgument, "ApplyFrom: no row left from row " +
-                                                      std::to_string(first_row));
+    return StageFail(StageErrc::kInvalidArgument,
+                     "ApplyFrom: no row left from row " + std::to_string(first_row));
   }
   std::uint32_t count = rows - first_row;
   const std::size_t room = WritableBatchBytes(out);
@@ -77,7 +77,8 @@ StageResult<TransformOutput> Transform::ApplyFrom(const BatchView& in, std::uint
     if (!slice) return tl::unexpected(std::move(slice.error()));
     const std::size_t mark = rejected.size();
     auto part = Apply(*slice, out, rejected);
-    if (part && std::uint64_t{part->rows_out} + part->rows_rejected + part->rows_filtered != count) {
+    if (part &&
+        std::uint64_t{part->rows_out} + part->rows_rejected + part->rows_filtered != count) {
       rejected.erase(rejected.begin() + static_cast<std::ptrdiff_t>(mark), rejected.end());
       return StageFail(StageErrc::kInvalidArgument,
                        "rows in != rows out + rows rejected + rows filtered");

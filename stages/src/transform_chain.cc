@@ -131,8 +131,7 @@ StageResult<TransformOutput> TransformChain::Apply(const BatchView& in, std::spa
   return total;
 }
 
-StageResult<TransformOutput> TransformChain::ApplyFrom(const BatchView& in,
-                                                       std::uint32_t first_row,
+StageResult<TransformOutput> TransformChain::ApplyFrom(const BatchView& in, std::uint32_t first_row,
                                                        std::span<std::byte> out,
                                                        InputErrors& rejected) const {
   if (segments_.size() == 1 && segments_.front().user == nullptr) {

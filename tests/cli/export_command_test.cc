@@ -120,7 +120,8 @@ TEST_F(ExportCommand, AKilledExportLeavesOnlyA0600TemporaryThatGcAndTheNextExpor
     if (gc) {
       const auto live = Run("gc back.csv");
       EXPECT_EQ(live.exit_code, 0) << live.err;
-      EXPECT_NE(live.out.find("temporary files: 0 removed, 1 being written"), std::string::npos) << live.out;
+      EXPECT_NE(live.out.find("temporary files: 0 removed, 1 being written"), std::string::npos)
+          << live.out;
       EXPECT_EQ(temporary(), temp);
     }
     ASSERT_EQ(::kill(exported.pid(), SIGKILL), 0);

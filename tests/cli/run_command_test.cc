@@ -84,8 +84,10 @@ TEST_F(RunCommand, AHashThatWidensEveryBatchImportsInProcessAndIsolated) {
   std::string exported;
   for (const std::string placement : {"", " --isolate", " --isolate --transport copy"}) {
     SCOPED_TRACE(placement);
-    const auto run = Run("run orders.csv -o h.zcp -f -k key --hash customer,email,paid "
-                         "--hash-key-file hk.key --stats json" + placement);
+    const auto run =
+        Run("run orders.csv -o h.zcp -f -k key --hash customer,email,paid "
+            "--hash-key-file hk.key --stats json" +
+            placement);
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_NE(run.out.find("\"rows_out\":60000,"), std::string::npos) << run.out;
     const auto back = Run("export h.zcp --to csv -o - -k key");

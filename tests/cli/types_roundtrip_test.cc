@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <optional>
@@ -64,7 +64,8 @@ std::string Generate(std::mt19937_64& rng, Family family) {
       if (rng() % 4 == 0) return Pick(rng, {"9223372036854775808", "-9223372036854775809"});
       return sign + std::to_string(1 + rng() % 9) + Digits(rng, 19 + static_cast<int>(rng() % 10));
     case kExactDecimal: {  // a double's shortest decimal, sometimes with zeros appended
-      const double value = std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 80));
+      const double value =
+          std::ldexp(static_cast<double>(rng() >> 11), -static_cast<int>(rng() % 80));
       char text[64];
       std::string decimal(text, std::to_chars(text, text + sizeof text, value).ptr);
       if (decimal.find_first_of(".e") == std::string::npos) decimal += ".5";
@@ -72,13 +73,14 @@ std::string Generate(std::mt19937_64& rng, Family family) {
       return sign + decimal;
     }
     case kLongDecimal:  // 17 to 25 significant digits: nearly never a double's shortest
-      return sign + std::to_string(1 + rng() % 9) + "." + Digits(rng, 16 + static_cast<int>(rng() % 9)) + "1";
+      return sign + std::to_string(1 + rng() % 9) + "." +
+             Digits(rng, 16 + static_cast<int>(rng() % 9)) + "1";
     case kNotFinite:
       return Pick(rng, {"nan", "NaN", "inf", "-inf", "Infinity", "-nan"});
     case kTimestamp: {
       std::string text = std::to_string(1900 + rng() % 200) + "-" + Two(1 + rng() % 12) + "-" +
-                         Two(1 + rng() % 28) + "T" + Two(rng() % 24) + ":" + Two(rng() % 60) +
-                         ":" + Two(rng() % 60);
+                         Two(1 + rng() % 28) + "T" + Two(rng() % 24) + ":" + Two(rng() % 60) + ":" +
+                         Two(rng() % 60);
       const int fraction = std::array{0, 3, 6, 9, 9}[rng() % 5];
       if (fraction > 0) text += "." + Digits(rng, fraction - 1) + std::to_string(1 + rng() % 9);
       return text + Pick(rng, {"Z", "+02:00", "-05:30", ""});
@@ -248,7 +250,9 @@ std::string JsonlText(const Table& table) {
     for (std::size_t c = 0; c < row.size(); ++c) {
       const std::string& v = row[c];
       text += (c ? ",\"c" : "\"c") + std::to_string(c) + "\":";
-      text += v.empty() ? "null" : IsJsonNumber(v) || v == "true" || v == "false" ? v : "\"" + v + "\"";
+      text += v.empty()                                        ? "null"
+              : IsJsonNumber(v) || v == "true" || v == "false" ? v
+                                                               : "\"" + v + "\"";
     }
     text += "}\n";
   }
@@ -297,8 +301,7 @@ TEST_F(TypesRoundTrip, EveryValueOfAnInferredColumnComesBackFromCsvAndJsonLines)
       ASSERT_EQ(run.exit_code, 0) << what << ": " << run.err;
       const auto back = Run("export out.zcp --to " + format + " -o - -k key");
       ASSERT_EQ(back.exit_code, 0) << what << ": " << back.err;
-      ExpectSameValues(table, format == "csv" ? ReadCsv(back.out) : ReadJsonl(back.out),
-                       what);
+      ExpectSameValues(table, format == "csv" ? ReadCsv(back.out) : ReadJsonl(back.out), what);
     }
   }
 }
@@ -314,9 +317,9 @@ TEST_F(TypesRoundTrip, ADeclaredTypeRejectsWhatItWouldChangeAndKeepsTheRest) {
          "1,nan,2024-03-01,0.5\n"
          "1,1,2024-03-01T12:00:00.123456789Z,0.5\n"
          "1,1,2024-03-01,9007199254740993\n";
-  const auto run = Run(
-      "run in.csv -o out.zcp -k key --schema i:int64,f:float64,ts:timestamp,s:string "
-      "--cast s:float64 --on-error quarantine --rejects rejects.jsonl");
+  const auto run =
+      Run("run in.csv -o out.zcp -k key --schema i:int64,f:float64,ts:timestamp,s:string "
+          "--cast s:float64 --on-error quarantine --rejects rejects.jsonl");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string rejects = Read("rejects.jsonl");
   for (const char* reason :

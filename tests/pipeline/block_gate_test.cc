@@ -93,7 +93,7 @@ TEST(BlockGate, TheWriterMovingOnMakesTheNextChunkTheHead) {
   ASSERT_TRUE(a);
   Waiter next{gate, 1, {}};
   auto got = next.got.get_future();
-  next.Try();  // refused: the one free block is the reserve
+  next.Try();       // refused: the one free block is the reserve
   gate.Advance(1);  // chunk 0 written (its block still held here): chunk 1 may take the last
   gate.Release(got.get());
   gate.Release(*a);

@@ -40,12 +40,12 @@ using detail::kImportStagesMember;
 // own arguments, so a request re-run on a replacement worker meets the same act.
 enum Act : char {
   kNone = 'n',
-  kScribbleResult = 's',  // random bytes over the result: reply, frame, batch
-  kScribbleFrame = 'f',   // one byte of the sealed frame flipped
-  kForgeReply = 'r',      // the reply's offsets and counts made up
-  kBumpGenerations = 'g', // every generation word in the arena bumped, before the call
-  kLongError = 'e',       // an error of 1 MiB
-  kWithholdError = 'w',   // an error announced and never sent (once per run: DIR/withheld)
+  kScribbleResult = 's',   // random bytes over the result: reply, frame, batch
+  kScribbleFrame = 'f',    // one byte of the sealed frame flipped
+  kForgeReply = 'r',       // the reply's offsets and counts made up
+  kBumpGenerations = 'g',  // every generation word in the arena bumped, before the call
+  kLongError = 'e',        // an error of 1 MiB
+  kWithholdError = 'w',    // an error announced and never sent (once per run: DIR/withheld)
 };
 
 struct Chaos {
@@ -96,13 +96,12 @@ class Hostile final : public Member {
       : real_(std::move(real)), chaos_(std::move(chaos)) {}
 
   TaskResult Invoke(TaskContext& call) override {
-    std::seed_seq seq{chaos_.seed, call.arg(0), call.arg(1), call.arg(2), call.arg(3),
-                      call.arg(4)};
+    std::seed_seq seq{chaos_.seed, call.arg(0), call.arg(1), call.arg(2), call.arg(3), call.arg(4)};
     std::mt19937_64 random(seq);
     const bool may_pass = chaos_.acts.find(kNone) != std::string::npos;
     const std::string& acts = chaos_.acts;
-    const Act act = may_pass && random() % 2 == 0 ? kNone
-                                                  : static_cast<Act>(acts[random() % acts.size()]);
+    const Act act =
+        may_pass && random() % 2 == 0 ? kNone : static_cast<Act>(acts[random() % acts.size()]);
     const auto output = call.output();
     if (act == kBumpGenerations) BumpGenerations(output.data());
     if (act == kLongError) return tl::unexpected(std::string(1 << 20, 'e'));
@@ -222,8 +221,8 @@ class HostileWorkerTest : public ::testing::Test {
     const Report report = zcpipe::Run(config);
     ::unsetenv("ZCPIPE_HOSTILE");
     SCOPED_TRACE(acts + " seed " + std::to_string(seed) + ": " + Name(report.status) + ", " +
-                 std::to_string(report.worker_restarts) + " worker restarts: " +
-                 (report.error ? report.error->message.substr(0, 300) : ""));
+                 std::to_string(report.worker_restarts) +
+                 " worker restarts: " + (report.error ? report.error->message.substr(0, 300) : ""));
     const auto output = dir_ / "isolated.zcp";
     if (report.status == JobStatus::kSucceeded) {
       EXPECT_EQ(Export(output), expected) << "the output is not what the stages make";

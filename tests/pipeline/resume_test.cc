@@ -50,7 +50,6 @@ std::string Slurp(const fs::path& path) {
   return text.str();
 }
 
-
 std::uint64_t BigEndian(std::string_view bytes) {
   std::uint64_t value = 0;
   for (const char byte : bytes) value = value << 8 | static_cast<unsigned char>(byte);
@@ -278,7 +277,7 @@ TEST_F(Resume, APlantedJournalNeverMakesARunCutOrRemoveAnotherFile) {
       for (std::string line; std::getline(in, line);) lines.push_back(line);
     }
     ASSERT_GE(lines.size(), 6u);
-    lines[3] = (dir_ / "victim").string();      // the container's temporary file
+    lines[3] = (dir_ / "victim").string();  // the container's temporary file
     if (!matching) lines[2] = "1 2 " + lines[2].substr(lines[2].rfind(' ') + 1);  // size, mtime
     {
       std::ofstream out(journal_, std::ios::trunc);

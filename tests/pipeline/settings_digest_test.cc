@@ -17,7 +17,9 @@ SettingsDigest Of(const JobConfig& config) {
   return SettingsDigest::Of(config, InputFormat::kCsv, kSchema);
 }
 
-std::vector<std::byte> Key(unsigned char fill) { return std::vector<std::byte>(32, std::byte{fill}); }
+std::vector<std::byte> Key(unsigned char fill) {
+  return std::vector<std::byte>(32, std::byte{fill});
+}
 
 TEST(SettingsDigest, EqualSettingsGiveEqualDigestsThroughTheJournalLine) {
   JobConfig config;
@@ -37,8 +39,10 @@ TEST(SettingsDigest, EachClassOfSettingsIsNamedWhenItChanges) {
     change(config);
     return ResumeRefusal(Of(config), Of(base).ToLine()).value_or("not refused");
   };
-  EXPECT_NE(changed([](JobConfig& c) { c.delimiter = ';'; }).find("input format"), std::string::npos);
-  EXPECT_NE(changed([](JobConfig& c) { c.header = false; }).find("input format"), std::string::npos);
+  EXPECT_NE(changed([](JobConfig& c) { c.delimiter = ';'; }).find("input format"),
+            std::string::npos);
+  EXPECT_NE(changed([](JobConfig& c) { c.header = false; }).find("input format"),
+            std::string::npos);
   EXPECT_NE(changed([](JobConfig& c) {
               c.transform = stages::ParseTransform("mask", "email:keep_last=3");
             }).find("transforms"),
@@ -47,8 +51,8 @@ TEST(SettingsDigest, EachClassOfSettingsIsNamedWhenItChanges) {
             std::string::npos);
   EXPECT_NE(changed([](JobConfig& c) { c.on_error = ErrorPolicy::kSkip; }).find("error policy"),
             std::string::npos);
-  const auto refusal = ResumeRefusal(SettingsDigest::Of(base, InputFormat::kJsonl, kSchema),
-                                     Of(base).ToLine());
+  const auto refusal =
+      ResumeRefusal(SettingsDigest::Of(base, InputFormat::kJsonl, kSchema), Of(base).ToLine());
   EXPECT_NE(refusal.value_or("").find("input format"), std::string::npos);
   const auto schema = ResumeRefusal(
       SettingsDigest::Of(base, InputFormat::kCsv, stages::Schema::Parse("id:string,email:string")),

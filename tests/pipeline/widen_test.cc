@@ -120,9 +120,11 @@ class WidenTest : public ::testing::Test {
   std::shared_ptr<const stages::Credential> key_;
 };
 
-std::shared_ptr<const stages::Transform> Chain(std::vector<std::pair<const char*, const char*>> steps) {
+std::shared_ptr<const stages::Transform> Chain(
+    std::vector<std::pair<const char*, const char*>> steps) {
   std::vector<std::unique_ptr<stages::Transform>> chain;
-  for (const auto& [kind, spec] : steps) chain.push_back(stages::ParseTransform(kind, spec, kHashKey));
+  for (const auto& [kind, spec] : steps)
+    chain.push_back(stages::ParseTransform(kind, spec, kHashKey));
   return std::make_shared<stages::TransformChain>(std::move(chain));
 }
 

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "page_faults.h"

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <functional>
 #include <set>
-#include <string>
 #include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -124,7 +124,7 @@ TEST(BlockPool, ABlockThatDevShmCannotBackIsAnAllocationErrorNotACrash) {
     while ((block = pool->Allocate())) blocks.push_back(*block);
     for (const auto& each : blocks) std::memset(pool->Resolve(each)->data(), 1, kMiB);
     if (block.error() != Error{Errc::kSystem, ENOSPC}) return 3;
-    if (blocks.size() != 2) return 4;  // the resident one and the one that still fit
+    if (blocks.size() != 2) return 4;           // the resident one and the one that still fit
     return pool->blocks_in_use() == 2 ? 0 : 5;  // the third stayed free
   });
   const int code = child.ExitCode();

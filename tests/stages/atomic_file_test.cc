@@ -98,9 +98,8 @@ TEST_F(AtomicFileTest, CreateRemovesTheTemporaryFilesOfDeadWritersOnly) {
   ASSERT_TRUE(file) << Describe(file.error());
   EXPECT_FALSE(fs::exists(dead));
   EXPECT_TRUE(fs::exists(live.temp));
-  EXPECT_EQ(Names(), (std::set<std::string>{live.temp.filename(),
-                                            file->temp_path().filename(), "victim",
-                                            ".out.zcp.tmp-Link01", ".out.zcp.tmp-short",
+  EXPECT_EQ(Names(), (std::set<std::string>{live.temp.filename(), file->temp_path().filename(),
+                                            "victim", ".out.zcp.tmp-Link01", ".out.zcp.tmp-short",
                                             ".other.zcp.tmp-Abc123"}));
   std::ifstream victim(dir_ / "victim");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(victim), {}), "keep me");

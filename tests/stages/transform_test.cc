@@ -1027,8 +1027,8 @@ TEST(Transform, TheRecipeHoldsTheHashKeyOnceAsASecret) {
   ASSERT_NE(copy[1].key, nullptr);
   const std::shared_ptr<const SecretBytes>& secret = copy[1].key;
   EXPECT_EQ(secret.get(), chain->recipe()[1].key.get());  // the same bytes, not a copy
-  EXPECT_TRUE(std::equal(key.begin(), key.end(), copy[1].key_bytes().begin(),
-                         copy[1].key_bytes().end()));
+  EXPECT_TRUE(
+      std::equal(key.begin(), key.end(), copy[1].key_bytes().begin(), copy[1].key_bytes().end()));
 }
 
 TEST(Transform, AnyBatchThatOpensIsSafeToTransform) {

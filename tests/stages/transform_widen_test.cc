@@ -160,7 +160,8 @@ struct Case {
 const Case kCases[] = {
     {"hash", [] { return ParseTransform("hash", "ok,code,id", kKey); }},
     {"cast", [] { return ParseTransform("cast", "ok:string,code:string,n:int64"); }},
-    {"chain", []() -> std::unique_ptr<Transform> {
+    {"chain",
+     []() -> std::unique_ptr<Transform> {
        std::vector<std::unique_ptr<Transform>> chain;
        chain.push_back(ParseTransform("filter", "id != 5"));
        chain.push_back(ParseTransform("hash", "code", kKey));
@@ -169,7 +170,8 @@ const Case kCases[] = {
        return std::make_unique<TransformChain>(std::move(chain));
      }},
     {"user", []() -> std::unique_ptr<Transform> { return std::make_unique<Widen>(); }},
-    {"user in a chain", []() -> std::unique_ptr<Transform> {
+    {"user in a chain",
+     []() -> std::unique_ptr<Transform> {
        std::vector<std::unique_ptr<Transform>> chain;
        chain.push_back(std::make_unique<Widen>());
        chain.push_back(ParseTransform("hash", "ok", kKey));

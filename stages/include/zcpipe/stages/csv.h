@@ -33,10 +33,10 @@ struct CsvOptions {
 // a quoted empty field ("") is an empty string.
 //
 // Each bad row (wrong field count, stray or unterminated quote, a value that does not fit its
-// column or that its type would change, invalid UTF-8 in a string) is rejected with an InputError naming its line, byte
-// offset and reason; the other rows of the chunk are parsed. Scanning is vectorized
-// (csv_scan.h); numbers go through std::from_chars; a warmed-up parser does not allocate per
-// field or per row.
+// column or that its type would change, invalid UTF-8 in a string) is rejected with an InputError
+// naming its line, byte offset and reason; the other rows of the chunk are parsed. Scanning is
+// vectorized (csv_scan.h); numbers go through std::from_chars; a warmed-up parser does not allocate
+// per field or per row.
 //
 // Create one per input from its first chunk, then copy it so that each thread has its own
 // (Parse keeps reusable scratch buffers: thread-compatible, not thread-safe).

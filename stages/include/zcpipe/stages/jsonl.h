@@ -82,8 +82,9 @@ class JsonlParser {
   // one (docs/types.md): int64 if all are integers in int64 range, float64 if all are numbers
   // a double holds as written, bool if all are booleans, timestamp if all are strings that
   // parse as ISO 8601 to the microsecond, else (strings, mixed kinds, an integer beyond int64,
-  // a number a double would round, arrays, objects, only nulls) string, which keeps the text. Lines that are not valid JSON objects and the empty key "" are skipped. Empty when
-  // there is nothing to infer from.
+  // a number a double would round, arrays, objects, only nulls) string, which keeps the text. Lines
+  // that are not valid JSON objects and the empty key "" are skipped. Empty when there is nothing
+  // to infer from.
   [[nodiscard]] static Schema InferSchema(const Chunk& chunk, std::size_t max_rows = 1000);
 
  private:
