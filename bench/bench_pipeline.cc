@@ -14,7 +14,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include "zcpipe/pipeline/worker.h"
+#include "zcpipe/workgroup/worker.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -558,7 +558,7 @@ bool Register(const std::vector<std::string>& modes, const std::vector<std::stri
 
 int main(int argc, char** argv) {
   // The isolated modes run this program's code in worker processes.
-  if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;
+  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;
   namespace zb = zcpipe::bench;
   const auto modes = zb::SplitList(zb::TakeFlag(argc, argv, "modes", zb::kDefaultModes));
   const auto sizes = zb::SplitList(zb::TakeFlag(argc, argv, "sizes_mib", zb::kDefaultSizesMib));

@@ -10,10 +10,10 @@
 #include <mutex>
 #include <string>
 
-#include "zcpipe/pipeline/worker.h"
-#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/workgroup/worker.h"
+#include "zcpipe/workgroup/workgroup.h"
 
-namespace zcpipe::bench {
+namespace zcpipe::workgroup::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -110,12 +110,12 @@ void Register() {
 }
 
 }  // namespace
-}  // namespace zcpipe::bench
+}  // namespace zcpipe::workgroup::bench
 
 int main(int argc, char** argv) {
-  if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;  // the workers are this program
+  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;  // the workers are this program
   benchmark::Initialize(&argc, argv);
-  zcpipe::bench::Register();
+  zcpipe::workgroup::bench::Register();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -14,7 +14,7 @@
 #include "keygen_command.h"
 #include "run_command.h"
 #include "verify_command.h"
-#include "zcpipe/pipeline/worker.h"
+#include "zcpipe/workgroup/worker.h"
 
 namespace {
 
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   // /proc/PID/mem by other processes of the user (issue 24). Before any secret is read.
   ::prctl(PR_SET_DUMPABLE, 0);
   // --isolate: this program is also its own worker process.
-  if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;
+  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;
   try {
     return Run(argc, argv);
   } catch (const std::exception& e) {

@@ -2,7 +2,7 @@
 # `find_package(zcpipe)` gives a program the zcpipe::* targets (see examples/).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS zcpipe_shm zcpipe_stages zcpipe_pipeline zcpipe
+install(TARGETS zcpipe_shm zcpipe_workgroup zcpipe_stages zcpipe_pipeline zcpipe
         EXPORT zcpipeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -27,7 +27,7 @@
 #include "settings_digest.h"
 #include "trace.h"
 #include "worker_results.h"
-#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/workgroup/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
 #include "zcpipe/stages/container.h"
@@ -253,8 +253,8 @@ class Import {
   // Runs `request` on the member whose worker has the least work queued (`cost`: an estimate in
   // parse-equivalent bytes, or on member `prefer` if not -1), then `done` with the result,
   // that worker's index and the member's.
-  void Call(Request request, std::uint64_t cost,
-            std::function<void(WorkResult, int worker, int member)> done, int prefer = -1);
+  void Call(workgroup::Request request, std::uint64_t cost,
+            std::function<void(workgroup::WorkResult, int worker, int member)> done, int prefer = -1);
 
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
@@ -305,15 +305,15 @@ class Import {
   std::optional<FrameLedger> ledger_;
   TakenBuffers taken_buffers_;  // isolated: for ChunkState::taken
 
-  std::unique_ptr<Workgroup> workers_;  // after pool_: shut down before the arena goes
+  std::unique_ptr<workgroup::Workgroup> workers_;  // after pool_: shut down before the arena goes
   // With config_.resources: held while this job uses them (TakeResources, HandBack).
   std::unique_lock<std::mutex> resources_lock_;
   bool arena_attached_ = false;    // workers_ already resolve pool_'s blocks
   bool reused_resources_ = false;  // pool_ (and workers_) came from config_.resources
-  WorkgroupStats workers_before_;  // workers_->stats() when the job took them
+  workgroup::WorkgroupStats workers_before_;  // workers_->stats() when the job took them
   std::mutex traced_workers_mutex_;
   std::set<std::uint32_t> traced_workers_;  // worker pids named in the trace
-  std::vector<MemberProxy> members_;
+  std::vector<workgroup::MemberProxy> members_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> member_load_;  // queued cost per member
 
   std::atomic<bool> failed_{false};
@@ -662,9 +662,9 @@ void Import::HandBack(bool keep) {
 
 std::string Import::LaunchWorkers() {
   // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
-  HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
+  workgroup::HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
   try {
-    workers_ = std::make_unique<Workgroup>(WorkgroupOptions{.workers = WorkerCount(),
+    workers_ = std::make_unique<workgroup::Workgroup>(workgroup::WorkgroupOptions{.workers = WorkerCount(),
                                                             .health = health,
                                                             .transport = config_.transport,
                                                             .executable = "/proc/self/exe"});
@@ -722,8 +722,8 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
     return workers_->AddMember(kImportStagesMember, std::as_bytes(std::span(encoded.args)),
                                encoded.secret.span(), true);
   };
-  const auto worker_died = [](const WorkError& error) {
-    return error.code == WorkErrc::kMember || error.code == WorkErrc::kCommunication;
+  const auto worker_died = [](const workgroup::WorkError& error) {
+    return error.code == workgroup::WorkErrc::kMember || error.code == workgroup::WorkErrc::kCommunication;
   };
   for (unsigned i = 0; i < WorkerCount(); ++i) {
     auto member = add_member();
@@ -982,7 +982,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return taken->has_value();
   };
   std::memset(Bytes(*block).data(), 0, 8);  // no kSealingMark yet
-  Request request{.input = ledger_ ? InputTail(*msg, range.begin)
+  workgroup::Request request{.input = ledger_ ? InputTail(*msg, range.begin)
                                    : msg->input.Sub(static_cast<std::uint32_t>(range.begin),
                                                     static_cast<std::uint32_t>(length)),
                   .output = *block,
@@ -995,7 +995,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
   const int prefer = range.first_row != 0 ? msg->member : -1;
   Call(
       std::move(request), length + length / 8,  // sealing runs ~8x faster than parsing
-      [=, this, &gateway](WorkResult result, int worker, int member) mutable {
+      [=, this, &gateway](workgroup::WorkResult result, int worker, int member) mutable {
         msg->todo.pop_front();
         msg->worker = worker;
         msg->member = member;
@@ -1008,7 +1008,7 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
         }
         if (!result) {
           const bool stage_error =
-              result.error().code == WorkErrc::kJob || result.error().code == WorkErrc::kMember;
+              result.error().code == workgroup::WorkErrc::kJob || result.error().code == workgroup::WorkErrc::kMember;
           msg->failure =
               MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
                         sealing_began ? Stage::kEncrypt : Stage::kParse,
@@ -1105,7 +1105,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
     } else {
       into = AllocateBlock(Stage::kEncrypt, msg->seq, msg.get());
     }
-    Request request{
+    workgroup::Request request{
         .input = batch,
         .output = into.value_or(shm::Handle{}),
         .args = {kSeal, msg->first_frame + i},
@@ -1117,7 +1117,7 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
           if (taken) msg->taken[i] = std::move(*taken);
           return taken.has_value();
         }};
-    const auto done = [=, this, &gateway](WorkResult result, int worker, int) {
+    const auto done = [=, this, &gateway](workgroup::WorkResult result, int worker, int) {
       msg->worker = worker;
       {
         std::lock_guard lock(failure_mutex_);
@@ -1139,15 +1139,15 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
       }
     };
     if (!into) {
-      done(tl::unexpected(WorkError{WorkErrc::kJob, "no arena block for a frame"}), -1, -1);
+      done(tl::unexpected(workgroup::WorkError{workgroup::WorkErrc::kJob, "no arena block for a frame"}), -1, -1);
       continue;
     }
     Call(std::move(request), batch.length / 8, done);  // sealing runs ~8x faster than parsing
   }
 }
 
-void Import::Call(Request request, std::uint64_t cost,
-                  std::function<void(WorkResult, int, int)> done, int prefer) {
+void Import::Call(workgroup::Request request, std::uint64_t cost,
+                  std::function<void(workgroup::WorkResult, int, int)> done, int prefer) {
   std::size_t best = 0;
   for (std::size_t i = 1; i < members_.size(); ++i) {
     if (member_load_[i].load() < member_load_[best].load()) best = i;
@@ -1156,9 +1156,9 @@ void Import::Call(Request request, std::uint64_t cost,
     best = static_cast<std::size_t>(prefer);
   }
   member_load_[best] += cost;
-  const MemberProxy& member = members_[best];
+  const workgroup::MemberProxy& member = members_[best];
   member.Invoke(std::move(request), [this, best, cost, worker = member.worker(),
-                                     done = std::move(done)](WorkResult result) {
+                                     done = std::move(done)](workgroup::WorkResult result) {
     member_load_[best] -= cost;
     done(std::move(result), worker, static_cast<int>(best));
   });

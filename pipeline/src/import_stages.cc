@@ -10,12 +10,11 @@
 
 #include "frame_ledger.h"
 #include "wire.h"
-#include "worker_registry.h"
-#include "zcpipe/pipeline/worker.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/jsonl.h"
 #include "zcpipe/stages/transform_spec.h"
+#include "zcpipe/workgroup/worker.h"
 
 namespace zcpipe::detail {
 namespace {
@@ -49,14 +48,14 @@ std::string EncodeReply(const ProcessReply& reply) {
 }
 
 // The import's parse, transform and seal stages inside a worker: state made once per job.
-class ImportStages final : public Member {
+class ImportStages final : public workgroup::Member {
  public:
-  explicit ImportStages(TaskContext& setup);
-  TaskResult Invoke(TaskContext& call) override;
+  explicit ImportStages(workgroup::TaskContext& setup);
+  workgroup::TaskResult Invoke(workgroup::TaskContext& call) override;
 
  private:
-  TaskResult Process(TaskContext& call);
-  TaskResult Seal(TaskContext& call) const;
+  workgroup::TaskResult Process(workgroup::TaskContext& call);
+  workgroup::TaskResult Seal(workgroup::TaskContext& call) const;
 
   std::optional<stages::CsvParser> csv_;
   std::optional<stages::JsonlParser> jsonl_;
@@ -71,7 +70,7 @@ class ImportStages final : public Member {
   std::uint64_t batch_room_ = 0;
 };
 
-ImportStages::ImportStages(TaskContext& setup) {
+ImportStages::ImportStages(workgroup::TaskContext& setup) {
   WireReader args(AsText(setup.input()));
   WireReader secret(AsText(setup.secret()));
   const bool csv = args.U64() != 0;
@@ -106,7 +105,7 @@ ImportStages::ImportStages(TaskContext& setup) {
   }
 }
 
-TaskResult ImportStages::Invoke(TaskContext& call) {
+workgroup::TaskResult ImportStages::Invoke(workgroup::TaskContext& call) {
   switch (call.arg(0) & 0xff) {
     case kProcess:
       return Process(call);
@@ -117,7 +116,7 @@ TaskResult ImportStages::Invoke(TaskContext& call) {
   }
 }
 
-TaskResult ImportStages::Process(TaskContext& call) {
+workgroup::TaskResult ImportStages::Process(workgroup::TaskContext& call) {
   const auto input = call.input();
   const auto output = call.output();
   const std::uint64_t made = (call.arg(0) >> 8) & 0xffffff;
@@ -217,7 +216,7 @@ TaskResult ImportStages::Process(TaskContext& call) {
   return reply.batch_offset + reply.batch_size;
 }
 
-TaskResult ImportStages::Seal(TaskContext& call) const {
+workgroup::TaskResult ImportStages::Seal(workgroup::TaskContext& call) const {
   const auto batch = call.input();
   const auto output = call.output();
   if (!sealer_ || batch.size() + kChunkOverhead > output.size()) {
@@ -342,8 +341,15 @@ stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
 }
 
 void RegisterPipelineMembers() {
-  static const bool registered = RegisterMember<ImportStages>(kImportStagesMember);
+  static const bool registered = workgroup::RegisterMember<ImportStages>(kImportStagesMember);
   (void)registered;
 }
+
+namespace {
+// Registered before main(), so that a worker (the same program, in RunIfWorker) finds it: the
+// workgroup layer knows no import code. This file is linked into every program that runs an
+// import, since the coordinator calls SplitRecords and the frame helpers above.
+[[maybe_unused]] const bool kRegistered = (RegisterPipelineMembers(), true);
+}  // namespace
 
 }  // namespace zcpipe::detail

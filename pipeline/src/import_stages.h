@@ -40,6 +40,10 @@
 namespace zcpipe::detail {
 
 inline constexpr char kImportStagesMember[] = "zcpipe.import_stages";
+// Registers the import's worker code (ImportStages, as kImportStagesMember) with the workgroup
+// registry; idempotent. Done before main() already; a test that wraps the member calls it
+// before replacing the entry.
+void RegisterPipelineMembers();
 enum StageOp : std::uint64_t { kProcess = 1, kSeal = 2 };
 inline constexpr std::size_t kReplyMin = 16;  // the mark and the reply's size
 // A worker writes it to its output block before it seals a frame there. The block outlives the

@@ -5,7 +5,7 @@
 #include <mutex>
 
 #include "zcpipe/pipeline/job_resources.h"
-#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/workgroup/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 
 namespace zcpipe::detail {
@@ -15,7 +15,7 @@ struct JobResourcesState {
   // Both or neither. Declared so that the workers, which map the arena, go first.
   std::unique_ptr<shm::BlockPool> pool;
   shm::PoolOptions pool_options;
-  std::unique_ptr<Workgroup> workers;  // attached to `pool`; absent for in-process jobs
+  std::unique_ptr<workgroup::Workgroup> workers;  // attached to `pool`; absent for in-process jobs
   // How many workers the job that left them asked for. Not workers->workers().size(): a worker
   // that died since is being replaced, and its index is back once it is.
   unsigned worker_count = 0;

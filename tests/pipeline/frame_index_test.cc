@@ -15,12 +15,16 @@
 #include "import_stages.h"
 #include "worker_registry.h"
 #include "zcpipe/pipeline/job.h"
-#include "zcpipe/pipeline/worker.h"
+#include "zcpipe/workgroup/worker.h"
 
 namespace zcpipe {
 namespace {
 
 namespace fs = std::filesystem;
+using workgroup::Member;
+using workgroup::RegisterMember;
+using workgroup::TaskContext;
+using workgroup::TaskResult;
 
 // Wraps the real import stages and hands them each chunk's ledger slot one index too far on:
 // they then seal the chunk's first batch as frame f + 1 instead of f.
@@ -53,7 +57,7 @@ class MisnumberingStages final : public Member {
 // first only once), the import stages are the misnumbering ones.
 const bool kMisnumbering = [] {
   detail::RegisterPipelineMembers();
-  const auto honest = *detail::FindMember(detail::kImportStagesMember);
+  const auto honest = *workgroup::detail::FindMember(detail::kImportStagesMember);
   return RegisterMember(detail::kImportStagesMember,
                         [honest](TaskContext& setup) -> std::unique_ptr<Member> {
                           return std::make_unique<MisnumberingStages>(honest(setup));

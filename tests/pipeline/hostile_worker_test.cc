@@ -24,15 +24,18 @@
 #include "worker_protocol.h"
 #include "worker_registry.h"
 #include "zcpipe/pipeline/job.h"
-#include "zcpipe/pipeline/worker.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/export.h"
+#include "zcpipe/workgroup/worker.h"
 
 namespace zcpipe {
 namespace {
 
 namespace fs = std::filesystem;
 using detail::kImportStagesMember;
+using workgroup::Member;
+using workgroup::TaskContext;
+using workgroup::TaskResult;
 
 // What a hostile call does. The test passes the allowed acts, a seed and a directory in
 // ZCPIPE_HOSTILE ("ACTS:SEED:DIR", ACTS letters): each call picks one of them (or none, one
@@ -108,8 +111,8 @@ class Hostile final : public Member {
     if (act == kWithholdError && Once("withheld")) {
       int nowhere[2];  // the text goes to a socket nobody reads; the real one stays open
       if (::socketpair(AF_UNIX, SOCK_STREAM, 0, nowhere) != 0) std::abort();
-      (void)::dup(detail::kWorkerSocketFd);
-      ::dup2(nowhere[0], detail::kWorkerSocketFd);
+      (void)::dup(workgroup::detail::kWorkerSocketFd);
+      ::dup2(nowhere[0], workgroup::detail::kWorkerSocketFd);
       return tl::unexpected(std::string("withheld"));
     }
     auto result = real_->Invoke(call);
@@ -124,7 +127,7 @@ class Hostile final : public Member {
       case kScribbleFrame: {
         std::span<std::byte> frame = bytes;  // kSeal: the result is the frame
         if (process) {
-          const auto reply = detail::ReadReply(bytes, start);
+          const auto reply = workgroup::detail::ReadReply(bytes, start);
           frame = reply && reply->frame_size != 0
                       ? output.subspan(reply->frame_offset, reply->frame_size)
                       : std::span<std::byte>();
@@ -298,19 +301,19 @@ TEST_F(HostileWorkerTest, ChaosNeverCrashesHangsOrPublishesACorruptContainer) {
 }  // namespace zcpipe
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && argv[1] == zcpipe::detail::kWorkerFlag) {
+  if (argc >= 2 && argv[1] == zcpipe::workgroup::detail::kWorkerFlag) {
     // A worker: the real member first, then the hostile one in its place, wrapping it.
     zcpipe::detail::RegisterPipelineMembers();
-    const auto real = zcpipe::detail::FindMember(zcpipe::detail::kImportStagesMember);
+    const auto real = zcpipe::workgroup::detail::FindMember(zcpipe::detail::kImportStagesMember);
     const auto chaos = zcpipe::Chaos::FromEnvironment();
     if (real && !chaos.acts.empty()) {
-      zcpipe::RegisterMember(zcpipe::detail::kImportStagesMember,
-                             [real = *real, chaos](zcpipe::TaskContext& setup) {
+      zcpipe::workgroup::RegisterMember(zcpipe::detail::kImportStagesMember,
+                             [real = *real, chaos](zcpipe::workgroup::TaskContext& setup) {
                                return std::make_unique<zcpipe::Hostile>(real(setup), chaos);
                              });
     }
   }
-  if (auto code = zcpipe::RunIfWorker(argc, argv)) return *code;
+  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;
   testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

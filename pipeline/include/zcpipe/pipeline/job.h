@@ -18,6 +18,7 @@
 #include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
 #include "zcpipe/stages/transform.h"
+#include "zcpipe/workgroup/transport.h"
 
 namespace zcpipe {
 
@@ -27,17 +28,14 @@ enum class InputFormat : std::uint8_t { kAuto, kCsv, kJsonl };  // kAuto: by ext
 enum class Placement : std::uint8_t {
   kInProcess,  // on the job's oneTBB threads
   // In worker processes (a crash stays in the worker, which is replaced); the same output.
-  // REQUIRES: the program calls RunIfWorker first in main() (worker.h), and the transform, if
+  // REQUIRES: the program calls RunIfWorker first in main() (zcpipe/workgroup/worker.h), and the transform, if
   // any, was made by ParseTransform (built in, or a kind registered with RegisterTransformKind)
   // so that workers can make it too; otherwise the job fails with an initialization error.
   kIsolated,
 };
 
-// How an isolated stage's payload crosses the process boundary.
-enum class Transport : std::uint8_t {
-  kZeroCopy,  // a handle into the shared-memory arena; no payload byte is copied
-  kCopy,      // the payload bytes through a copy-based channel: the baseline benchmarks compare
-};
+// How an isolated stage's payload crosses the process boundary (the Workgroup's transport).
+using workgroup::Transport;
 
 // What happens to a bad row.
 enum class ErrorPolicy : std::uint8_t {

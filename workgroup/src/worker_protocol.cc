@@ -8,7 +8,7 @@
 #include <ctime>
 #include <string>
 
-namespace zcpipe::detail {
+namespace zcpipe::workgroup::detail {
 
 std::uint64_t MonotonicNanos() {
   timespec now{};
@@ -68,4 +68,4 @@ bool ReadBlob(int fd, std::string& out) {
   return ReadAll(fd, std::as_writable_bytes(std::span(out.data(), out.size())));
 }
 
-}  // namespace zcpipe::detail
+}  // namespace zcpipe::workgroup::detail

@@ -1,4 +1,4 @@
-// One worker process as its coordinator sees it. Private to zcpipe::pipeline.
+// One worker process as its coordinator sees it. Private to zcpipe::workgroup.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +16,7 @@
 #include "worker_protocol.h"
 #include "zcpipe/shm/segment.h"
 
-namespace zcpipe::detail {
+namespace zcpipe::workgroup::detail {
 
 // A spawned worker: its process, its control segment (owned here) with the coordinator's ends
 // of the two rings, and the coordinator's end of the socket pair.
@@ -60,4 +60,4 @@ class WorkerProcess {
   std::optional<shm::RingConsumer<WorkMessage>> responses_;
 };
 
-}  // namespace zcpipe::detail
+}  // namespace zcpipe::workgroup::detail

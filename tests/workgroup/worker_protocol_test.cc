@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace zcpipe::detail {
+namespace zcpipe::workgroup::detail {
 namespace {
 
 // The supervisor compares timestamps other threads take: one taken after its clock read must
@@ -17,4 +17,4 @@ TEST(NanosSince, ALaterTimestampIsNoTimeAgoNotAnEternity) {
 }
 
 }  // namespace
-}  // namespace zcpipe::detail
+}  // namespace zcpipe::workgroup::detail

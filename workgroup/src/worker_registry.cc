@@ -3,7 +3,7 @@
 #include <mutex>
 #include <unordered_map>
 
-namespace zcpipe {
+namespace zcpipe::workgroup {
 namespace {
 
 struct Registry {
@@ -50,4 +50,4 @@ std::optional<MemberFactory> FindMember(const std::string& name) {
 }
 
 }  // namespace detail
-}  // namespace zcpipe
+}  // namespace zcpipe::workgroup

@@ -13,7 +13,7 @@
 
 extern char** environ;  // NOLINT: POSIX
 
-namespace zcpipe::detail {
+namespace zcpipe::workgroup::detail {
 namespace {
 
 std::string Describe(int status) {
@@ -153,4 +153,4 @@ std::string WorkerProcess::Reap() {
   return how_;
 }
 
-}  // namespace zcpipe::detail
+}  // namespace zcpipe::workgroup::detail

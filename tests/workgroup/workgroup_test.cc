@@ -1,4 +1,4 @@
-#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/workgroup/workgroup.h"
 
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -19,9 +19,9 @@
 #include <thread>
 
 #include "page_faults.h"
-#include "zcpipe/pipeline/worker.h"
+#include "zcpipe/workgroup/worker.h"
 
-namespace zcpipe {
+namespace zcpipe::workgroup {
 namespace {
 
 using namespace std::chrono_literals;
@@ -458,4 +458,4 @@ TEST_F(WorkgroupTest, ShutdownFailsWhatIsLeftWithShutdown) {
 }
 
 }  // namespace
-}  // namespace zcpipe
+}  // namespace zcpipe::workgroup

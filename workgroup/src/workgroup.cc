@@ -1,5 +1,5 @@
 // Workgroup (workgroup.h): start-up, routing, members, resizing, shutdown, the public API.
-#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/workgroup/workgroup.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -7,7 +7,7 @@
 #include "worker_registry.h"
 #include "workgroup_impl.h"
 
-namespace zcpipe {
+namespace zcpipe::workgroup {
 namespace {
 constexpr milliseconds kStartTimeout{10'000};
 }  // namespace
@@ -81,7 +81,6 @@ tl::expected<void, std::string> Workgroup::Impl::Start(Slot& slot, std::unique_p
 }
 
 void Workgroup::Impl::Launch() {
-  detail::RegisterPipelineMembers();
   sender_ = std::thread([this] { SendDeferred(); });
   for (unsigned i = 0; i < options_.workers; ++i) (void)AddWorker();
 }
@@ -468,4 +467,4 @@ void Workgroup::OnAnyError(std::function<void(const WorkError&)> handler) {
 WorkgroupStats Workgroup::stats() const { return impl_->stats(); }
 Transport Workgroup::transport() const { return impl_->transport(); }
 
-}  // namespace zcpipe
+}  // namespace zcpipe::workgroup

@@ -3,7 +3,7 @@
 
 #include "workgroup_impl.h"
 
-namespace zcpipe {
+namespace zcpipe::workgroup {
 
 void Workgroup::Impl::Supervise(Slot& slot) {
   detail::on_supervisor_thread = true;
@@ -297,4 +297,4 @@ ProbeResult Workgroup::Impl::Probe(int index, milliseconds timeout) {
   return result;
 }
 
-}  // namespace zcpipe
+}  // namespace zcpipe::workgroup

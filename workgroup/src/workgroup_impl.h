@@ -1,5 +1,5 @@
 // Workgroup::Impl: the state behind a Workgroup and the operations its two halves share.
-// Private to zcpipe::pipeline. workgroup.cc holds routing, members, resizing and shutdown;
+// Private to zcpipe::workgroup. workgroup.cc holds routing, members, resizing and shutdown;
 // workgroup_supervision.cc what each worker's supervisor thread does.
 #pragma once
 
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "worker_process.h"
-#include "zcpipe/pipeline/workgroup.h"
+#include "zcpipe/workgroup/workgroup.h"
 
-namespace zcpipe::detail {
+namespace zcpipe::workgroup::detail {
 
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
@@ -70,9 +70,9 @@ struct Slot {
   std::thread supervisor;
 };
 
-}  // namespace zcpipe::detail
+}  // namespace zcpipe::workgroup::detail
 
-namespace zcpipe {
+namespace zcpipe::workgroup {
 
 using detail::MessageKind;
 using detail::MessageStatus;
@@ -185,4 +185,4 @@ class Workgroup::Impl {
   std::atomic<std::uint64_t> completed_{0}, restarts_{0}, retries_{0}, bytes_copied_{0};
 };
 
-}  // namespace zcpipe
+}  // namespace zcpipe::workgroup

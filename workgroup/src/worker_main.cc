@@ -12,11 +12,11 @@
 
 #include "worker_protocol.h"
 #include "worker_registry.h"
-#include "zcpipe/pipeline/worker.h"
+#include "zcpipe/workgroup/worker.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/shm/segment.h"
 
-namespace zcpipe {
+namespace zcpipe::workgroup {
 namespace detail {
 namespace {
 
@@ -248,8 +248,7 @@ std::optional<int> RunIfWorker(int argc, char** argv) {
   // kernel, which would zero and fault it in again for the next chunk.
   ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  detail::RegisterPipelineMembers();
   return detail::WorkerLoop(detail::kWorkerSocketFd).Run();
 }
 
-}  // namespace zcpipe
+}  // namespace zcpipe::workgroup

@@ -1,4 +1,4 @@
-// What a coordinator and a worker process say to each other. Private to zcpipe::pipeline;
+// What a coordinator and a worker process say to each other. Private to zcpipe::workgroup;
 // the layout is documented in docs/shm-layout.md ("Worker control segment").
 //
 // Each worker has a control segment holding two rings of WorkMessage (requests from the
@@ -18,7 +18,7 @@
 #include "zcpipe/shm/handle.h"
 #include "zcpipe/shm/ring.h"
 
-namespace zcpipe::detail {
+namespace zcpipe::workgroup::detail {
 
 // The socket's descriptor number in a worker, and the marker argument that makes a process one.
 inline constexpr int kWorkerSocketFd = 3;
@@ -121,4 +121,4 @@ enum class ReadOutcome { kDone, kClosed, kTimedOut };
 [[nodiscard]] bool WriteBlob(int fd, std::span<const std::byte> bytes);
 [[nodiscard]] bool ReadBlob(int fd, std::string& out);
 
-}  // namespace zcpipe::detail
+}  // namespace zcpipe::workgroup::detail
