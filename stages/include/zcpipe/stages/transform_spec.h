@@ -30,7 +30,7 @@ namespace zcpipe::stages {
 
 // Makes a user transform available to ParseTransform (and so to isolated stages, which rebuild
 // transforms by name in worker processes) as `kind`. Register it the same way in every process
-// of the program (see zcpipe/pipeline/worker.h); a built-in kind cannot be replaced.
+// of the program (see zcpipe/workgroup/worker.h); a built-in kind cannot be replaced.
 // Thread-safe. Returns true.
 using TransformFactory = std::function<std::unique_ptr<Transform>(std::string_view spec)>;
 bool RegisterTransformKind(const std::string& kind, TransformFactory factory);
