@@ -113,7 +113,8 @@ void Register() {
 }  // namespace zcpipe::workgroup::bench
 
 int main(int argc, char** argv) {
-  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;  // the workers are this program
+  // The workers are this program.
+  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;
   benchmark::Initialize(&argc, argv);
   zcpipe::workgroup::bench::Register();
   benchmark::RunSpecifiedBenchmarks();

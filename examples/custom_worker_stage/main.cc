@@ -14,10 +14,10 @@
 #include <string>
 
 #include "zcpipe/pipeline/job.h"
-#include "zcpipe/workgroup/worker.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/transform.h"
 #include "zcpipe/stages/transform_spec.h"
+#include "zcpipe/workgroup/worker.h"
 
 namespace fs = std::filesystem;
 namespace zs = zcpipe::stages;
@@ -71,7 +71,8 @@ int Check(bool ok, const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;  // a worker: serve, then exit
+  // A worker: serve, then exit.
+  if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;
   const int rows = argc > 1 ? std::atoi(argv[1]) : 50000;
   const auto dir =
       fs::temp_directory_path() / ("zcpipe-custom-stage-" + std::to_string(::getpid()));

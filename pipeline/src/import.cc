@@ -27,7 +27,6 @@
 #include "settings_digest.h"
 #include "trace.h"
 #include "worker_results.h"
-#include "zcpipe/workgroup/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/stages/chunker.h"
 #include "zcpipe/stages/container.h"
@@ -35,6 +34,7 @@
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/jsonl.h"
 #include "zcpipe/stages/redact.h"
+#include "zcpipe/workgroup/workgroup.h"
 
 namespace zcpipe::detail {
 namespace {
@@ -254,7 +254,8 @@ class Import {
   // parse-equivalent bytes, or on member `prefer` if not -1), then `done` with the result,
   // that worker's index and the member's.
   void Call(workgroup::Request request, std::uint64_t cost,
-            std::function<void(workgroup::WorkResult, int worker, int member)> done, int prefer = -1);
+            std::function<void(workgroup::WorkResult, int worker, int member)> done,
+            int prefer = -1);
 
   Msg Read(oneapi::tbb::flow_control& control);
   Msg Parse(Msg msg);
@@ -308,8 +309,8 @@ class Import {
   std::unique_ptr<workgroup::Workgroup> workers_;  // after pool_: shut down before the arena goes
   // With config_.resources: held while this job uses them (TakeResources, HandBack).
   std::unique_lock<std::mutex> resources_lock_;
-  bool arena_attached_ = false;    // workers_ already resolve pool_'s blocks
-  bool reused_resources_ = false;  // pool_ (and workers_) came from config_.resources
+  bool arena_attached_ = false;               // workers_ already resolve pool_'s blocks
+  bool reused_resources_ = false;             // pool_ (and workers_) came from config_.resources
   workgroup::WorkgroupStats workers_before_;  // workers_->stats() when the job took them
   std::mutex traced_workers_mutex_;
   std::set<std::uint32_t> traced_workers_;  // worker pids named in the trace
@@ -662,12 +663,14 @@ void Import::HandBack(bool keep) {
 
 std::string Import::LaunchWorkers() {
   // Probes every 100 ms; a chunk unanswered for 10 s means a stalled worker.
-  workgroup::HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000), 2, true};
+  workgroup::HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000),
+                                 2, true};
   try {
-    workers_ = std::make_unique<workgroup::Workgroup>(workgroup::WorkgroupOptions{.workers = WorkerCount(),
-                                                            .health = health,
-                                                            .transport = config_.transport,
-                                                            .executable = "/proc/self/exe"});
+    workers_ = std::make_unique<workgroup::Workgroup>(
+        workgroup::WorkgroupOptions{.workers = WorkerCount(),
+                                    .health = health,
+                                    .transport = config_.transport,
+                                    .executable = "/proc/self/exe"});
     workers_->Launch();
   } catch (const std::exception& e) {
     return e.what();
@@ -723,7 +726,8 @@ bool Import::OpenWorkers(bool csv, std::future<std::string>& launched) {
                                encoded.secret.span(), true);
   };
   const auto worker_died = [](const workgroup::WorkError& error) {
-    return error.code == workgroup::WorkErrc::kMember || error.code == workgroup::WorkErrc::kCommunication;
+    return error.code == workgroup::WorkErrc::kMember ||
+           error.code == workgroup::WorkErrc::kCommunication;
   };
   for (unsigned i = 0; i < WorkerCount(); ++i) {
     auto member = add_member();
@@ -982,15 +986,16 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
     return taken->has_value();
   };
   std::memset(Bytes(*block).data(), 0, 8);  // no kSealingMark yet
-  workgroup::Request request{.input = ledger_ ? InputTail(*msg, range.begin)
-                                   : msg->input.Sub(static_cast<std::uint32_t>(range.begin),
-                                                    static_cast<std::uint32_t>(length)),
-                  .output = *block,
-                  .args = {kProcess | msg->batches.size() << 8 | length << 32, msg->index,
-                           range.line, msg->first_byte + range.begin, range.first_row},
-                  .validate = valid,
-                  .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt,
-                  .populate_output = true};  // the batch at its tail, the frame at its head
+  workgroup::Request request{
+      .input = ledger_ ? InputTail(*msg, range.begin)
+                       : msg->input.Sub(static_cast<std::uint32_t>(range.begin),
+                                        static_cast<std::uint32_t>(length)),
+      .output = *block,
+      .args = {kProcess | msg->batches.size() << 8 | length << 32, msg->index, range.line,
+               msg->first_byte + range.begin, range.first_row},
+      .validate = valid,
+      .max_retries = range.suspect ? std::optional<unsigned>(0) : std::nullopt,
+      .populate_output = true};  // the batch at its tail, the frame at its head
   // A continuation goes to the member that parsed the batch, which still has it.
   const int prefer = range.first_row != 0 ? msg->member : -1;
   Call(
@@ -1007,8 +1012,8 @@ void Import::ProcessNext(Msg msg, Gateway& gateway) {
           return ProcessNext(std::move(msg), gateway);
         }
         if (!result) {
-          const bool stage_error =
-              result.error().code == workgroup::WorkErrc::kJob || result.error().code == workgroup::WorkErrc::kMember;
+          const bool stage_error = result.error().code == workgroup::WorkErrc::kJob ||
+                                   result.error().code == workgroup::WorkErrc::kMember;
           msg->failure =
               MakeError(stage_error ? ErrorKind::kStage : ErrorKind::kWorkerCrash,
                         sealing_began ? Stage::kEncrypt : Stage::kParse,
@@ -1139,7 +1144,9 @@ void Import::SealIsolated(Msg msg, Gateway& gateway) {
       }
     };
     if (!into) {
-      done(tl::unexpected(workgroup::WorkError{workgroup::WorkErrc::kJob, "no arena block for a frame"}), -1, -1);
+      done(tl::unexpected(
+               workgroup::WorkError{workgroup::WorkErrc::kJob, "no arena block for a frame"}),
+           -1, -1);
       continue;
     }
     Call(std::move(request), batch.length / 8, done);  // sealing runs ~8x faster than parsing

@@ -5,8 +5,8 @@
 #include <mutex>
 
 #include "zcpipe/pipeline/job_resources.h"
-#include "zcpipe/workgroup/workgroup.h"
 #include "zcpipe/shm/block_pool.h"
+#include "zcpipe/workgroup/workgroup.h"
 
 namespace zcpipe::detail {
 

@@ -307,10 +307,11 @@ int main(int argc, char** argv) {
     const auto real = zcpipe::workgroup::detail::FindMember(zcpipe::detail::kImportStagesMember);
     const auto chaos = zcpipe::Chaos::FromEnvironment();
     if (real && !chaos.acts.empty()) {
-      zcpipe::workgroup::RegisterMember(zcpipe::detail::kImportStagesMember,
-                             [real = *real, chaos](zcpipe::workgroup::TaskContext& setup) {
-                               return std::make_unique<zcpipe::Hostile>(real(setup), chaos);
-                             });
+      zcpipe::workgroup::RegisterMember(
+          zcpipe::detail::kImportStagesMember,
+          [real = *real, chaos](zcpipe::workgroup::TaskContext& setup) {
+            return std::make_unique<zcpipe::Hostile>(real(setup), chaos);
+          });
     }
   }
   if (auto code = zcpipe::workgroup::RunIfWorker(argc, argv)) return *code;

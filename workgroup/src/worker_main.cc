@@ -12,9 +12,9 @@
 
 #include "worker_protocol.h"
 #include "worker_registry.h"
-#include "zcpipe/workgroup/worker.h"
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/shm/segment.h"
+#include "zcpipe/workgroup/worker.h"
 
 namespace zcpipe::workgroup {
 namespace detail {

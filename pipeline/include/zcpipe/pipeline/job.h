@@ -28,9 +28,10 @@ enum class InputFormat : std::uint8_t { kAuto, kCsv, kJsonl };  // kAuto: by ext
 enum class Placement : std::uint8_t {
   kInProcess,  // on the job's oneTBB threads
   // In worker processes (a crash stays in the worker, which is replaced); the same output.
-  // REQUIRES: the program calls RunIfWorker first in main() (zcpipe/workgroup/worker.h), and the transform, if
-  // any, was made by ParseTransform (built in, or a kind registered with RegisterTransformKind)
-  // so that workers can make it too; otherwise the job fails with an initialization error.
+  // REQUIRES: the program calls RunIfWorker first in main() (zcpipe/workgroup/worker.h), and the
+  // transform, if any, was made by ParseTransform (built in, or a kind registered with
+  // RegisterTransformKind) so that workers can make it too; otherwise the job fails with an
+  // initialization error.
   kIsolated,
 };
 
