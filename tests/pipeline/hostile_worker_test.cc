@@ -127,7 +127,7 @@ class Hostile final : public Member {
       case kScribbleFrame: {
         std::span<std::byte> frame = bytes;  // kSeal: the result is the frame
         if (process) {
-          const auto reply = workgroup::detail::ReadReply(bytes, start);
+          const auto reply = detail::ReadReply(bytes, start);
           frame = reply && reply->frame_size != 0
                       ? output.subspan(reply->frame_offset, reply->frame_size)
                       : std::span<std::byte>();
