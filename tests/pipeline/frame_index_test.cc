@@ -21,6 +21,7 @@ namespace zcpipe {
 namespace {
 
 namespace fs = std::filesystem;
+using workgroup::kTaskArgs;
 using workgroup::Member;
 using workgroup::RegisterMember;
 using workgroup::TaskContext;
