@@ -3,8 +3,8 @@
 #include <vector>
 
 #include "container/byte_source.h"
-#include "crypto/chunk_cipher.h"
 #include "container/container_header.h"
+#include "crypto/chunk_cipher.h"
 #include "zcpipe/stages/container.h"
 
 namespace zcpipe::stages {

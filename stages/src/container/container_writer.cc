@@ -2,8 +2,8 @@
 #include <vector>
 
 #include "container/byte_source.h"
-#include "crypto/chunk_cipher.h"
 #include "container/container_header.h"
+#include "crypto/chunk_cipher.h"
 #include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/container.h"
 
