@@ -13,6 +13,7 @@
 
 #include "frame_ledger.h"
 #include "import_stages.h"
+#include "scratch.h"
 #include "worker_registry.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/workgroup/worker.h"
@@ -66,8 +67,7 @@ const bool kMisnumbering = [] {
 }();
 
 TEST(FrameIndex, AFrameSealedUnderAnIndexTheCoordinatorDidNotGiveFailsTheJob) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("zcpipe-frame-index-" + std::to_string(::getpid()));
+  const fs::path dir = testing::TestDir("frame-index");
   fs::create_directories(dir);
   {
     std::ofstream out(dir / "in.csv", std::ios::binary);
@@ -77,8 +77,7 @@ TEST(FrameIndex, AFrameSealedUnderAnIndexTheCoordinatorDidNotGiveFailsTheJob) {
   JobConfig config;
   config.input = dir / "in.csv";
   config.output = dir / "out.zcp";
-  config.credential = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-      std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{7})))));
+  config.credential = testing::TestKey();
   config.chunk_size = 16 << 10;
   config.arena_size = 4 << 20;
   config.placement = Placement::kIsolated;

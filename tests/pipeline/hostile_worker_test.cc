@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "import_stages.h"
+#include "scratch.h"
 #include "worker_protocol.h"
 #include "worker_registry.h"
 #include "zcpipe/pipeline/job.h"
@@ -166,13 +167,10 @@ class Hostile final : public Member {
 class HostileWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zcpipe-hostile-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestDir("hostile");
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "marks");
-    key_ = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-        std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{7})))));
+    key_ = testing::TestKey();
     std::ofstream out(dir_ / "in.csv", std::ios::binary);
     out << "id,name,amount\n";
     for (int i = 0; i < 3000; ++i) out << i << ",\"name " << i % 97 << "\"," << i % 100 << ".5\n";

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/export.h"
@@ -133,12 +134,9 @@ std::size_t Segments() {
 class IsolationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zcpipe-isolation-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestDir("isolation");
     fs::create_directories(dir_);
-    key_ = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-        std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{7})))));
+    key_ = testing::TestKey();
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -1,4 +1,5 @@
 #include "zcpipe/pipeline/job.h"
+#include "scratch.h"
 
 #include <atomic>
 #include <filesystem>
@@ -25,13 +26,9 @@ using namespace std::chrono_literals;
 class JobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zcpipe-job-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestDir("job");
     fs::create_directories(dir_);
-    std::vector<std::byte> key(32, std::byte{9});
-    key_ = std::make_shared<const stages::Credential>(
-        stages::Credential::FromKey(std::move(*stages::FileKey::FromBytes(key))));
+    key_ = testing::TestKey(std::byte{9});
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "child_process.h"
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/export.h"
 
@@ -86,11 +87,9 @@ Outcome ImportInChild(const fs::path& input, const fs::path& output,
 class MemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("zcpipe-memory-" + std::to_string(::getpid()));
+    dir_ = testing::TestDir("memory");
     fs::create_directories(dir_);
-    std::vector<std::byte> bytes(32, std::byte{3});
-    key_ = std::make_shared<const stages::Credential>(
-        stages::Credential::FromKey(std::move(*stages::FileKey::FromBytes(bytes))));
+    key_ = testing::TestKey(std::byte{3});
   }
   void TearDown() override { fs::remove_all(dir_); }
 

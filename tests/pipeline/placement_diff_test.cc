@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/transform_spec.h"
@@ -114,10 +115,9 @@ struct Outcome {
 class PlacementDiff : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("zcpipe-placement-" + std::to_string(::getpid()));
+    dir_ = testing::TestDir("placement");
     fs::create_directories(dir_);
-    key_ = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-        std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{9})))));
+    key_ = testing::TestKey(std::byte{9});
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -17,6 +17,7 @@
 
 #include "file_names.h"
 #include "file_size_limit.h"
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -73,8 +74,7 @@ class RejectsFileTest : public ::testing::Test {
     config.input = WriteCsv(rows, bad_width);
     config.schema = stages::Schema::Parse("id:int64,name:string,amount:int64");
     config.output = dir_ / "out.zcp";
-    config.credential = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-        std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{3})))));
+    config.credential = testing::TestKey(std::byte{3});
     config.on_error = ErrorPolicy::kQuarantine;
     config.rejects = dir_ / "rejects.jsonl";
     config.chunk_size = 16 << 10;
@@ -91,9 +91,7 @@ class RejectsFileTest : public ::testing::Test {
     return text.str();
   }
 
-  const fs::path dir_ =
-      fs::temp_directory_path() / ("zcpipe-rejects-" + std::to_string(::getpid()) + "-" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  const fs::path dir_ = testing::TestDir("rejects");
 };
 
 TEST_F(RejectsFileTest, AppendsAreWrittenAtFlushAndPublishedWhole) {

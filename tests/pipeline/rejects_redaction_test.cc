@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "base64.h"
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/export.h"
 #include "zcpipe/stages/transform_spec.h"
@@ -70,13 +71,9 @@ std::string LeakIn(std::string_view text) {
 class RejectsRedaction : public ::testing::TestWithParam<Placement> {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zcpipe-redaction-" + std::to_string(::getpid()) + "-" +
-            std::to_string(static_cast<int>(GetParam())) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestDir("redaction-" + std::to_string(static_cast<int>(GetParam())));
     fs::create_directories(dir_);
-    key_ = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-        std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{7})))));
+    key_ = testing::TestKey();
   }
   void TearDown() override { fs::remove_all(dir_); }
 

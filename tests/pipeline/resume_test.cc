@@ -15,6 +15,7 @@
 #include "child_process.h"
 #include "file_names.h"
 #include "gate_transform.h"
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/export.h"
@@ -159,14 +160,10 @@ class Resume : public ::testing::Test {
   }
 
   static constexpr int kRows = 100000;
-  const fs::path dir_ =
-      fs::temp_directory_path() / ("zcpipe-resume-" + std::to_string(::getpid()) + "-" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  const fs::path dir_ = testing::TestDir("resume");
   const fs::path input_ = dir_ / "in.csv", output_ = dir_ / "out.zcp";
   const fs::path journal_ = dir_ / ".out.zcp.journal";
-  const std::shared_ptr<const stages::Credential> key_ =
-      std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-          std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{5})))));
+  const std::shared_ptr<const stages::Credential> key_ = testing::TestKey(std::byte{5});
 };
 
 TEST_F(Resume, AKilledImportResumesToTheSameResult) {

@@ -15,6 +15,7 @@
 #include <simdjson.h>
 
 #include "file_size_limit.h"
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/transform_spec.h"
 
@@ -27,9 +28,7 @@ using Clock = TraceRecorder::Clock;
 class TraceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zcpipe-trace-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestDir("trace");
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -132,8 +131,7 @@ TEST_F(JobTraceTest, TracesEveryStageOfEveryChunk) {
   config.schema = stages::Schema::Parse("id:int64,amount:float64");
   config.transform = stages::ParseTransform("filter", "amount >= 50");
   config.output = dir_ / "out.zcp";
-  config.credential = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-      std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{1})))));
+  config.credential = testing::TestKey(std::byte{1});
   config.chunk_size = 16 << 10;
   config.arena_size = 2 << 20;
   config.threads = 2;

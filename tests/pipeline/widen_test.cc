@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "scratch.h"
 #include "zcpipe/pipeline/job.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/export.h"
@@ -55,12 +56,9 @@ const std::array<std::byte, stages::kHashKeySize> kHashKey{std::byte{9}};
 class WidenTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("zcpipe-widen-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = testing::TestDir("widen");
     fs::create_directories(dir_);
-    key_ = std::make_shared<const stages::Credential>(stages::Credential::FromKey(
-        std::move(*stages::FileKey::FromBytes(std::vector<std::byte>(32, std::byte{7})))));
+    key_ = testing::TestKey();
     // Narrow columns: a hashed value takes 64 characters, 15 to 30 times its CSV.
     std::ofstream out(dir_ / "in.csv", std::ios::binary);
     out << "id,customer,ok,n,code\n";

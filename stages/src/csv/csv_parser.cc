@@ -1,0 +1,337 @@
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "csv/csv_scan.h"
+#include "values/type_inference.h"
+#include "values/values.h"
+#include "zcpipe/stages/csv.h"
+
+namespace zcpipe::stages {
+namespace {
+
+constexpr char kQuote = '"';
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+constexpr std::size_t kInferenceRows = 10'000;
+
+struct Field {
+  std::uint32_t begin;
+  std::uint32_t end;
+};
+
+// One record of the text: [begin, end) without its line ending, its fields, and `next`, where
+// the record after it starts.
+struct Record {
+  std::uint32_t begin;
+  std::uint32_t end;
+  std::uint32_t next;
+  std::span<const Field> fields;
+};
+
+// Walks the records of text[0, n) given its separators, calling on_record(const Record&)
+// until it returns false. An empty line is not a record. CR before LF is dropped.
+template <class OnRecord>
+void ForEachRecord(const char* text, std::uint32_t n, std::span<const std::uint32_t> separators,
+                   std::vector<Field>& fields, OnRecord&& on_record) {
+  auto emit = [&](std::uint32_t begin, std::uint32_t end, std::uint32_t next) {
+    if (end > begin && text[end - 1] == '\r') {
+      --end;
+      fields.back().end = std::max(fields.back().begin, fields.back().end - 1);
+    }
+    const bool blank = end == begin;
+    const bool go_on = blank || on_record(Record{begin, end, next, fields});
+    fields.clear();
+    return go_on;
+  };
+  fields.clear();
+  std::uint32_t field_begin = 0, record_begin = 0;
+  for (const std::uint32_t s : separators) {
+    fields.push_back({field_begin, s});
+    field_begin = s + 1;
+    if (text[s] == '\n') {
+      if (!emit(record_begin, s, s + 1)) return;
+      record_begin = s + 1;
+    }
+  }
+  if (record_begin < n) {
+    fields.push_back({field_begin, n});
+    emit(record_begin, n, n);
+  }
+}
+
+// A field's value: unquoted as is, quoted without its quotes and with "" turned into ".
+// Returns the reason when the field's quoting is malformed.
+std::optional<InputErrc> Decode(std::string_view raw, bool may_have_quotes, bool last_in_input,
+                                std::string& scratch, std::string_view& value, bool& quoted) {
+  quoted = may_have_quotes && !raw.empty() && raw.front() == kQuote;
+  if (!quoted) {
+    value = raw;
+    if (may_have_quotes && raw.find(kQuote) != std::string_view::npos)
+      return InputErrc::kStrayQuote;
+    return std::nullopt;
+  }
+  if (raw.size() < 2 || raw.back() != kQuote) {
+    return last_in_input && raw.find(kQuote, 1) == std::string_view::npos
+               ? InputErrc::kUnterminatedQuote
+               : InputErrc::kStrayQuote;
+  }
+  const std::string_view inner = raw.substr(1, raw.size() - 2);
+  std::size_t quote = inner.find(kQuote);
+  if (quote == std::string_view::npos) {
+    value = inner;
+    return std::nullopt;
+  }
+  scratch.clear();
+  std::size_t from = 0;
+  for (; quote != std::string_view::npos; quote = inner.find(kQuote, from)) {
+    if (quote + 1 >= inner.size() || inner[quote + 1] != kQuote) return InputErrc::kStrayQuote;
+    scratch.append(inner.substr(from, quote + 1 - from));
+    from = quote + 2;
+  }
+  scratch.append(inner.substr(from));
+  value = scratch;
+  return std::nullopt;
+}
+
+// Appends `value` to `column`; the reason if it does not fit the column's type.
+std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bool quoted,
+                                bool check_utf8) {
+  if (value.empty() && !quoted) {
+    column.AppendNull();
+    return std::nullopt;
+  }
+  switch (column.type()) {
+    case ColumnType::kInt64:
+      if (const auto v = detail::ParseInt64(value)) return column.AppendInt64(*v), std::nullopt;
+      break;
+    case ColumnType::kFloat64:
+      if (const auto v = detail::ParseExactFloat64(value)) {
+        return column.AppendFloat64(*v), std::nullopt;
+      }
+      break;
+    case ColumnType::kBool:
+      if (const auto v = detail::ParseBool(value)) return column.AppendBool(*v), std::nullopt;
+      break;
+    case ColumnType::kTimestamp:
+      if (const auto v = detail::ParseTimestamp(value)) return column.AppendInt64(*v), std::nullopt;
+      break;
+    case ColumnType::kString:
+      if (!check_utf8 || detail::IsValidUtf8(value))
+        return column.AppendString(value), std::nullopt;
+      break;
+  }
+  return detail::BadValueReason(column.type());
+}
+
+std::string_view Text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The chunk's text without a leading byte-order mark at the very start of the input.
+std::string_view WithoutBom(const Chunk& chunk) {
+  std::string_view text = Text(chunk.bytes);
+  if (chunk.first_byte == 0 && text.starts_with(kBom)) text.remove_prefix(kBom.size());
+  return text;
+}
+
+std::string_view FieldText(std::string_view text, const Field& field) {
+  return text.substr(field.begin, field.end - field.begin);
+}
+
+// The most specific type that keeps every non-empty value in `values` (type_inference.h).
+ColumnType InferType(const std::vector<std::string>& values) {
+  bool any = false;
+  std::uint8_t types = detail::kAnyType;
+  for (const auto& v : values) {
+    if (v.empty()) continue;
+    any = true;
+    types &= detail::TypesKeeping(v);
+  }
+  return any ? detail::MostSpecific(types) : ColumnType::kString;
+}
+
+// The decoded values of the first records of `text` (header included, if any): rows x fields.
+std::vector<std::vector<std::string>> FirstRecords(std::string_view text, char delimiter,
+                                                   std::size_t max_records) {
+  std::vector<std::uint32_t> separators;
+  const auto summary =
+      detail::FindSeparators(text.data(), text.size(), delimiter, kQuote, separators);
+  std::vector<std::vector<std::string>> records;
+  std::vector<Field> fields;
+  std::string scratch;
+  ForEachRecord(
+      text.data(), static_cast<std::uint32_t>(text.size()), separators, fields,
+      [&](const Record& record) {
+        auto& row = records.emplace_back();
+        for (const Field& field : record.fields) {
+          std::string_view value;
+          bool quoted = false;
+          if (Decode(FieldText(text, field), summary.any_quote, false, scratch, value, quoted)) {
+            value = FieldText(text, field);  // malformed: Parse will reject the row
+          }
+          row.emplace_back(value);
+        }
+        return records.size() < max_records;
+      });
+  return records;
+}
+
+}  // namespace
+
+CsvParser::CsvParser(CsvOptions options, Schema schema, std::vector<int> field_to_column,
+                     std::size_t field_count)
+    : options_(std::move(options)),
+      schema_(std::move(schema)),
+      field_to_column_(std::move(field_to_column)),
+      field_count_(field_count) {
+  for (const auto& column : schema_.columns()) columns_.emplace_back(column.name, column.type);
+}
+
+CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk) {
+  const auto records = FirstRecords(WithoutBom(first_chunk), options.delimiter, kInferenceRows + 1);
+  std::vector<std::string> names;
+  if (options.header && !records.empty()) names = records.front();
+  const std::size_t data_start = options.header ? 1 : 0;
+
+  if (options.schema) {
+    const Schema& schema = *options.schema;
+    if (names.empty()) {  // no header: fields map to columns by position
+      std::vector<int> identity(schema.size());
+      for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<int>(i);
+      return CsvParser(options, schema, std::move(identity), schema.size());
+    }
+    std::vector<int> field_to_column(names.size(), -1);
+    for (std::size_t c = 0; c < schema.size(); ++c) {
+      const auto it = std::find(names.begin(), names.end(), schema[c].name);
+      if (it == names.end()) {
+        throw std::invalid_argument("schema column '" + schema[c].name +
+                                    "' is not in the CSV header");
+      }
+      field_to_column[static_cast<std::size_t>(it - names.begin())] = static_cast<int>(c);
+    }
+    return CsvParser(options, schema, std::move(field_to_column), names.size());
+  }
+
+  if (records.size() <= data_start && names.empty()) {
+    throw std::invalid_argument("cannot infer a schema from an empty input: give one");
+  }
+  const std::size_t field_count = names.empty() ? records.front().size() : names.size();
+  std::vector<ColumnSpec> columns;
+  std::vector<int> identity;
+  for (std::size_t f = 0; f < field_count; ++f) {
+    std::vector<std::string> values;
+    for (std::size_t r = data_start; r < records.size(); ++r) {
+      if (records[r].size() == field_count) values.push_back(records[r][f]);
+    }
+    std::string name = names.empty() ? "column_" + std::to_string(f + 1) : names[f];
+    columns.push_back({std::move(name), InferType(values)});
+    identity.push_back(static_cast<int>(f));
+  }
+  return CsvParser(options, Schema(std::move(columns)), std::move(identity), field_count);
+}
+
+StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byte> block) {
+  const std::string_view text = WithoutBom(chunk);
+  const auto skipped = static_cast<std::uint32_t>(chunk.bytes.size() - text.size());
+  for (auto& column : columns_) column.Clear();
+  row_lines_.clear();
+  separators_.clear();
+  const auto summary =
+      detail::FindSeparators(text.data(), text.size(), options_.delimiter, kQuote, separators_);
+
+  ParseOutput out;
+  const std::size_t budget = block.size();
+  std::size_t bound = BatchSizeBound(columns_, 0);
+  std::uint64_t line = 0;  // newlines in text[0, counted), i.e. lines before it
+  std::uint32_t counted = 0;
+  bool header_pending = options_.header && chunk.first_byte == 0;
+  std::vector<Field> fields;
+  std::vector<Field> values(schema_.size());  // per schema column: the field holding it
+  out.bytes_consumed = chunk.bytes.size();
+
+  auto reject = [&](const Record& record, std::uint64_t record_line, InputErrc reason,
+                    std::string column, std::string detail) {
+    out.rejected.push_back({reason, chunk.first_line + record_line,
+                            chunk.first_byte + skipped + record.begin, std::move(column),
+                            std::move(detail),
+                            std::string(text.substr(record.begin, record.end - record.begin))});
+  };
+  const std::size_t empty_bound = bound;
+
+  ForEachRecord(
+      text.data(), static_cast<std::uint32_t>(text.size()), separators_, fields,
+      [&](const Record& record) {
+        // Blank lines before the record, then its own lines (several if a quoted field has some).
+        const std::uint64_t record_line =
+            line + detail::CountNewlines(text.data() + counted, record.begin - counted);
+        line = record_line +
+               (summary.any_quote
+                    ? detail::CountNewlines(text.data() + record.begin, record.next - record.begin)
+                    : (record.next > record.end && text[record.next - 1] == '\n'));
+        counted = record.next;
+        if (header_pending) {
+          header_pending = false;
+          return true;
+        }
+        if (record.fields.size() != field_count_) {
+          reject(record, record_line, InputErrc::kFieldCount, {},
+                 "expected " + std::to_string(field_count_) + " fields, found " +
+                     std::to_string(record.fields.size()));
+          return true;
+        }
+        std::size_t cost = kRowSizeBound;
+        for (std::size_t f = 0; f < field_count_; ++f) {
+          if (const int c = field_to_column_[f]; c >= 0) {
+            values[static_cast<std::size_t>(c)] = record.fields[f];
+            cost += ValueSizeBound(columns_[static_cast<std::size_t>(c)].type(),
+                                   record.fields[f].end - record.fields[f].begin);
+          }
+        }
+        if (empty_bound + cost > budget) {  // would not fit even an empty block
+          reject(record, record_line, InputErrc::kRecordTooLarge, {},
+                 std::to_string(record.end - record.begin) + " bytes");
+          return true;
+        }
+        if (bound + cost > budget) {  // the block is full: the caller parses the rest elsewhere
+          out.bytes_consumed = skipped + record.begin;
+          out.lines_consumed = record_line;
+          return false;
+        }
+        const bool last_in_input = summary.ends_in_quote && record.next == text.size();
+        for (std::size_t c = 0; c < columns_.size(); ++c) {
+          std::string_view value = FieldText(text, values[c]);
+          bool quoted = false;
+          // Without a quote in the chunk a field is its text: no call, whose out-parameters
+          // came back through memory with a stall per field.
+          auto problem = summary.any_quote
+                             ? Decode(value, true, last_in_input, unescaped_, value, quoted)
+                             : std::nullopt;
+          if (!problem) problem = Append(columns_[c], value, quoted, summary.non_ascii);
+          if (problem) {
+            for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();
+            const ColumnType type = columns_[c].type();
+            const std::string_view field = FieldText(text, values[c]);
+            reject(record, record_line, *problem, columns_[c].name(),
+                   *problem == detail::BadValueReason(type)
+                       ? detail::BadValueDetail(type, field, value)
+                       : detail::Quote(field));
+            return true;
+          }
+        }
+        bound += cost;
+        row_lines_.push_back(static_cast<std::uint32_t>(record_line));
+        ++out.rows_out;
+        return true;
+      });
+
+  if (out.bytes_consumed == chunk.bytes.size()) {  // all of it: count the trailing blank lines
+    out.lines_consumed = line + detail::CountNewlines(text.data() + counted, text.size() - counted);
+  }
+  auto batch =
+      WriteBatch(block, {chunk.index, chunk.first_line, chunk.first_byte}, columns_, row_lines_);
+  if (!batch) return tl::unexpected(batch.error());
+  out.batch = *batch;
+  return out;
+}
+
+}  // namespace zcpipe::stages
