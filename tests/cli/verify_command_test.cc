@@ -22,8 +22,12 @@ TEST_F(VerifyCommand, AcceptsAnIntactContainerAndTellsDamageFromAWrongKey) {
   std::filesystem::copy_file(dir_ / "out.zcp", dir_ / "bad.zcp");
   {
     std::fstream file(dir_ / "bad.zcp", std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(-40, std::ios::end);  // inside the first chunk's ciphertext
-    file.put('X');
+    // Inside the first chunk's ciphertext. Flip the byte: writing a fixed one leaves the file
+    // intact whenever the random ciphertext already holds it (1 run in 256).
+    file.seekg(-40, std::ios::end);
+    const char byte = static_cast<char>(file.get() ^ 0x01);
+    file.seekp(-40, std::ios::end);
+    file.put(byte);
   }
   const auto tampered = Run("verify bad.zcp -k key");
   EXPECT_EQ(tampered.exit_code, 4);
