@@ -7,6 +7,13 @@
 // LF, quote or the end. The scan checks that as it goes; text with a misplaced quote is
 // rescanned by a scalar state machine that follows RFC 4180 exactly, so one stray quote costs
 // one rejected row, not every row up to the next quote.
+//
+// This file holds the one rule for where records and fields end: a quote opens a quoted field
+// only at the start of a field, and any other quote is text as far as splitting goes (whether
+// such a field is then rejected is the parser's call, csv_parser.cc). The chunker, the CSV
+// parser and SplitRecords (record_splitter.h) all split through it.
+//
+// `quote` == 0 means no quoting (JSON Lines: a string never holds a raw newline).
 #pragma once
 
 #include <cstddef>
@@ -32,7 +39,6 @@ struct Boundary {
   std::size_t end = 0;         // 0 when there is none
   bool ends_in_quote = false;  // the text ends inside a quoted field
 };
-// `quote` == 0 means no quoting (JSON Lines: a string never holds a raw newline).
 Boundary FindBoundary(const char* data, std::size_t n, char delimiter, char quote);
 
 // Newlines in data[0, n), quoted or not: the physical line count.
