@@ -153,8 +153,9 @@ bool ScanStrict(const char* data, std::size_t n, char delimiter, char quote,
 
 // Scans data[0, n) 64 bytes at a time, calling on_block(base, bits, outside) for each block,
 // `outside` holding the bits of the bytes outside quotes. Returns whether the text ends inside
-// a quoted field, or nullopt as soon as a quote is misplaced: then quote parity is not RFC 4180
-// quoting, and the caller rescans the text with ScanStrict.
+// a quoted field, or nullopt when a quote was misplaced: then quote parity is not RFC 4180
+// quoting, what on_block was told past that quote is wrong, and the caller rescans the text
+// with ScanStrict. (Going on to the end costs less than telling the caller when to stop.)
 template <class OnBlock>
 std::optional<bool> ScanBlocks(const char* data, std::size_t n, char delimiter, char quote,
                                OnBlock&& on_block) {
@@ -167,10 +168,9 @@ std::optional<bool> ScanBlocks(const char* data, std::size_t n, char delimiter, 
     bits.quote &= quoting;
     const std::uint64_t inside = InsideQuotes(bits.quote, in_quote);
     size < 64 ? placement.CheckLast(bits, inside, size) : placement.Check(bits, inside);
-    if (!placement.ok()) return std::nullopt;
     on_block(base, bits, ~inside);
   }
-  return in_quote;
+  return placement.ok() ? std::optional(in_quote) : std::nullopt;
 }
 
 }  // namespace
@@ -190,11 +190,8 @@ ScanSummary FindSeparators(const char* data, std::size_t n, char delimiter, char
           structural &= structural - 1;
         }
       });
-  if (!ends_in_quote) {  // a misplaced quote: the blocks after it were not looked at
+  if (!ends_in_quote) {
     separators.resize(first);
-    summary.non_ascii = std::any_of(
-        data, data + n, [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-    summary.any_quote = true;
     ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {
       separators.push_back(static_cast<std::uint32_t>(i));
     });
