@@ -318,7 +318,10 @@ stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
   const std::string_view text = AsText(bytes);
   for (const auto& record :
        stages::SplitRecords({bytes, 0, first_line, first_byte}, delimiter, quote, limit)) {
-    records.push_back({stages::InputErrc::kPoison, record.line, first_byte + record.begin, {},
+    records.push_back({stages::InputErrc::kPoison,
+                       record.line,
+                       first_byte + record.begin,
+                       {},
                        "the row's chunk killed the workers that parsed it",
                        std::string(text.substr(record.begin, record.end - record.begin))});
   }

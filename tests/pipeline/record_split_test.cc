@@ -69,8 +69,8 @@ std::vector<Row> ParserRows(const Case& c) {
 
 std::vector<Row> SplitterRows(const Case& c) {
   std::vector<Row> rows;
-  for (const auto& error : SplitRecords(Bytes(c.text), c.quote, kFirstLine, c.first_byte,
-                                                SIZE_MAX, c.delimiter)) {
+  for (const auto& error :
+       SplitRecords(Bytes(c.text), c.quote, kFirstLine, c.first_byte, SIZE_MAX, c.delimiter)) {
     EXPECT_EQ(error.reason, stages::InputErrc::kPoison);
     rows.push_back({error.raw, error.line - kFirstLine, error.byte_offset - c.first_byte});
   }
@@ -110,16 +110,12 @@ std::vector<Case> Cases() {
       {"LastRecordWithoutNewline", "a\nb", {{"a", 0, 0}, {"b", 1, 2}}, 2},
       {"LastRecordWithoutNewlineEndsInCr", "a\nb\r", {{"a", 0, 0}, {"b", 1, 2}}, 2},
       {"BlankLinesAreNoRecords", "\n\na\n\r\n\nb\n", {{"a", 2, 2}, {"b", 5, 7}}, 9},
-      {"NewlineInsideQuotes",
-       "\"x\ny\",z\r\nw\n",
-       {{"\"x\ny\",z", 0, 0}, {"w", 2, 9}},
-       11},
-      {"DoubledQuotes", "\"a\"\"b\",c\n\"\"\"\"\n", {{"\"a\"\"b\",c", 0, 0}, {"\"\"\"\"", 1, 9}},
+      {"NewlineInsideQuotes", "\"x\ny\",z\r\nw\n", {{"\"x\ny\",z", 0, 0}, {"w", 2, 9}}, 11},
+      {"DoubledQuotes",
+       "\"a\"\"b\",c\n\"\"\"\"\n",
+       {{"\"a\"\"b\",c", 0, 0}, {"\"\"\"\"", 1, 9}},
        14},
-      {"DoubledQuoteAcrossNewline",
-       "\"a\"\"\nb\"\nc\n",
-       {{"\"a\"\"\nb\"", 0, 0}, {"c", 2, 8}},
-       10},
+      {"DoubledQuoteAcrossNewline", "\"a\"\"\nb\"\nc\n", {{"\"a\"\"\nb\"", 0, 0}, {"c", 2, 8}}, 10},
       {"QuotedFieldAfterAnotherDelimiter",
        "x;\"a\nb\";y\nz\n",
        {{"x;\"a\nb\";y", 0, 0}, {"z", 2, 10}},
@@ -129,10 +125,7 @@ std::vector<Case> Cases() {
       {"EndsOnAClosingQuote", "a\n\"b\nc\"", {{"a", 0, 0}, {"\"b\nc\"", 1, 2}}, 2},
       // Stray quotes (inside an unquoted field, or after a closing one) open nothing: the
       // newline after them ends the record.
-      {"StrayQuoteInsideAField",
-       "x 5'11\",y\nz\n",
-       {{"x 5'11\",y", 0, 0}, {"z", 1, 10}},
-       12},
+      {"StrayQuoteInsideAField", "x 5'11\",y\nz\n", {{"x 5'11\",y", 0, 0}, {"z", 1, 10}}, 12},
       {"StrayQuotesAroundAQuotedNewline",
        "a\"b,\"c\nd\"\ne\n",
        {{"a\"b,\"c\nd\"", 0, 0}, {"e", 2, 10}},

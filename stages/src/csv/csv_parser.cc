@@ -135,7 +135,8 @@ CsvParser::CsvParser(CsvOptions options, Schema schema, std::vector<int> field_t
 }
 
 CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk) {
-  const auto records = FirstRecords(detail::CsvText(first_chunk), options.delimiter, kInferenceRows + 1);
+  const auto records =
+      FirstRecords(detail::CsvText(first_chunk), options.delimiter, kInferenceRows + 1);
   std::vector<std::string> names;
   if (options.header && !records.empty()) names = records.front();
   const std::size_t data_start = options.header ? 1 : 0;
@@ -189,15 +190,15 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
   ParseOutput out;
   const std::size_t budget = block.size();
   std::size_t bound = BatchSizeBound(columns_, 0);
-  std::uint64_t line = 0;  // newlines in text[0, counted), i.e. lines before it
+  std::uint64_t line = 0;     // newlines in text[0, counted), i.e. lines before it
   std::uint32_t counted = 0;  // where the last record read ends
   bool header_pending = options_.header && chunk.first_byte == 0;
   std::vector<Field> fields;
   std::vector<Field> values(schema_.size());  // per schema column: the field holding it
   out.bytes_consumed = chunk.bytes.size();
 
-  auto reject = [&](const Record& record, InputErrc reason,
-                    std::string column, std::string detail) {
+  auto reject = [&](const Record& record, InputErrc reason, std::string column,
+                    std::string detail) {
     out.rejected.push_back({reason, chunk.first_line + record.line,
                             chunk.first_byte + skipped + record.begin, std::move(column),
                             std::move(detail),

@@ -159,15 +159,19 @@ bool ScanStrict(const char* data, std::size_t n, char delimiter, char quote,
 template <class OnBlock>
 std::optional<bool> ScanBlocks(const char* data, std::size_t n, char delimiter, char quote,
                                OnBlock&& on_block) {
-  const std::uint64_t quoting = quote == 0 ? 0 : ~std::uint64_t{0};  // 0: no quote char
+  const std::uint64_t quoting = quote == 0 ? 0 : ~std::uint64_t{0};
+  const std::uint64_t delimiting = delimiter == 0 ? 0 : ~std::uint64_t{0};
   QuotePlacement placement;
   bool in_quote = false;
   for (std::size_t base = 0; base < n; base += 64) {
     const std::size_t size = std::min<std::size_t>(64, n - base);
     BlockBits bits = Classify(data + base, size, delimiter, quote);
     bits.quote &= quoting;
+    bits.delimiter &= delimiting;
     const std::uint64_t inside = InsideQuotes(bits.quote, in_quote);
-    size < 64 ? placement.CheckLast(bits, inside, size) : placement.Check(bits, inside);
+    if (delimiter != 0) {  // else any quote is well placed: parity is the answer
+      size < 64 ? placement.CheckLast(bits, inside, size) : placement.Check(bits, inside);
+    }
     on_block(base, bits, ~inside);
   }
   return placement.ok() ? std::optional(in_quote) : std::nullopt;
@@ -179,17 +183,18 @@ ScanSummary FindSeparators(const char* data, std::size_t n, char delimiter, char
                            std::vector<std::uint32_t>& separators) {
   ScanSummary summary;
   const std::size_t first = separators.size();
-  auto ends_in_quote = ScanBlocks(
-      data, n, delimiter, quote, [&](std::size_t base, const BlockBits& bits, std::uint64_t outside) {
-        summary.non_ascii |= bits.high;
-        summary.any_quote |= bits.quote != 0;
-        std::uint64_t structural = (bits.delimiter | bits.newline) & outside;
-        while (structural != 0) {
-          separators.push_back(static_cast<std::uint32_t>(base) +
-                               static_cast<std::uint32_t>(std::countr_zero(structural)));
-          structural &= structural - 1;
-        }
-      });
+  auto ends_in_quote =
+      ScanBlocks(data, n, delimiter, quote,
+                 [&](std::size_t base, const BlockBits& bits, std::uint64_t outside) {
+                   summary.non_ascii |= bits.high;
+                   summary.any_quote |= bits.quote != 0;
+                   std::uint64_t structural = (bits.delimiter | bits.newline) & outside;
+                   while (structural != 0) {
+                     separators.push_back(static_cast<std::uint32_t>(base) +
+                                          static_cast<std::uint32_t>(std::countr_zero(structural)));
+                     structural &= structural - 1;
+                   }
+                 });
   if (!ends_in_quote) {
     separators.resize(first);
     ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {
@@ -208,11 +213,13 @@ Boundary FindBoundary(const char* data, std::size_t n, char delimiter, char quot
     return {end == nullptr ? 0 : static_cast<std::size_t>(end - data) + 1, false};
   }
   Boundary result;
-  auto ends_in_quote = ScanBlocks(
-      data, n, delimiter, quote, [&](std::size_t base, const BlockBits& bits, std::uint64_t outside) {
-        const std::uint64_t ends = bits.newline & outside;
-        if (ends != 0) result.end = base + static_cast<std::size_t>(64 - std::countl_zero(ends));
-      });
+  auto ends_in_quote =
+      ScanBlocks(data, n, delimiter, quote,
+                 [&](std::size_t base, const BlockBits& bits, std::uint64_t outside) {
+                   const std::uint64_t ends = bits.newline & outside;
+                   if (ends != 0)
+                     result.end = base + static_cast<std::size_t>(64 - std::countl_zero(ends));
+                 });
   if (!ends_in_quote) {
     result.end = 0;
     ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {

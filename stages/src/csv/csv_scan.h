@@ -14,6 +14,8 @@
 // parser and SplitRecords (record_splitter.h) all split through it.
 //
 // `quote` == 0 means no quoting (JSON Lines: a string never holds a raw newline).
+// `delimiter` == 0 means the delimiter is not known: no byte is one, and as any byte may then
+// end a field, every quote opens or closes a quoted field (plain quote parity).
 #pragma once
 
 #include <cstddef>

@@ -44,7 +44,8 @@ struct RecordSpan {
 // a quote opens a quoted field only at a field start (after `delimiter`, a newline or the
 // start); CR before LF is no part of a record; an empty line is no record; with quoting, a
 // UTF-8 byte-order mark at the input's start is skipped, as the CSV parser skips it. The first
-// `limit` records only. REQUIRES: chunk.bytes.size() < 2^32.
+// `limit` records only. `delimiter` 0: not known, so any quote opens or closes a quoted field.
+// REQUIRES: chunk.bytes.size() < 2^32.
 [[nodiscard]] std::vector<RecordSpan> SplitRecords(const Chunk& chunk, char delimiter, char quote,
                                                    std::size_t limit = SIZE_MAX);
 
