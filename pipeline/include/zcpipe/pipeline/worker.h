@@ -14,6 +14,7 @@ using workgroup::RegisterMember;
 using workgroup::RegisterTask;
 using workgroup::RunIfWorker;
 using workgroup::TaskContext;
+using workgroup::TaskFail;
 using workgroup::TaskFunction;
 using workgroup::TaskResult;
 
