@@ -19,9 +19,9 @@ const bool kCopy = RegisterTask("arena_test.copy", [](TaskContext& call) -> Task
 
 shm::BlockPool MakePool() { return *shm::BlockPool::Create({.block_size = 4096, .block_count = 4}); }
 
-// Runs arena_test.copy from a block of `from` holding `text` to a block of `to`.
-WorkResult CopyThrough(Workgroup& group, shm::BlockPool& from, shm::BlockPool& to,
-                       std::string_view text) {
+// Runs arena_test.copy from a block of `from` holding `text` to a block of `to`; what it copied.
+tl::expected<std::string, WorkError> CopyThrough(Workgroup& group, shm::BlockPool& from,
+                                                 shm::BlockPool& to, std::string_view text) {
   const auto in = *from.Allocate();
   std::memcpy(from.Resolve(in)->data(), text.data(), text.size());
   const auto out = *to.Allocate();
@@ -31,48 +31,48 @@ WorkResult CopyThrough(Workgroup& group, shm::BlockPool& from, shm::BlockPool& t
                      .input = in.Sub(0, static_cast<std::uint32_t>(text.size())),
                      .output = out})
           .get();
+  std::string copied;
+  if (result) copied.assign(reinterpret_cast<const char*>(to.Resolve(*result)->data()), result->length);
   (void)from.Release(in);
   (void)to.Release(out);
-  return result;
+  if (!result) return tl::unexpected(std::move(result.error()));
+  return copied;
 }
 
-TEST(WorkgroupArenas, AWorkerNoLongerResolvesTheHandlesOfADetachedArena) {
-  auto detached = MakePool();
-  auto kept = MakePool();
-  Workgroup group({.workers = 1});
-  group.Launch();
-  group.AttachArena(detached);
-  group.AttachArena(kept);
-  ASSERT_TRUE(CopyThrough(group, detached, kept, "before"));
+// One worker, two arenas attached: `detached_` (which the tests detach) and `kept_`.
+class WorkgroupArenas : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    group_.Launch();
+    group_.AttachArena(detached_);
+    group_.AttachArena(kept_);
+  }
+  shm::BlockPool detached_ = MakePool();
+  shm::BlockPool kept_ = MakePool();
+  Workgroup group_{{.workers = 1}};  // destroyed first: its workers stop before the pools go
+};
 
-  group.DetachArena(detached.segment_id());
-  auto after = CopyThrough(group, detached, kept, "after");
+TEST_F(WorkgroupArenas, AWorkerNoLongerResolvesTheHandlesOfADetachedArena) {
+  EXPECT_EQ(CopyThrough(group_, detached_, kept_, "before"), "before");
+
+  group_.DetachArena(detached_.segment_id());
+  auto after = CopyThrough(group_, detached_, kept_, "after");
   ASSERT_FALSE(after);
   EXPECT_EQ(after.error().code, WorkErrc::kJob);
   EXPECT_NE(after.error().message.find("does not resolve"), std::string::npos)
       << after.error().message;
-  auto other = CopyThrough(group, kept, kept, "the other arena");
-  ASSERT_TRUE(other) << other.error().message;
-  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(kept.Resolve(*other)->data()),
-                             other->length),
-            "the other arena");
+  EXPECT_EQ(CopyThrough(group_, kept_, kept_, "the other arena"), "the other arena");
 }
 
-TEST(WorkgroupArenas, AWorkerStartedAfterADetachNeverMapsTheArena) {
-  auto detached = MakePool();
-  auto kept = MakePool();
-  Workgroup group({.workers = 1});
-  group.Launch();
-  group.AttachArena(detached);
-  group.AttachArena(kept);
-  group.DetachArena(detached.segment_id());
-  const auto added = group.AddWorker();
+TEST_F(WorkgroupArenas, AWorkerStartedAfterADetachNeverMapsTheArena) {
+  group_.DetachArena(detached_.segment_id());
+  const auto added = group_.AddWorker();
   ASSERT_TRUE(added) << added.error().message;
-  ASSERT_TRUE(group.Kill(0));  // only the new worker is left
-  ASSERT_EQ(group.workers(), std::vector<int>{*added});
+  ASSERT_TRUE(group_.Kill(0));  // only the new worker is left
+  ASSERT_EQ(group_.workers(), std::vector<int>{*added});
 
-  EXPECT_TRUE(CopyThrough(group, kept, kept, "attached"));
-  auto after = CopyThrough(group, detached, kept, "detached");
+  EXPECT_EQ(CopyThrough(group_, kept_, kept_, "attached"), "attached");
+  auto after = CopyThrough(group_, detached_, kept_, "detached");
   ASSERT_FALSE(after);
   EXPECT_EQ(after.error().code, WorkErrc::kJob);
 }

@@ -92,6 +92,7 @@ class Counter final : public Member {
  public:
   explicit Counter(TaskContext& setup) {
     if (setup.input().size() == 7) throw std::runtime_error("unlucky set-up");
+    if (setup.input().size() == 8) throw std::runtime_error("");  // no message to tell
     total_ = setup.input().size();  // the set-up arguments' length
   }
   TaskResult Invoke(TaskContext& call) override {
@@ -304,6 +305,16 @@ TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsIsAnInitializationError) {
   EXPECT_EQ(unknown.error().code, WorkErrc::kInitialization);
   EXPECT_EQ(init_errors.load(), 2);
   EXPECT_EQ(group_->workers().size(), 1u) << "a failed set-up does not cost the worker";
+}
+
+// The worker once took an empty error text for success: it answered "created" for a member
+// it did not have, and every call to it then failed as if its worker had lost it.
+TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsWithoutAMessageIsStillNotCreated) {
+  Start({.workers = 1});
+  const std::string unlucky = "8 bytes!";
+  auto thrown = group_->AddMember("test.counter", std::as_bytes(std::span(unlucky)));
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().code, WorkErrc::kInitialization);
 }
 
 TEST_F(WorkgroupTest, AWorkerThatCannotStartIsReportedNotAwaited) {

@@ -219,14 +219,15 @@ bool WorkerLoop::CreateMember(const WorkMessage& request) {
   TaskContext setup(std::as_bytes(std::span(args)), {},
                     std::span<const std::uint64_t, kTaskArgs>(request.args),
                     std::as_bytes(std::span(secret)), {});
-  std::string failure;
+  tl::expected<std::unique_ptr<Member>, WorkError> made;
   try {
-    members_[request.member] = (*factory)(setup);
+    made = (*factory)(setup);
   } catch (const std::exception& e) {
-    failure = e.what();
+    made = TaskFail(e.what());
   }
   Wipe(secret);
-  if (!failure.empty()) return Fail(request, MessageStatus::kSetupFailed, failure);
+  if (!made) return Fail(request, MessageStatus::kSetupFailed, made.error().message);
+  members_[request.member] = std::move(*made);
   WorkMessage response;
   response.id = request.id;
   response.kind = MessageKind::kDone;

@@ -143,7 +143,7 @@ class CastStep final : public detail::Step {
       auto& column = plan.columns()[*index];
       if (column.type == cast.type) continue;
       if (!Supported(column.type, cast.type)) {
-        return tl::unexpected("cast: cannot convert '" + column.name + "' from " +
+        return detail::BindFail("cast: cannot convert '" + column.name + "' from " +
                               TypeName(column.type) + " to " + TypeName(cast.type) +
                               " (timestamps convert to and from int64 microseconds and string)");
       }
