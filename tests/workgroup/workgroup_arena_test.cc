@@ -17,7 +17,9 @@ const bool kCopy = RegisterTask("arena_test.copy", [](TaskContext& call) -> Task
   return call.input().size();
 });
 
-shm::BlockPool MakePool() { return *shm::BlockPool::Create({.block_size = 4096, .block_count = 4}); }
+shm::BlockPool MakePool() {
+  return *shm::BlockPool::Create({.block_size = 4096, .block_count = 4});
+}
 
 // Runs arena_test.copy from a block of `from` holding `text` to a block of `to`; what it copied.
 tl::expected<std::string, WorkError> CopyThrough(Workgroup& group, shm::BlockPool& from,
@@ -25,14 +27,15 @@ tl::expected<std::string, WorkError> CopyThrough(Workgroup& group, shm::BlockPoo
   const auto in = *from.Allocate();
   std::memcpy(from.Resolve(in)->data(), text.data(), text.size());
   const auto out = *to.Allocate();
-  auto result =
-      group
-          .Dispatch({.task = "arena_test.copy",
-                     .input = in.Sub(0, static_cast<std::uint32_t>(text.size())),
-                     .output = out})
-          .get();
+  auto result = group
+                    .Dispatch({.task = "arena_test.copy",
+                               .input = in.Sub(0, static_cast<std::uint32_t>(text.size())),
+                               .output = out})
+                    .get();
   std::string copied;
-  if (result) copied.assign(reinterpret_cast<const char*>(to.Resolve(*result)->data()), result->length);
+  if (result) {
+    copied.assign(reinterpret_cast<const char*>(to.Resolve(*result)->data()), result->length);
+  }
   (void)from.Release(in);
   (void)to.Release(out);
   if (!result) return tl::unexpected(std::move(result.error()));

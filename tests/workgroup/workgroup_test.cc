@@ -92,7 +92,7 @@ class Counter final : public Member {
  public:
   explicit Counter(TaskContext& setup) {
     if (setup.input().size() == 7) throw std::runtime_error("unlucky set-up");
-    if (setup.input().size() == 8) throw std::runtime_error("");  // no message to tell
+    if (setup.input().size() == 8) throw std::runtime_error("");
     total_ = setup.input().size();  // the set-up arguments' length
   }
   TaskResult Invoke(TaskContext& call) override {

@@ -26,8 +26,8 @@ std::string Describe(int status) {
 
 // Why a worker did not start; `sys_errno` when a system call refused.
 tl::unexpected<WorkError> NotStarted(std::string message, int sys_errno = 0) {
-  return tl::unexpected(
-      WorkError{.code = WorkErrc::kInitialization, .message = std::move(message), .sys_errno = sys_errno});
+  return tl::unexpected(WorkError{
+      .code = WorkErrc::kInitialization, .message = std::move(message), .sys_errno = sys_errno});
 }
 
 // Waits until `fd` is readable or `timeout` passes.

@@ -14,8 +14,8 @@
 #include <tl/expected.hpp>
 
 #include "worker_protocol.h"
-#include "zcpipe/workgroup/error.h"
 #include "zcpipe/shm/segment.h"
+#include "zcpipe/workgroup/error.h"
 
 namespace zcpipe::workgroup::detail {
 

@@ -144,8 +144,8 @@ class CastStep final : public detail::Step {
       if (column.type == cast.type) continue;
       if (!Supported(column.type, cast.type)) {
         return detail::BindFail("cast: cannot convert '" + column.name + "' from " +
-                              TypeName(column.type) + " to " + TypeName(cast.type) +
-                              " (timestamps convert to and from int64 microseconds and string)");
+                                TypeName(column.type) + " to " + TypeName(cast.type) +
+                                " (timestamps convert to and from int64 microseconds and string)");
       }
       conversions.push_back(
           {plan.Use(column.id), plan.NewSlot(), column.type, cast.type, column.name});

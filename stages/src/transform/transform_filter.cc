@@ -124,14 +124,14 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
   if (literal.kind == Literal::Kind::kNull) {
     if (!equality) {
       return detail::BindFail("filter: null can only be compared with == or !=, not " +
-                            std::string(OpText(expr.op)) + At(literal.position));
+                              std::string(OpText(expr.op)) + At(literal.position));
     }
     node.kind = expr.op == CompareOp::kEq ? Node::Kind::kIsNull : Node::Kind::kIsNotNull;
     return {};
   }
   auto wrong = [&](const std::string& wanted) -> detail::BindResult {
     return detail::BindFail("filter: " + where + ": compare it with " + wanted + ", not " +
-                          literal.source + At(literal.position));
+                            literal.source + At(literal.position));
   };
   switch (column.type) {
     case ColumnType::kInt64:
@@ -156,7 +156,7 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
       if (literal.kind != Literal::Kind::kBool) return wrong("true or false");
       if (!equality) {
         return detail::BindFail("filter: " + where + ": only == and != apply to it, not " +
-                              std::string(OpText(expr.op)) + At(expr.column_position));
+                                std::string(OpText(expr.op)) + At(expr.column_position));
       }
       node.kind = Node::Kind::kBool;
       node.b = literal.boolean;
@@ -173,7 +173,7 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
       const auto micros = detail::ParseTimestamp(literal.value);
       if (!micros) {
         return detail::BindFail("filter: " + literal.source + " is not an ISO 8601 time" +
-                              At(literal.position));
+                                At(literal.position));
       }
       node.kind = Node::Kind::kInt;
       node.i = *micros;

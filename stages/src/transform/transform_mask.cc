@@ -70,7 +70,7 @@ class MaskStep final : public detail::Step {
       auto& column = plan.columns()[*index];
       if (column.type != ColumnType::kString) {
         return detail::BindFail("mask needs a string column: '" + column.name + "' is " +
-                              TypeName(column.type));
+                                TypeName(column.type));
       }
       masked.push_back({plan.Use(column.id), plan.NewSlot(), spec.keep_last});
       column.id = masked.back().to_slot;

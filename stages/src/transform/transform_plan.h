@@ -105,8 +105,8 @@ class Step {
 using Steps = std::vector<std::shared_ptr<const Step>>;
 
 // Compiles `steps` against `input`. Error: the first step's message.
-[[nodiscard]] StageResult<Plan> Compile(
-    std::span<const std::shared_ptr<const Step>> steps, std::span<const ColumnSpec> input);
+[[nodiscard]] StageResult<Plan> Compile(std::span<const std::shared_ptr<const Step>> steps,
+                                        std::span<const ColumnSpec> input);
 
 // The input columns of a batch (names may repeat in a hostile batch; Find takes the first).
 [[nodiscard]] std::vector<ColumnSpec> InputColumns(const BatchView& in);

@@ -64,7 +64,7 @@ struct Request {
   std::string task = {};
   shm::Handle input = {};
   shm::Handle output = {};
-  std::array<std::uint64_t, kTaskArgs> args = {};     // TaskContext::arg(i)
+  std::array<std::uint64_t, kTaskArgs> args = {};       // TaskContext::arg(i)
   std::function<void(std::uint64_t)> on_progress = {};  // TaskContext::Progress, workgroup thread
   // Checks what the worker wrote (after the workgroup's own handle checks), on a workgroup
   // thread. False means the worker returned garbage: it is treated as crashed (killed,
