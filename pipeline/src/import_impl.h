@@ -58,9 +58,6 @@ struct AnyParser {
   }
 };
 
-// The format `config` reads: its own, or the input's extension's.
-InputFormat Resolve(const JobConfig& config);
-
 // One import job, from set-up to report: opens its parts (Open*), runs the flow graph over the
 // input (RunGraph, in-process nodes or IsolatedStages), then publishes its files or leaves them
 // for a resume, and reports. Its errors are ImportResults until Fail, the one place where an

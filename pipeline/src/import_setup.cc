@@ -9,12 +9,17 @@
 
 namespace zcpipe::detail {
 
+namespace {
+
+// The format `config` reads: its own, or the input's extension's.
 InputFormat Resolve(const JobConfig& config) {
   if (config.format != InputFormat::kAuto) return config.format;
   const auto ext = config.input.extension().string();
   return ext == ".jsonl" || ext == ".ndjson" || ext == ".json" ? InputFormat::kJsonl
                                                                : InputFormat::kCsv;
 }
+
+}  // namespace
 
 ImportStatus Import::OpenChunker(const JournalPoint& from) {
   const bool csv = Resolve(config_) == InputFormat::kCsv;

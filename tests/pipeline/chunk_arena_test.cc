@@ -38,10 +38,15 @@ TEST(ChunkArena, PlanKeepsChunksInFlightWithinTheArena) {
 
 class ChunkArenaExhausted : public ::testing::Test {
  protected:
+  // An arena of 3 blocks for 4 KiB chunks: one chunk in flight.
+  static JobConfig Config() {
+    JobConfig config;
+    config.input = "in.csv";
+    config.chunk_size = 4096;
+    config.arena_size = 3 * std::uint64_t{ChunkArena::BlockSize(4096, 2)};
+    return config;
+  }
   void SetUp() override {
-    config_.input = "in.csv";
-    config_.chunk_size = 4096;
-    config_.arena_size = 3 * std::uint64_t{ChunkArena::BlockSize(4096, 2)};
     plan_ = ChunkArena::Plan(config_, 1, 1);
     ASSERT_EQ(plan_.in_flight, 1U);
     auto pool = shm::BlockPool::Create(plan_.pool);
@@ -61,13 +66,19 @@ class ChunkArenaExhausted : public ::testing::Test {
     for (const auto& block : taken_) arena_->Release(block);
   }
 
-  JobConfig config_;
-  JobErrors errors_{7, config_};
+  const JobConfig config_ = Config();
+  const JobErrors errors_{7, config_};
   std::atomic<bool> failed_{false}, cancel_{false};
   ArenaPlan plan_;
   std::unique_ptr<shm::BlockPool> pool_;
   std::unique_ptr<ChunkArena> arena_;
-  ChunkState chunk_{.index = 3, .first_line = 40, .first_byte = 1234};
+  ChunkState chunk_ = [] {
+    ChunkState chunk;
+    chunk.index = 3;
+    chunk.first_line = 40;
+    chunk.first_byte = 1234;
+    return chunk;
+  }();
   std::vector<shm::Handle> taken_;
 };
 
