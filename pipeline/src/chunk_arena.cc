@@ -12,8 +12,8 @@
 namespace zcpipe::detail {
 
 std::uint32_t ChunkArena::BlockSize(std::uint64_t chunk_size, std::uint64_t chunks) {
-  return static_cast<std::uint32_t>(shm::BlockSizeFor(
-      chunks * chunk_size + stages::kFrameHeaderSize + stages::kChunkTagSize));
+  return static_cast<std::uint32_t>(
+      shm::BlockSizeFor(chunks * chunk_size + stages::kFrameHeaderSize + stages::kChunkTagSize));
 }
 
 ArenaPlan ChunkArena::Plan(const JobConfig& config, unsigned threads, unsigned workers) {
@@ -68,8 +68,7 @@ ChunkArena::ChunkArena(shm::BlockPool& pool, const ArenaPlan& plan, bool isolate
       cancel_(cancel),
       gate_(pool, plan.reserve) {}
 
-ArenaResult<shm::Handle> ChunkArena::Allocate(Stage stage, std::uint64_t seq,
-                                              ChunkState* chunk) {
+ArenaResult<shm::Handle> ChunkArena::Allocate(Stage stage, std::uint64_t seq, ChunkState* chunk) {
   // Isolated, workers write only the blocks of parse and seal results, and the coordinator
   // reads input into the others. From opposite ends of the arena, each worker maps (faults
   // into its own page tables) the few result blocks, not every block the job cycles through.
@@ -111,8 +110,8 @@ ArenaResult<void> ChunkArena::MayWait(Stage stage, std::uint64_t seq, const Chun
   auto error = errors_.Make(
       ErrorKind::kStage, stage, "arena exhausted",
       who + " needs another arena block and none is free" + (alone ? "" : " for 10 s") + " (" +
-          std::to_string(pool_.block_count()) + " blocks of " +
-          std::to_string(pool_.block_size()) + " bytes, " + std::to_string(plan_.in_flight) +
+          std::to_string(pool_.block_count()) + " blocks of " + std::to_string(pool_.block_size()) +
+          " bytes, " + std::to_string(plan_.in_flight) +
           " chunk(s) in flight): raise the arena size or lower the chunk size");
   if (chunk != nullptr) {
     error.chunk = chunk->index;

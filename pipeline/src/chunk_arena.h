@@ -34,7 +34,7 @@ struct ArenaPlan {
   // worker to seal with, is in a FrameLedger slot, the last 8 bytes of the chunk's input block.
   bool ledger = false;
   std::size_t in_flight = 1;
-  shm::PoolOptions pool;  // pool.block_size: the block a chunk's input or a batch takes
+  shm::PoolOptions pool;      // pool.block_size: the block a chunk's input or a batch takes
   std::uint32_t reserve = 1;  // BlockGate's
 };
 
@@ -60,8 +60,7 @@ class ChunkArena {
  public:
   // The plan for `config` run on `threads` task-arena threads (and `workers` worker processes
   // when isolated). REQUIRES: config.chunk_size > 0.
-  [[nodiscard]] static ArenaPlan Plan(const JobConfig& config, unsigned threads,
-                                      unsigned workers);
+  [[nodiscard]] static ArenaPlan Plan(const JobConfig& config, unsigned threads, unsigned workers);
   // A block for `chunks` chunks' worth of bytes and a frame's overhead, in whole pages.
   [[nodiscard]] static std::uint32_t BlockSize(std::uint64_t chunk_size, std::uint64_t chunks);
 

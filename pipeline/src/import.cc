@@ -3,17 +3,30 @@
 //
 // The graph (RunGraph), as oneTBB's examples draw theirs: nodes, then edges.
 //
-//   read ──▶ limit ─┬─▶ parse ──▶ transform ──┬─▶ in_order ─┬─▶ number ─┬─▶ encrypt ─┬─▶ in_order_again ─▶ write
-//   (input)  (in    │   (in-process)          │  (sequencer) │  (serial)  │            │   (sequencer)       (serial)
-//            flight)└─▶ process ──────────────┘              │            └─▶ seal ────┘                        │
-//              ▲        (isolated: async, workers)           └──────────────────────────(no output: a sink)──▶ write
-//              └──────────────────────────────── limit.decrementer() ◀──────────────────────────────────────────┘
+//   read ──▶ limit ◀────────────────── decrementer ────────────────────┐
+//              ├──▶ parse ──▶ transform ──┐  in-process                 │
+//              └──▶ process ──────────────┤  isolated (in workers)      │
+//                                         ▼                             │
+//                                      in_order ─────────────────┐      │
+//                                         │ with an output       │      │
+//                                         ▼                      │ sink │
+//                                       number                   │      │
+//                                         ├──▶ encrypt ──┐       │      │
+//                                         └──▶ seal ─────┤       │      │
+//                                                        ▼       │      │
+//                                                 in_order_again │      │
+//                                                        ▼       ▼      │
+//                                                      write ◀───┘      │
+//                                                        └──────────────┘
 //
-// In-process, parse and transform run on the job's task-arena threads; isolated, `process`
-// hands each chunk to IsolatedStages (workers parse, transform and seal) and `seal` seals what
-// they did not. With an output, `number` gives each chunk's batches their container frame
-// indices in input order; without one, chunks go from `in_order` straight to `write`, which
-// hands their batches to JobConfig::batch_sink.
+// read (input_node) reads each chunk into an arena block; limit (limiter_node) keeps
+// ArenaPlan::in_flight chunks in flight, the write stage decrementing it. In-process, parse and
+// transform (function_node) run on the job's task-arena threads; isolated, process (async_node)
+// hands each chunk to IsolatedStages, whose workers parse, transform and seal, and seal
+// (async_node) seals what they did not. in_order and in_order_again (sequencer_node) restore
+// input order; number (serial) gives each chunk's batches their container frame indices, and
+// encrypt seals them in place. Without an output, chunks go from in_order straight to write,
+// which hands their batches to JobConfig::batch_sink; with one, write appends their frames.
 #include <oneapi/tbb/task_arena.h>
 
 #include "import.h"
@@ -110,16 +123,15 @@ void Import::RunGraph() {
                                         [this](Msg m) { return Parse(std::move(m)); });
     flow::function_node<Msg, Msg> transform(graph, parallel(config_.transform_threads),
                                             [this](Msg m) { return Transform(std::move(m)); });
-    flow::async_node<Msg, Msg> process(graph, flow::unlimited, [this](Msg m, Gateway& g) {
-      isolated_->Process(std::move(m), g);
-    });
+    flow::async_node<Msg, Msg> process(
+        graph, flow::unlimited, [this](Msg m, Gateway& g) { isolated_->Process(std::move(m), g); });
     flow::sequencer_node<Msg> in_order(graph, by_seq);
     flow::function_node<Msg, Msg> number(graph, flow::serial,
                                          [this](Msg m) { return Number(std::move(m)); });
     flow::function_node<Msg, Msg> encrypt(graph, parallel(config_.encrypt_threads),
                                           [this](Msg m) { return Encrypt(std::move(m)); });
-    flow::async_node<Msg, Msg> seal(graph, flow::unlimited,
-                                    [this](Msg m, Gateway& g) { isolated_->Seal(std::move(m), g); });
+    flow::async_node<Msg, Msg> seal(
+        graph, flow::unlimited, [this](Msg m, Gateway& g) { isolated_->Seal(std::move(m), g); });
     flow::sequencer_node<Msg> in_order_again(graph, by_seq);
     flow::function_node<Msg, flow::continue_msg> write(graph, flow::serial, [this](const Msg& m) {
       Write(m);

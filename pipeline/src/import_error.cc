@@ -29,9 +29,8 @@ ErrorEvent JobErrors::Make(ErrorKind kind, Stage stage, std::string reason,
 }
 
 ErrorEvent JobErrors::FromInput(const stages::InputError& input, std::uint64_t chunk) const {
-  ErrorEvent error =
-      Make(ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
-           input_name_ + ":" + std::to_string(input.line) + ": " + input.Describe());
+  ErrorEvent error = Make(ErrorKind::kInput, Stage::kParse, stages::Name(input.reason),
+                          input_name_ + ":" + std::to_string(input.line) + ": " + input.Describe());
   error.chunk = chunk;
   error.line = input.line;
   error.byte_offset = input.byte_offset;

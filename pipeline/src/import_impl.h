@@ -159,7 +159,7 @@ class Import final : public StageHost {
   stages::Schema parsed_schema_, output_schema_;
   stages::Redactor redactor_;  // every rejected row passes it before it is echoed
   std::optional<stages::ContainerWriter> writer_;
-  std::optional<Quarantine> quarantine_;          // with kQuarantine
+  std::optional<Quarantine> quarantine_;         // with kQuarantine
   std::unique_ptr<JournalCommitter> committer_;  // with an output whose journal could be made
   JournalPoint written_to_;  // after the last chunk written (where this run started, before any)
   std::unique_ptr<TraceRecorder> trace_;  // only with config_.trace

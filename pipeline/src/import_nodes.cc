@@ -86,8 +86,8 @@ Msg Import::Parse(Msg msg) {
     auto parsed = parser.Parse(chunk, arena_->BatchRoom(*block));
     if (!parsed) {
       arena_->Release(*block);
-      msg->failure = errors_.Make(ErrorKind::kStage, Stage::kParse, "batch too large",
-                                  parsed.error().message);
+      msg->failure =
+          errors_.Make(ErrorKind::kStage, Stage::kParse, "batch too large", parsed.error().message);
       break;
     }
     msg->batches.push_back(arena_->HandleOf(*block, parsed->batch));
@@ -131,10 +131,9 @@ Msg Import::Transform(Msg msg) {
               : "";
       if (!problem.empty()) {
         arena_->Release(*block);
-        msg->failure =
-            errors_.Make(ErrorKind::kStage, Stage::kTransform, "transform failed",
-                         errors_.input_name() + ":" + std::to_string(msg->first_line) +
-                             ": chunk " + std::to_string(msg->index) + ": " + problem);
+        msg->failure = errors_.Make(ErrorKind::kStage, Stage::kTransform, "transform failed",
+                                    errors_.input_name() + ":" + std::to_string(msg->first_line) +
+                                        ": chunk " + std::to_string(msg->index) + ": " + problem);
         break;
       }
       outputs.push_back(arena_->HandleOf(*block, out->batch));
@@ -218,9 +217,8 @@ void Import::Write(const Msg& msg) {  // serial, in input order
   if (!failed_.load() && !cancel_.load()) {
     for (std::size_t i = 0; i < chunk.batches.size(); ++i) {
       // Isolated: the copy checked when taken, never the arena's (workers can still write it).
-      const std::span<const std::byte> bytes = isolated_
-                                                   ? std::span<const std::byte>(chunk.taken[i])
-                                                   : arena_->Bytes(chunk.batches[i]);
+      const std::span<const std::byte> bytes =
+          isolated_ ? std::span<const std::byte>(chunk.taken[i]) : arena_->Bytes(chunk.batches[i]);
       if (writer_) {
         if (auto appended = writer_->Append(bytes); !appended) {
           Fail(errors_.Write(config_.output, appended.error()));

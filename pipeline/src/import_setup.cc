@@ -144,8 +144,8 @@ ImportStatus Import::OpenSchema(bool csv) {
 }
 
 ImportStatus Import::OpenRejects(const std::filesystem::path& resume_temp) {
-  auto quarantine = Quarantine::Open(errors_, config_.rejects, config_.replace_output,
-                                     resume_temp, written_to_.rejects_bytes);
+  auto quarantine = Quarantine::Open(errors_, config_.rejects, config_.replace_output, resume_temp,
+                                     written_to_.rejects_bytes);
   if (!quarantine) return tl::unexpected(std::move(quarantine.error()));
   quarantine_.emplace(std::move(*quarantine));
   return {};
@@ -222,10 +222,10 @@ ImportStatus Import::OpenOutput() {
     // Starting over: Create removes the stale temporary file (no live process holds it).
     auto writer = stages::ContainerWriter::Create(config_.output, *config_.credential, options);
     if (!writer) {
-      return tl::unexpected(errors_.Make(
-          OutputErrorKind(writer.error(), ErrorKind::kInitialization), Stage::kWrite,
-          stages::Name(writer.error().code),
-          config_.output.string() + ": " + stages::Describe(writer.error())));
+      return tl::unexpected(
+          errors_.Make(OutputErrorKind(writer.error(), ErrorKind::kInitialization), Stage::kWrite,
+                       stages::Name(writer.error().code),
+                       config_.output.string() + ": " + stages::Describe(writer.error())));
     }
     writer_.emplace(std::move(*writer));
     point.container_bytes = writer_->bytes_written();
@@ -239,9 +239,9 @@ ImportStatus Import::OpenOutput() {
     header->temp_path = writer_->temp_path().string();
     if (quarantine_) header->rejects_temp_path = quarantine_->temp_path().string();
     if (auto journal = Journal::Create(journal_path, *header, point)) {
-      committer_ = std::make_unique<JournalCommitter>(
-          std::move(*journal), *writer_, quarantine_ ? &*quarantine_ : nullptr,
-          config_.journal_interval);
+      committer_ = std::make_unique<JournalCommitter>(std::move(*journal), *writer_,
+                                                      quarantine_ ? &*quarantine_ : nullptr,
+                                                      config_.journal_interval);
     }
   }
   return {};

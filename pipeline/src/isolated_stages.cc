@@ -12,25 +12,28 @@ namespace zcpipe::detail {
 
 using stages::kChunkOverhead;
 
-ImportResult<std::unique_ptr<workgroup::Workgroup>> IsolatedStages::Launch(
-    const JobErrors& errors, unsigned count, Transport transport) {
-  workgroup::HealthConfig health{std::chrono::milliseconds(100),
-                                 std::chrono::milliseconds(10'000), 2, true};
+ImportResult<std::unique_ptr<workgroup::Workgroup>> IsolatedStages::Launch(const JobErrors& errors,
+                                                                           unsigned count,
+                                                                           Transport transport) {
+  workgroup::HealthConfig health{std::chrono::milliseconds(100), std::chrono::milliseconds(10'000),
+                                 2, true};
   try {  // configuration: the Workgroup throws when it cannot start
-    auto workers = std::make_unique<workgroup::Workgroup>(workgroup::WorkgroupOptions{
-        .workers = count, .health = health, .transport = transport,
-        .executable = "/proc/self/exe"});
+    auto workers = std::make_unique<workgroup::Workgroup>(
+        workgroup::WorkgroupOptions{.workers = count,
+                                    .health = health,
+                                    .transport = transport,
+                                    .executable = "/proc/self/exe"});
     workers->Launch();
     return workers;
   } catch (const std::exception& e) {
-    return tl::unexpected(errors.Make(ErrorKind::kInitialization, Stage::kParse,
-                                      "workers did not start", e.what()));
+    return tl::unexpected(
+        errors.Make(ErrorKind::kInitialization, Stage::kParse, "workers did not start", e.what()));
   }
 }
 
-IsolatedStages::IsolatedStages(const JobConfig& config, const JobErrors& errors,
-                               ChunkArena& arena, workgroup::Workgroup& workers,
-                               stages::ContainerWriter* writer, StageHost& host)
+IsolatedStages::IsolatedStages(const JobConfig& config, const JobErrors& errors, ChunkArena& arena,
+                               workgroup::Workgroup& workers, stages::ContainerWriter* writer,
+                               StageHost& host)
     : config_(config),
       errors_(errors),
       arena_(arena),
@@ -241,8 +244,7 @@ void IsolatedStages::ProcessNext(Msg msg, Gateway& gateway) {
 
 void IsolatedStages::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
   const auto bytes = arena_.Bytes(chunk.input).subspan(range.begin, range.end - range.begin);
-  auto records =
-      SplitRecords(bytes, csv_ ? '"' : '\0', range.line, chunk.first_byte + range.begin);
+  auto records = SplitRecords(bytes, csv_ ? '"' : '\0', range.line, chunk.first_byte + range.begin);
   if (csv_ && config_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
     records.erase(records.begin());  // the header travels with the first record
   }
@@ -322,8 +324,8 @@ void IsolatedStages::Seal(Msg msg, Gateway& gateway) {
         } else {
           if (into && into->block != batch.block) arena_.Release(*into);
           if (!msg->failure) {
-            msg->failure = errors_.Make(ErrorKind::kWorkerCrash, Stage::kEncrypt,
-                                        "worker failed", result.error().message);
+            msg->failure = errors_.Make(ErrorKind::kWorkerCrash, Stage::kEncrypt, "worker failed",
+                                        result.error().message);
           }
         }
       }

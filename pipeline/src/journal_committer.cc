@@ -41,8 +41,8 @@ void JournalCommitter::Run() {
     next_.reset();
     lock.unlock();
     // fsync covers every frame appended before the point was taken; only then is it recorded.
-    const bool recorded = writer_.Sync() && (quarantine_ == nullptr || quarantine_->Sync()) &&
-                          journal_.Append(point);
+    const bool recorded =
+        writer_.Sync() && (quarantine_ == nullptr || quarantine_->Sync()) && journal_.Append(point);
     lock.lock();
     if (!recorded) {
       journal_.Remove();  // a stale journal must not be resumed from

@@ -33,8 +33,7 @@ class Quarantine {
 
   // Appends the line of `row`, rejected from the input, whose raw bytes `echo` says how to show.
   // Errors: as RejectsFile::Append.
-  [[nodiscard]] stages::ContainerStatus Append(const stages::InputError& row,
-                                               stages::RawEcho echo);
+  [[nodiscard]] stages::ContainerStatus Append(const stages::InputError& row, stages::RawEcho echo);
   // RejectsFile's, for the journal's points and the job's end.
   [[nodiscard]] stages::ContainerStatus Flush() { return file_.Flush(); }
   [[nodiscard]] stages::ContainerStatus Sync() { return file_.Sync(); }

@@ -39,9 +39,7 @@ class Resources {
   void Take(JobResources& shared, const shm::PoolOptions& pool_options, bool isolated,
             Transport transport, unsigned worker_count);
   void set_pool(std::unique_ptr<shm::BlockPool> pool) { pool_ = std::move(pool); }
-  void set_workers(std::unique_ptr<workgroup::Workgroup> workers) {
-    workers_ = std::move(workers);
-  }
+  void set_workers(std::unique_ptr<workgroup::Workgroup> workers) { workers_ = std::move(workers); }
 
   // Whether the job may leave its arena and workers in JobConfig::resources: it holds them, it
   // succeeded, and no block is in use (nothing of it can still be written).

@@ -89,8 +89,7 @@ TEST_F(JournalCommitterTest, ResumableRecordsTheRejectsFileAndKeepsTheTemporaryF
   ASSERT_TRUE(quarantine->Append(row, stages::RawEcho::kAsRead).has_value());
   const fs::path rejects_temp = quarantine->temp_path();
   {
-    JournalCommitter committer(std::move(*journal_), *writer_, &*quarantine,
-                               std::chrono::hours(1));
+    JournalCommitter committer(std::move(*journal_), *writer_, &*quarantine, std::chrono::hours(1));
     ASSERT_TRUE(committer.Stop());
     ASSERT_TRUE(committer.KeepForResume(Covered()));
   }

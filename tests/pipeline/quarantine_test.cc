@@ -38,8 +38,8 @@ class QuarantineTest : public ::testing::Test {
 TEST_F(QuarantineTest, ARejectedRowIsOneLineOfThePublishedFile) {
   auto quarantine = Quarantine::Open(errors_, path_, false, {}, 0);
   ASSERT_TRUE(quarantine.has_value());
-  const stages::InputError row{stages::InputErrc::kFieldCount, 3, 12, "", "3 fields, not 2",
-                               "a,b,c"};
+  const stages::InputError row{
+      stages::InputErrc::kFieldCount, 3, 12, "", "3 fields, not 2", "a,b,c"};
   ASSERT_TRUE(quarantine->Append(row, stages::RawEcho::kAsRead).has_value());
   EXPECT_FALSE(fs::exists(path_));  // not before the job succeeds
   ASSERT_TRUE(quarantine->Publish().has_value());

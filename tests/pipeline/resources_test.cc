@@ -13,8 +13,8 @@ constexpr shm::PoolOptions kOptions{.block_size = 4096, .block_count = 4};
 shm::BlockPool* RunJob(JobResources& shared, const shm::PoolOptions& options, bool* reused) {
   Resources job;
   job.Take(shared, options, false, Transport::kZeroCopy, 0);
-  if (job.pool() == nullptr) job.set_pool(std::make_unique<shm::BlockPool>(
-                                 std::move(*shm::BlockPool::Create(options))));
+  if (job.pool() == nullptr)
+    job.set_pool(std::make_unique<shm::BlockPool>(std::move(*shm::BlockPool::Create(options))));
   *reused = job.reused();
   shm::BlockPool* pool = job.pool();
   EXPECT_TRUE(job.Keeps(true));
