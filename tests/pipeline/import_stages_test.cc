@@ -32,8 +32,8 @@ TEST(SplitRecords, JsonLinesHaveNoQuoting) {
   EXPECT_EQ(records[1].raw, "\"}");
 }
 
-// What the import gets until it passes its delimiter: quote parity, as before the splitter was
-// shared; right on well-formed CSV whatever the delimiter.
+// A caller that does not know the delimiter gets quote parity (what SplitRecords did before it
+// took one): right on well-formed CSV whatever the delimiter, unlike the parser on stray quotes.
 TEST(SplitRecords, WithoutTheDelimiterEveryQuoteOpensOrCloses) {
   const auto semicolons = SplitRecords(Bytes("x;\"a\nb\";y\nz\n"), '"', 1, 0);
   ASSERT_EQ(semicolons.size(), 2u);
