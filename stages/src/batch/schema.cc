@@ -9,8 +9,8 @@
 namespace zcpipe::stages {
 namespace {
 
-constexpr std::array<const char*, 5> kTypeNames = {"int64", "float64", "bool", "string",
-                                                   "timestamp"};
+constexpr std::array<const char*, 7> kTypeNames = {"int64",     "float64", "bool",    "string",
+                                                   "timestamp", "date",    "datetime"};
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -58,7 +58,7 @@ Schema Schema::Parse(std::string_view text) {
       if (!type) {
         throw std::invalid_argument("schema: unknown type '" + std::string(type_name) +
                                     "' for column '" + column.name +
-                                    "' (int64, float64, bool, string, timestamp)");
+                                    "' (int64, float64, bool, string, timestamp, date, datetime)");
       }
       column.type = *type;
     }
