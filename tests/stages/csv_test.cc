@@ -95,6 +95,28 @@ TEST(Csv, InferenceKeepsEveryValue) {
   EXPECT_EQ(parsed.rows[2][7], "t");
 }
 
+// Issue 25: a column of dates is date, of local times (no zone) datetime, of instants (Z or an
+// offset) timestamp; a column mixing them is string (a date is no midnight UTC, a local time
+// no UTC time), and so is one with an impossible date.
+TEST(Csv, InfersDatesLocalTimesAndInstantsApart) {
+  const auto parsed = ParseCsv(
+      "d,local,at,d_and_local,local_and_at,feb30,zip\n"
+      "2012-01-01,2010-01-01T01:00:00,2010-01-01T01:00:00Z,2012-01-01,2010-01-01T01:00:00,"
+      "2012-02-28,00501\n"
+      "2016-02-29,2010-01-01 01:00:00.5,2010-01-01T01:00:00+02:00,2012-01-01T00:00:00,"
+      "2010-01-01T01:00:00Z,2012-02-30,09005\n");
+  EXPECT_EQ(parsed.schema.ToString(),
+            "d:date,local:datetime,at:timestamp,d_and_local:string,local_and_at:string,"
+            "feb30:string,zip:string");
+  EXPECT_TRUE(parsed.rejected.empty());
+  ASSERT_EQ(parsed.rows.size(), 2u);
+  EXPECT_EQ(parsed.rows[0][0], "15340");              // days since 1970-01-01
+  EXPECT_EQ(parsed.rows[1][1], "1262307600500000");   // microseconds of the local time
+  EXPECT_EQ(parsed.rows[1][2], "1262300400000000");   // 2009-12-31T23:00:00Z
+  EXPECT_EQ(parsed.rows[1][3], "2012-01-01T00:00:00");
+  EXPECT_EQ(parsed.rows[1][6], "09005");
+}
+
 // Issue 22: a declared type rejects a value it would change, with a reason and why; it never
 // rounds. Values it holds exactly in another spelling (007, +7, 1.50) are taken.
 TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {

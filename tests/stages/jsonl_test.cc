@@ -719,6 +719,51 @@ TEST(JsonlInferSchema, TheInferredTypeKeepsEveryValue) {
   EXPECT_EQ(parsed.view->column(5).float64(1), 4196.1);
 }
 
+// Issue 25: a string key of dates is date, of local times datetime, of instants timestamp; a
+// key mixing them, or dates and numbers, is string. A number is never a date.
+TEST(JsonlInferSchema, DatesLocalTimesAndInstantsAreInferredApart) {
+  Input input(
+      "{\"d\":\"2012-01-01\",\"local\":\"2010-01-01 01:00:00\",\"at\":\"2010-01-01T01:00:00Z\","
+      "\"mixed\":\"2010-01-01T01:00:00\",\"d_or_n\":\"2012-01-01\",\"n\":20120101}\n"
+      "{\"d\":null,\"local\":\"2010-06-30T23:59:59.5\",\"at\":\"2010-01-01T01:00:00-05:30\","
+      "\"mixed\":\"2010-01-01T01:00:00Z\",\"d_or_n\":20120101,\"n\":20120102}\n");
+  JsonlParser parser(JsonlOptions{JsonlParser::InferSchema(input.chunk())});
+  EXPECT_EQ(parser.schema().ToString(),
+            "d:date,local:datetime,at:timestamp,mixed:string,d_or_n:string,n:int64");
+  auto parsed = Parse(parser, input.chunk());
+  ASSERT_TRUE(parsed.view);
+  EXPECT_TRUE(parsed.rejected().empty());
+  EXPECT_EQ(parsed.view->column(0).int64(0), 15340);
+  EXPECT_EQ(parsed.view->column(1).int64(1), 1277942399500000);
+  EXPECT_EQ(parsed.view->column(2).int64(1), 1262327400000000);
+  EXPECT_EQ(parsed.view->column(4).string(1), "20120101");
+}
+
+// A declared date or datetime takes its own ISO 8601 string only: a number, or a string of
+// another temporal form, is a bad row naming what it is.
+TEST(JsonlParser, ADateOrLocalTimeTakesItsOwnFormOnly) {
+  auto parsed = Parse("d:date,dt:datetime",
+                      "{\"d\":\"2012-01-01\",\"dt\":\"2012-01-01T10:00:00\"}\n"
+                      "{\"d\":20120101}\n"
+                      "{\"d\":\"2012-01-01T00:00:00Z\"}\n"
+                      "{\"dt\":\"2012-01-01T10:00:00+01:00\"}\n"
+                      "{\"dt\":1325412000000000}\n");
+  ASSERT_TRUE(parsed.view);
+  EXPECT_EQ(parsed.view->row_count(), 1u);
+  std::vector<std::string> described;
+  for (const auto& row : parsed.rejected()) described.push_back(row.Describe());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{
+                "line 2 (byte 46): wrong JSON type in column 'd': expected date, got number "
+                "\"20120101\"",
+                "line 3 (byte 61): bad date in column 'd': \"2012-01-01T00:00:00Z\" (a time of "
+                "day: a date holds days)",
+                "line 4 (byte 90): bad datetime in column 'dt': \"2012-01-01T10:00:00+01:00\" "
+                "(a zone: a datetime is a local time)",
+                "line 5 (byte 125): wrong JSON type in column 'dt': expected datetime, got number "
+                "\"1325412000000000\""}));
+}
+
 TEST(JsonlInferSchema, ReadsAtMostMaxRowsAndIsEmptyWithoutRows) {
   Input input("{\"a\":1}\n{\"b\":2}\n{\"a\":1.5}\n");
   EXPECT_EQ(JsonlParser::InferSchema(input.chunk(), 1).ToString(), "a:int64");
