@@ -79,5 +79,17 @@ TEST_F(RealCorpus, AnExportImportsAgainIntoTheSameTypesAndValues) {
   }
 }
 
+// docs/format.md: the column types were appended to, so a container written before dates and
+// local times existed (its every time column a timestamp) exports exactly as it did then.
+TEST_F(RealCorpus, AContainerWrittenBeforeDatesExportsAsItDidThen) {
+  const auto compat = std::filesystem::path(ZCPIPE_TEST_DATA) / "compat";
+  std::filesystem::copy_file(compat / "timestamps_v1.key", dir_ / "old.key");
+  std::filesystem::permissions(dir_ / "old.key", std::filesystem::perms::owner_read);
+  const auto back =
+      Run("export " + (compat / "timestamps_v1.zcp").string() + " --to csv -o - -k old.key");
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(back.out, ReadFile(compat / "timestamps_v1.zcp.expected"));
+}
+
 }  // namespace
 }  // namespace zcpipe::cli

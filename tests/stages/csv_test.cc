@@ -65,7 +65,7 @@ TEST(Csv, InfersTypesFromTheFirstChunk) {
   const auto parsed = ParseCsv(
       "i,f,b,t,s,e\n"
       "1,1.5,true,2024-03-01T10:00:00Z,x,\n"
-      "-2,3,false,2024-03-02,7,\n");
+      "-2,3,false,2024-03-02T00:00:00+01:00,7,\n");
   EXPECT_EQ(parsed.schema.ToString(), "i:int64,f:float64,b:bool,t:timestamp,s:string,e:string");
   EXPECT_EQ(parsed.rows[0][3], "1709287200000000");
 }
@@ -80,7 +80,7 @@ TEST(Csv, InferenceKeepsEveryValue) {
       "00123,0049301234567,1,1.5,0.5,1.5,2024-03-01T12:00:00Z,true,4196.10,+7,TRUE,"
       "2024-03-01T12:00:00.123456000Z\n"
       "123,49301234567,9223372036854775808,99999999999999999999999,9007199254740993,nan,"
-      "2024-03-01T12:00:00.123456789Z,yes,-0.5,-9223372036854775808,false,2024-03-01\n"
+      "2024-03-01T12:00:00.123456789Z,yes,-0.5,-9223372036854775808,false,2024-03-01T00:00:00Z\n"
       "1,1,1,1,0.10000000000000001,inf,,t,1e3,0,False,\n");
   EXPECT_EQ(parsed.schema.ToString(),
             "zip:string,phone:string,big:string,huge:string,round:string,nan:string,ns:string,"
@@ -166,21 +166,21 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
       "x3,2.5,true,2024-01-01,a\n"              // line 4, byte 68: bad int
       "4,2.5.1,true,2024-01-01,a\n"             // line 5, byte 93: bad float
       "5,1,maybe,2024-01-01,a\n"                // line 6, byte 119: bad bool
-      "6,1,true,2024-13-01,a\n"                 // line 7, byte 142: bad timestamp
+      "6,1,true,2024-13-01,a\n"                 // line 7, byte 142: bad date
       "7,1,true,2024-01-01,\xff\xfe\n"          // line 8, byte 164: invalid UTF-8
       "8,1,true,2024-01-01,a\"b\n"              // line 9, byte 187: stray quote
       "9,1,true,2024-01-01,\"a\"b\n"            // line 10, byte 211: text after quote
       "10,1,true,2024-01-01,fine\n"             // line 11, byte 236
       "11,1,true,2024-01-01,\"never closed\n";  // line 12, byte 262: unterminated
   const auto parsed =
-      ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:timestamp,name"));
+      ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:date,name"));
   ASSERT_EQ(parsed.rejected.size(), 9u);
   const std::vector<std::tuple<InputErrc, std::uint64_t, std::uint64_t, std::string>> expected = {
       {InputErrc::kFieldCount, 3, 46, ""},
       {InputErrc::kBadInt64, 4, 68, "id"},
       {InputErrc::kBadFloat64, 5, 93, "amount"},
       {InputErrc::kBadBool, 6, 119, "ok"},
-      {InputErrc::kBadTimestamp, 7, 142, "at"},
+      {InputErrc::kBadDate, 7, 142, "at"},
       {InputErrc::kInvalidUtf8, 8, 164, "name"},
       {InputErrc::kStrayQuote, 9, 187, "name"},
       {InputErrc::kStrayQuote, 10, 211, "name"},
@@ -195,8 +195,8 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
     EXPECT_EQ(text.substr(error.byte_offset, error.raw.size()), error.raw);
   }
   EXPECT_EQ(parsed.rejected[1].Describe(), "line 4 (byte 68): bad int64 in column 'id': \"x3\"");
-  EXPECT_EQ(parsed.rows, (Rows{{"1", "2.5", "true", "1704067200000000", "ok"},
-                               {"10", "1", "true", "1704067200000000", "fine"}}));
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "2.5", "true", "19723", "ok"},
+                               {"10", "1", "true", "19723", "fine"}}));
   const std::size_t rows_in = 11;  // data records in the text
   EXPECT_EQ(rows_in, parsed.rows.size() + parsed.rejected.size());
 }

@@ -222,7 +222,7 @@ TEST(JsonlParser, WrongKindIsATypeMismatchNamingTheColumn) {
 
 TEST(JsonlParser, Timestamps) {
   auto parsed = Parse("at:timestamp",
-                      "{\"at\":\"2024-03-01\"}\n"
+                      "{\"at\":\"2024-03-01T00:00:00Z\"}\n"
                       "{\"at\":\"2024-03-01 12:00:00.5+02:00\"}\n"
                       "{\"at\":-1}\n"
                       "{\"at\":\"yesterday\"}\n"
@@ -581,7 +581,7 @@ TEST(JsonlParser, ABlockTooSmallForAnyBatchIsAnError) {
 // over blocks of several sizes, with one parser reused throughout.
 TEST(JsonlParser, EveryRowIsEitherOutOrRejected) {
   const std::string pieces[] = {
-      R"({"a":1,"b":2.5,"c":true,"d":"x","e":"2024-01-01"})",
+      R"({"a":1,"b":2.5,"c":true,"d":"x","e":"2024-01-01T00:00:00Z"})",
       R"({"d":"\u00e9\n","a":-5,"z":[1,{"q":null}]})",
       R"({"a":null})",
       R"({})",
@@ -681,12 +681,12 @@ TEST(JsonlInferSchema, KeysInOrderOfFirstAppearanceTypedByTheirValues) {
   Input input(
       "{\"id\":1,\"price\":2,\"ok\":true,\"name\":\"a\",\"at\":\"2024-01-01T00:00:00Z\"}\n"
       "\n"
-      "{\"id\":2,\"price\":2.5,\"ok\":false,\"name\":\"2024-01-01\",\"at\":\"2024-01-02\","
+      "{\"id\":2,\"price\":2.5,\"ok\":false,\"name\":\"2024-01-01\",\"at\":\"2024-01-02T00:00:00Z\","
       "\"nothing\":null,\"mixed\":1,\"obj\":{\"x\":1}}\n"
       "{\"id\":null,\"mixed\":\"one\",\"list\":[1,2],\"big\":9223372036854775808}\n"
       "not json, skipped\n"
       "{\"skipped\":tru}\n"
-      "{\"\":1,\"ts_then_text\":\"2024-01-01\"}\n"
+      "{\"\":1,\"ts_then_text\":\"2024-01-01T00:00:00Z\"}\n"
       "{\"ts_then_text\":\"soon\"}\n");
   const auto schema = JsonlParser::InferSchema(input.chunk());
   EXPECT_EQ(schema.ToString(),
@@ -777,7 +777,7 @@ TEST(JsonlInferSchema, ReadsAtMostMaxRowsAndIsEmptyWithoutRows) {
 
 TEST(JsonlInferSchema, TheInferredSchemaParsesTheRows) {
   Input input(
-      "{\"id\":1,\"v\":0.5,\"at\":\"2024-01-01\",\"s\":\"x\",\"tags\":[\"a\"],\"m\":1}\n"
+      "{\"id\":1,\"v\":0.5,\"at\":\"2024-01-01T00:00:00Z\",\"s\":\"x\",\"tags\":[\"a\"],\"m\":1}\n"
       "{\"id\":2,\"v\":1,\"at\":\"2024-01-02T03:04:05Z\",\"s\":null,\"tags\":{},\"m\":\"x\"}\n");
   JsonlParser parser(JsonlOptions{JsonlParser::InferSchema(input.chunk())});
   auto parsed = Parse(parser, input.chunk());

@@ -22,6 +22,12 @@ std::string_view Trim(std::string_view text) {
 
 const char* TypeName(ColumnType type) { return kTypeNames.at(static_cast<std::size_t>(type)); }
 
+std::string TypeNames() {
+  std::string names;
+  for (const char* name : kTypeNames) names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
+}
+
 std::optional<ColumnType> ParseType(std::string_view name) {
   for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
     if (name == kTypeNames[i]) return static_cast<ColumnType>(i);
@@ -57,8 +63,7 @@ Schema Schema::Parse(std::string_view text) {
       const auto type = ParseType(type_name);
       if (!type) {
         throw std::invalid_argument("schema: unknown type '" + std::string(type_name) +
-                                    "' for column '" + column.name +
-                                    "' (int64, float64, bool, string, timestamp, date, datetime)");
+                                    "' for column '" + column.name + "' (" + TypeNames() + ")");
       }
       column.type = *type;
     }

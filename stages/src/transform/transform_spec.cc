@@ -56,7 +56,7 @@ std::unique_ptr<Transform> ParseCast(std::string_view spec) {
     const auto type = ParseType(type_name);
     if (!type) {
       Bad("cast", "unknown type '" + type_name + "' for column '" + name +
-                      "' (int64, float64, bool, string, timestamp)");
+                      "' (" + TypeNames() + ")");
     }
     casts.push_back({std::move(name), *type});
   }

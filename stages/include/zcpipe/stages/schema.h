@@ -28,6 +28,8 @@ enum class ColumnType : std::uint8_t {
 
 // "int64", "float64", "bool", "string", "timestamp", "date", "datetime".
 const char* TypeName(ColumnType type);
+// Every type's name, for messages: "int64, float64, bool, string, timestamp, date, datetime".
+std::string TypeNames();
 std::optional<ColumnType> ParseType(std::string_view name);
 
 struct ColumnSpec {
