@@ -130,7 +130,7 @@ TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {
       "1,-inf,2024-03-01\n"                             // line 7
       "1,1e400,2024-03-01\n"                            // line 8
       "1,1,2024-03-01T12:00:00.123456789Z\n"            // line 9: nanoseconds
-      "1,1,\"2016-12-31 23:59:60\"\n"                   // line 10: leap second
+      "1,1,\"2016-12-31 23:59:60Z\"\n"                  // line 10: leap second
       "1,1,0000-01-01T00:00:00+00:01\n";                // line 11: before year 0000
   const auto parsed = ParseCsv(text, WithSchema("i:int64,f:float64,t:timestamp"));
   EXPECT_EQ(parsed.rows, (Rows{{"7", "1.5", "1709290800123456"}}));
@@ -145,9 +145,9 @@ TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {
       "line 8 (byte 182): bad float64 in column 'f': \"1e400\" (beyond float64)",
       "line 9 (byte 201): bad timestamp in column 't': \"2024-03-01T12:00:00.123456789Z\" "
       "(timestamps hold microseconds)",
-      "line 10 (byte 236): bad timestamp in column 't': \"\"2016-12-31 23:59:60\"\" (no leap "
+      "line 10 (byte 236): bad timestamp in column 't': \"\"2016-12-31 23:59:60Z\"\" (no leap "
       "seconds)",
-      "line 11 (byte 262): bad timestamp in column 't': \"0000-01-01T00:00:00+00:01\" (outside "
+      "line 11 (byte 263): bad timestamp in column 't': \"0000-01-01T00:00:00+00:01\" (outside "
       "years 0000-9999)"};
   ASSERT_EQ(parsed.rejected.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

@@ -490,7 +490,7 @@ TEST(Cast, DatesLocalTimesAndInstantsConvertWithoutLosingATimeOfDay) {
   EXPECT_EQ(as_date.view.schema().ToString(), "d:date,local:date,s:date,n:date");
   EXPECT_EQ(Rows(as_date.view), (std::vector<std::string>{"19723|19723|19723|19723"}));
   std::vector<std::string> described;
-  for (const auto& row : as_date.rejected) described.push_back(row.Describe());
+  for (const auto& error : as_date.rejected) described.push_back(error.Describe());
   EXPECT_EQ(described,
             (std::vector<std::string>{
                 "line 2 (byte 0): bad date in column 'local': \"2024-01-01T05:00:00\" (a time of "
@@ -541,6 +541,9 @@ TEST(Filter, ComparesDatesAndLocalTimesWithTheirOwnLiterals) {
   EXPECT_EQ(kept("'2012-01-01' > d"), (Found{1}));
   EXPECT_EQ(kept("local < '2012-01-01T12:00:00'"), (Found{1}));
   EXPECT_EQ(kept("local >= '2012-01-01 12:00:00.000001'"), (Found{3}));
+  // Unquoted, a date or a time without space is a literal too (no minus to mistake it for).
+  EXPECT_EQ(kept("d >= 2012-01-01 and d<2012-01-02"), (Found{2}));
+  EXPECT_EQ(kept("(local == 2012-01-02T12:00:00)"), (Found{3}));
   auto error = [&](std::string_view expression) {
     return OutputSchemaError(FilterTransform(expression), in.view);
   };

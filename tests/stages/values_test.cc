@@ -158,7 +158,7 @@ TEST(Values, ALossNoteSaysWhatTheTypeWouldChange) {
   EXPECT_EQ(LossNote(ColumnType::kFloat64, "-Infinity"), "float64 holds finite numbers only");
   EXPECT_EQ(LossNote(ColumnType::kFloat64, "1e-999"), "beyond float64");
   EXPECT_EQ(LossNote(ColumnType::kFloat64, "1,5"), "");
-  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-01-01 00:00:00.0000001"),
+  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-01-01 00:00:00.0000001Z"),
             "timestamps hold microseconds");
   EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-02-30"), "");
   EXPECT_EQ(LossNote(ColumnType::kBool, "maybe"), "");

@@ -232,9 +232,11 @@ class CastTransform final : public BuiltinTransform {
 //   unary := "not" unary | "(" expr ")" | column op literal | literal op column
 //   op := == != < <= > >=;  column := name | `any name`
 //   literal := number | 'string' | "string" (backslash escapes) | true | false | null
+//              | an unquoted ISO 8601 date or time (2012-01-01, 2012-01-01T10:00:00Z), a string
 // Literals are checked against the column's type by OutputSchema: numbers for int64/float64,
-// true/false for bool (== and != only), strings for string (bytewise order), ISO 8601 strings
-// for timestamp ('2024-01-01'); null with == and != only, on any column.
+// true/false for bool (== and != only), strings for string (bytewise order), for a date,
+// datetime or timestamp a string of its own ISO 8601 form ('2024-01-01',
+// '2024-01-01T09:30:00', '2024-01-01T09:30:00+02:00'); null with == and != only, on any column.
 // Two-valued logic: a comparison with a null value is false, except `== null` / `!= null`, so
 // `not amount > 5` keeps rows where amount is null. The constructor throws
 // std::invalid_argument naming the 1-based position of a syntax error.
