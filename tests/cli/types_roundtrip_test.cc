@@ -176,7 +176,9 @@ std::optional<Moment> ReadMoment(const std::string& text) {
         (std::stoll(zone.substr(1, 2)) * 60 + std::stoll(zone.substr(4, 2))) * 60'000'000'000LL;
     ns += zone[0] == '+' ? -offset : offset;
   }
-  return Moment{!m[4].matched ? Moment::kDay : m[8].matched ? Moment::kInstant : Moment::kLocal,
+  return Moment{!m[4].matched  ? Moment::kDay
+                : m[8].matched ? Moment::kInstant
+                               : Moment::kLocal,
                 ns};
 }
 
@@ -338,9 +340,9 @@ TEST_F(TypesRoundTrip, ADeclaredTypeRejectsWhatItWouldChangeAndKeepsTheRest) {
          "1,1,2024-03-01T00:00:00Z,2024-03-01T00:00:00,,0.5\n"
          "1,1,2024-03-01T00:00:00Z,2024-03-01,2024-03-01T12:00:00+01:00,0.5\n"
          "1,1,2024-03-01T00:00:00Z,2012-02-30,,0.5\n";
-  const auto run = Run(
-      "run in.csv -o out.zcp -k key --schema i:int64,f:float64,ts:timestamp,d:date,dt:datetime,"
-      "s:string --cast s:float64 --on-error quarantine --rejects rejects.jsonl");
+  const auto run =
+      Run("run in.csv -o out.zcp -k key --schema i:int64,f:float64,ts:timestamp,d:date,dt:datetime,"
+          "s:string --cast s:float64 --on-error quarantine --rejects rejects.jsonl");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string rejects = Read("rejects.jsonl");
   for (const char* reason :
@@ -349,8 +351,8 @@ TEST_F(TypesRoundTrip, ADeclaredTypeRejectsWhatItWouldChangeAndKeepsTheRest) {
         "(timestamps hold microseconds)", R"("line":7,)",
         "(float64 would make it 9007199254740992)", R"("line":8,)",
         "(no zone: a timestamp needs Z or an offset)", R"("line":9,)",
-        "(a time of day: a date holds days)", R"("line":10,)", "(a zone: a datetime is a local time)",
-        R"("line":11,)", "bad date"}) {
+        "(a time of day: a date holds days)", R"("line":10,)",
+        "(a zone: a datetime is a local time)", R"("line":11,)", "bad date"}) {
     EXPECT_NE(rejects.find(reason), std::string::npos) << reason << " in " << rejects;
   }
   EXPECT_EQ(std::count(rejects.begin(), rejects.end(), '\n'), 9) << rejects;

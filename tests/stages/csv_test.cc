@@ -110,9 +110,9 @@ TEST(Csv, InfersDatesLocalTimesAndInstantsApart) {
             "feb30:string,zip:string");
   EXPECT_TRUE(parsed.rejected.empty());
   ASSERT_EQ(parsed.rows.size(), 2u);
-  EXPECT_EQ(parsed.rows[0][0], "15340");              // days since 1970-01-01
-  EXPECT_EQ(parsed.rows[1][1], "1262307600500000");   // microseconds of the local time
-  EXPECT_EQ(parsed.rows[1][2], "1262300400000000");   // 2009-12-31T23:00:00Z
+  EXPECT_EQ(parsed.rows[0][0], "15340");             // days since 1970-01-01
+  EXPECT_EQ(parsed.rows[1][1], "1262307600500000");  // microseconds of the local time
+  EXPECT_EQ(parsed.rows[1][2], "1262300400000000");  // 2009-12-31T23:00:00Z
   EXPECT_EQ(parsed.rows[1][3], "2012-01-01T00:00:00");
   EXPECT_EQ(parsed.rows[1][6], "09005");
 }
@@ -172,8 +172,7 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
       "9,1,true,2024-01-01,\"a\"b\n"            // line 10, byte 211: text after quote
       "10,1,true,2024-01-01,fine\n"             // line 11, byte 236
       "11,1,true,2024-01-01,\"never closed\n";  // line 12, byte 262: unterminated
-  const auto parsed =
-      ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:date,name"));
+  const auto parsed = ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:date,name"));
   ASSERT_EQ(parsed.rejected.size(), 9u);
   const std::vector<std::tuple<InputErrc, std::uint64_t, std::uint64_t, std::string>> expected = {
       {InputErrc::kFieldCount, 3, 46, ""},
@@ -195,8 +194,8 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
     EXPECT_EQ(text.substr(error.byte_offset, error.raw.size()), error.raw);
   }
   EXPECT_EQ(parsed.rejected[1].Describe(), "line 4 (byte 68): bad int64 in column 'id': \"x3\"");
-  EXPECT_EQ(parsed.rows, (Rows{{"1", "2.5", "true", "19723", "ok"},
-                               {"10", "1", "true", "19723", "fine"}}));
+  EXPECT_EQ(parsed.rows,
+            (Rows{{"1", "2.5", "true", "19723", "ok"}, {"10", "1", "true", "19723", "fine"}}));
   const std::size_t rows_in = 11;  // data records in the text
   EXPECT_EQ(rows_in, parsed.rows.size() + parsed.rejected.size());
 }

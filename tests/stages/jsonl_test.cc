@@ -681,7 +681,8 @@ TEST(JsonlInferSchema, KeysInOrderOfFirstAppearanceTypedByTheirValues) {
   Input input(
       "{\"id\":1,\"price\":2,\"ok\":true,\"name\":\"a\",\"at\":\"2024-01-01T00:00:00Z\"}\n"
       "\n"
-      "{\"id\":2,\"price\":2.5,\"ok\":false,\"name\":\"2024-01-01\",\"at\":\"2024-01-02T00:00:00Z\","
+      "{\"id\":2,\"price\":2.5,\"ok\":false,\"name\":\"2024-01-01\",\"at\":\"2024-01-02T00:00:"
+      "00Z\","
       "\"nothing\":null,\"mixed\":1,\"obj\":{\"x\":1}}\n"
       "{\"id\":null,\"mixed\":\"one\",\"list\":[1,2],\"big\":9223372036854775808}\n"
       "not json, skipped\n"

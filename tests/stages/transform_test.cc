@@ -476,17 +476,17 @@ TEST(Cast, DatesLocalTimesAndInstantsConvertWithoutLosingATimeOfDay) {
     c[2].AppendString(s);
     c[3].AppendInt64(n);
   };
-  row(19723, kJan1, "2024-01-01", 19723);                   // midnight: fine
-  row(-1, kJan1 + 5 * kHour, "2024-01-01", 0);              // 05:00 is no date
-  row(0, kJan1, "2024-01-01T00:00:00", 0);                  // no date's form
-  row(0, kJan1, "2024-02-30", 0);                           // no date at all
-  row(0, kJan1, "2024-01-01", 2932897);                     // day after 9999-12-31
+  row(19723, kJan1, "2024-01-01", 19723);       // midnight: fine
+  row(-1, kJan1 + 5 * kHour, "2024-01-01", 0);  // 05:00 is no date
+  row(0, kJan1, "2024-01-01T00:00:00", 0);      // no date's form
+  row(0, kJan1, "2024-02-30", 0);               // no date at all
+  row(0, kJan1, "2024-01-01", 2932897);         // day after 9999-12-31
   const Batch in({.chunk_index = 0, .first_line = 1, .first_byte = 0}, c);
 
-  const auto as_date = Apply(CastTransform({{"local", ColumnType::kDate},
-                                            {"s", ColumnType::kDate},
-                                            {"n", ColumnType::kDate}}),
-                             in.view);
+  const auto as_date =
+      Apply(CastTransform(
+                {{"local", ColumnType::kDate}, {"s", ColumnType::kDate}, {"n", ColumnType::kDate}}),
+            in.view);
   EXPECT_EQ(as_date.view.schema().ToString(), "d:date,local:date,s:date,n:date");
   EXPECT_EQ(Rows(as_date.view), (std::vector<std::string>{"19723|19723|19723|19723"}));
   std::vector<std::string> described;
@@ -509,8 +509,8 @@ TEST(Cast, DatesLocalTimesAndInstantsConvertWithoutLosingATimeOfDay) {
                              in.view);
   EXPECT_EQ(Rows(widened.view)[0], "1704067200000000|1704067200000000|2024-01-01|19723");
   EXPECT_EQ(Rows(widened.view)[1], "-86400000000|1704085200000000|2024-01-01|0");
-  const auto text = Apply(
-      CastTransform({{"d", ColumnType::kString}, {"local", ColumnType::kString}}), in.view);
+  const auto text =
+      Apply(CastTransform({{"d", ColumnType::kString}, {"local", ColumnType::kString}}), in.view);
   EXPECT_EQ(Rows(text.view)[1], "1969-12-31|2024-01-01T05:00:00|2024-01-01|0");
   const auto back = Apply(CastTransform({{"d", ColumnType::kDateTime}}), widened.view);
   EXPECT_EQ(Rows(back.view)[1], "-86400000000|1704085200000000|2024-01-01|0");

@@ -253,8 +253,7 @@ TEST(Values, EachTemporalTypeIsWrittenInItsCanonicalForm) {
   EXPECT_EQ(FormatTemporal(ColumnType::kDate, -1), "1969-12-31");
   EXPECT_EQ(FormatTemporal(ColumnType::kDate, kMinDate), "0000-01-01");
   EXPECT_EQ(FormatTemporal(ColumnType::kDate, kMaxDate), "9999-12-31");
-  EXPECT_EQ(FormatTemporal(ColumnType::kDateTime, 1709294400500000),
-            "2024-03-01T12:00:00.500000");
+  EXPECT_EQ(FormatTemporal(ColumnType::kDateTime, 1709294400500000), "2024-03-01T12:00:00.500000");
   EXPECT_EQ(FormatTemporal(ColumnType::kDateTime, kMinTimestamp), "0000-01-01T00:00:00");
   EXPECT_EQ(FormatTemporal(ColumnType::kTimestamp, 1709294400000000), "2024-03-01T12:00:00Z");
   for (const auto type : {ColumnType::kDate, ColumnType::kDateTime, ColumnType::kTimestamp}) {

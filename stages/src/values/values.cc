@@ -261,8 +261,7 @@ TemporalReading ReadTemporal(std::string_view text) {
   }
   if (text[10] != 'T' && text[10] != ' ') return reading;
   const auto hh = Digits(text, 11, 2), mm = Digits(text, 14, 2), ss = Digits(text, 17, 2);
-  if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 ||
-      *ss > 60) {
+  if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 || *ss > 60) {
     return reading;
   }
   std::int64_t micros = *days * 86'400'000'000LL + ((*hh * 60LL + *mm) * 60LL + *ss) * 1'000'000LL;
@@ -334,9 +333,8 @@ std::optional<std::int64_t> ParseTimestamp(std::string_view text) {
 
 std::string FormatTemporal(ColumnType type, std::int64_t value) {
   using namespace std::chrono;
-  const sys_time<microseconds> time{type == ColumnType::kDate
-                                        ? microseconds{value * 86'400'000'000LL}
-                                        : microseconds{value}};
+  const sys_time<microseconds> time{
+      type == ColumnType::kDate ? microseconds{value * 86'400'000'000LL} : microseconds{value}};
   const auto day = floor<days>(time);
   const year_month_day date{day};
   char text[40];
