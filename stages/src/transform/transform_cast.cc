@@ -159,10 +159,10 @@ class CastStep final : public detail::Step {
       auto& column = plan.columns()[*index];
       if (column.type == cast.type) continue;
       if (!Supported(column.type, cast.type)) {
-        return tl::unexpected("cast: cannot convert '" + column.name + "' from " +
-                              TypeName(column.type) + " to " + TypeName(cast.type) +
-                              " (timestamp, date and datetime convert to each other, and to "
-                              "and from string and int64)");
+        return detail::BindFail("cast: cannot convert '" + column.name + "' from " +
+                                TypeName(column.type) + " to " + TypeName(cast.type) +
+                                " (timestamp, date and datetime convert to each other, and to "
+                                "and from string and int64)");
       }
       conversions.push_back(
           {plan.Use(column.id), plan.NewSlot(), column.type, cast.type, column.name});
