@@ -1,8 +1,10 @@
 // Issue 22: typed columns never lose data. Random columns of tricky values (leading zeros,
 // integers beyond int64, decimals a double would round, nan, nanosecond timestamps, bool-like
-// words) go through `zcpipe run` with an inferred schema and `zcpipe export`, and every value
-// comes back: text byte-exact, a number or a timestamp equal as a value. With a declared type,
-// a value the type would change is a reported bad row, never rounded.
+// words, and since issue 25 dates and local times) go through `zcpipe run` with an inferred
+// schema and `zcpipe export`, and every value comes back: text byte-exact, a number equal as a
+// value, a date as the same date, a local time as the same local time (never given a zone), an
+// instant as the same instant. With a declared type, a value the type would change is a
+// reported bad row, never rounded.
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -34,7 +36,9 @@ enum Family {
   kExactDecimal,
   kLongDecimal,
   kNotFinite,
-  kTimestamp,
+  kInstant,    // with Z or an offset
+  kLocalTime,  // a date and time without zone
+  kDate,
   kBoolWord,
   kText,
   kFamilies,
@@ -77,13 +81,16 @@ std::string Generate(std::mt19937_64& rng, Family family) {
              Digits(rng, 16 + static_cast<int>(rng() % 9)) + "1";
     case kNotFinite:
       return Pick(rng, {"nan", "NaN", "inf", "-inf", "Infinity", "-nan"});
-    case kTimestamp: {
-      std::string text = std::to_string(1900 + rng() % 200) + "-" + Two(1 + rng() % 12) + "-" +
-                         Two(1 + rng() % 28) + "T" + Two(rng() % 24) + ":" + Two(rng() % 60) + ":" +
-                         Two(rng() % 60);
+    case kDate:
+      return std::to_string(1900 + rng() % 200) + "-" + Two(1 + rng() % 12) + "-" +
+             Two(1 + rng() % 28);
+    case kInstant:
+    case kLocalTime: {
+      std::string text = Generate(rng, kDate) + Pick(rng, {"T", " "}) + Two(rng() % 24) + ":" +
+                         Two(rng() % 60) + ":" + Two(rng() % 60);
       const int fraction = std::array{0, 3, 6, 9, 9}[rng() % 5];
       if (fraction > 0) text += "." + Digits(rng, fraction - 1) + std::to_string(1 + rng() % 9);
-      return text + Pick(rng, {"Z", "+02:00", "-05:30", ""});
+      return family == kLocalTime ? text : text + Pick(rng, {"Z", "+02:00", "-05:30", "-00:00"});
     }
     case kBoolWord:
       return Pick(rng, {"true", "false", "TRUE", "False", "t", "f", "yes", "no"});
@@ -115,7 +122,7 @@ Table GenerateTable(std::mt19937_64& rng, int columns, int rows) {
   return table;
 }
 
-// ---- Equal values: byte-exact, or the same number, instant or boolean. ----
+// ---- Equal values: byte-exact, or the same number, date, local time, instant or boolean. ----
 
 // A decimal number as sign, significant digits and the power of ten of the first one; nothing
 // if `text` is not one, or has leading zeros (then it is an identifier: only its text is it).
@@ -143,8 +150,15 @@ std::optional<Decimal> ReadDecimal(const std::string& text) {
   return d;
 }
 
-// Nanoseconds since the epoch of an ISO 8601 text (date, optional time, fraction, zone).
-std::optional<std::int64_t> ReadInstant(const std::string& text) {
+// What an ISO 8601 text means: a date, a local time or an instant (by its form), and its
+// nanoseconds since 1970-01-01T00:00:00 (in UTC for an instant).
+struct Moment {
+  enum Kind { kDay, kLocal, kInstant } kind;
+  std::int64_t ns;
+  bool operator==(const Moment&) const = default;
+};
+
+std::optional<Moment> ReadMoment(const std::string& text) {
   static const std::regex iso(
       R"((\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?)?(Z|[+-]\d\d:\d\d)?)");
   std::smatch m;
@@ -162,7 +176,10 @@ std::optional<std::int64_t> ReadInstant(const std::string& text) {
         (std::stoll(zone.substr(1, 2)) * 60 + std::stoll(zone.substr(4, 2))) * 60'000'000'000LL;
     ns += zone[0] == '+' ? -offset : offset;
   }
-  return ns;
+  return Moment{!m[4].matched  ? Moment::kDay
+                : m[8].matched ? Moment::kInstant
+                               : Moment::kLocal,
+                ns};
 }
 
 std::string Lower(std::string text) {
@@ -173,7 +190,7 @@ std::string Lower(std::string text) {
 bool SameValue(const std::string& in, const std::string& out) {
   if (in == out) return true;
   if (const auto a = ReadDecimal(in), b = ReadDecimal(out); a && b) return *a == *b;
-  if (const auto a = ReadInstant(in), b = ReadInstant(out); a && b) return *a == *b;
+  if (const auto a = ReadMoment(in), b = ReadMoment(out); a && b) return *a == *b;
   const std::string lower = Lower(in);
   return (lower == "true" || lower == "false") && lower == out;
 }
@@ -309,29 +326,40 @@ TEST_F(TypesRoundTrip, EveryValueOfAnInferredColumnComesBackFromCsvAndJsonLines)
 // A declared type takes a value only if it keeps it: the others are bad rows, reported with
 // their line and why, in CSV, JSON Lines and --cast alike.
 TEST_F(TypesRoundTrip, ADeclaredTypeRejectsWhatItWouldChangeAndKeepsTheRest) {
+  // Issue 25: a date, a local time and an instant are three types, and a value of one is a bad
+  // row in a column declared another (a local time would silently become UTC).
   std::ofstream(dir_ / "in.csv", std::ios::binary)
-      << "i,f,ts,s\n"
-         "007,4196.10,2024-03-01T12:00:00.123456Z,0.5\n"
-         "9223372036854775808,1,2024-03-01,0.5\n"
-         "1,0.10000000000000001,2024-03-01,0.5\n"
-         "1,nan,2024-03-01,0.5\n"
-         "1,1,2024-03-01T12:00:00.123456789Z,0.5\n"
-         "1,1,2024-03-01,9007199254740993\n";
+      << "i,f,ts,d,dt,s\n"
+         "007,4196.10,2024-03-01T12:00:00.123456Z,2024-03-01,2024-03-01 12:00:00.5,0.5\n"
+         "9223372036854775808,1,2024-03-01T00:00:00Z,2024-03-01,,0.5\n"
+         "1,0.10000000000000001,2024-03-01T00:00:00Z,2024-03-01,,0.5\n"
+         "1,nan,2024-03-01T00:00:00Z,2024-03-01,,0.5\n"
+         "1,1,2024-03-01T12:00:00.123456789Z,2024-03-01,,0.5\n"
+         "1,1,2024-03-01T00:00:00Z,2024-03-01,,9007199254740993\n"
+         "1,1,2024-03-01T12:00:00,2024-03-01,,0.5\n"
+         "1,1,2024-03-01T00:00:00Z,2024-03-01T00:00:00,,0.5\n"
+         "1,1,2024-03-01T00:00:00Z,2024-03-01,2024-03-01T12:00:00+01:00,0.5\n"
+         "1,1,2024-03-01T00:00:00Z,2012-02-30,,0.5\n";
   const auto run =
-      Run("run in.csv -o out.zcp -k key --schema i:int64,f:float64,ts:timestamp,s:string "
-          "--cast s:float64 --on-error quarantine --rejects rejects.jsonl");
+      Run("run in.csv -o out.zcp -k key --schema i:int64,f:float64,ts:timestamp,d:date,dt:datetime,"
+          "s:string --cast s:float64 --on-error quarantine --rejects rejects.jsonl");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string rejects = Read("rejects.jsonl");
   for (const char* reason :
        {R"("line":3,)", "(beyond int64)", R"("line":4,)", "(float64 would make it 0.1)",
         R"("line":5,)", "(float64 holds finite numbers only)", R"("line":6,)",
         "(timestamps hold microseconds)", R"("line":7,)",
-        "(float64 would make it 9007199254740992)"}) {
+        "(float64 would make it 9007199254740992)", R"("line":8,)",
+        "(no zone: a timestamp needs Z or an offset)", R"("line":9,)",
+        "(a time of day: a date holds days)", R"("line":10,)",
+        "(a zone: a datetime is a local time)", R"("line":11,)", "bad date"}) {
     EXPECT_NE(rejects.find(reason), std::string::npos) << reason << " in " << rejects;
   }
-  EXPECT_EQ(std::count(rejects.begin(), rejects.end(), '\n'), 5) << rejects;
+  EXPECT_EQ(std::count(rejects.begin(), rejects.end(), '\n'), 9) << rejects;
   const auto back = Run("export out.zcp --to csv -o - -k key");
-  EXPECT_EQ(back.out, "i,f,ts,s\n7,4196.1,2024-03-01T12:00:00.123456Z,0.5\n");
+  EXPECT_EQ(back.out,
+            "i,f,ts,d,dt,s\n"
+            "7,4196.1,2024-03-01T12:00:00.123456Z,2024-03-01,2024-03-01T12:00:00.500000,0.5\n");
 
   std::ofstream(dir_ / "in.jsonl", std::ios::binary)
       << "{\"f\":0.10000000000000001,\"ts\":\"2024-03-01T12:00:00.123456789Z\"}\n"

@@ -16,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.delimiter = (data[0] & 1) != 0 ? ';' : ',';
   options.header = (data[0] & 2) != 0;
   if ((data[0] & 4) != 0) options.schema = Schema::Parse("a:int64,b:float64,c,d:bool,e:timestamp");
+  if ((data[0] & 8) != 0) options.schema = Schema::Parse("a:date,b:datetime,c:timestamp");
   const Chunk chunk{std::as_bytes(std::span(data + 1, size - 1)), 0, 1, 0};
   static std::vector<std::uint64_t> storage((1 << 20) / 8);
   const auto block = std::as_writable_bytes(std::span(storage));

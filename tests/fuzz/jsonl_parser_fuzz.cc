@@ -73,8 +73,8 @@ void ParseAll(JsonlParser& parser, std::span<const std::byte> bytes, std::size_t
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static JsonlParser fixed(
-      JsonlOptions{Schema::Parse("a:int64,b:float64,c:bool,d:string,e:timestamp")});
+  static JsonlParser fixed(JsonlOptions{
+      Schema::Parse("a:int64,b:float64,c:bool,d:string,e:timestamp,f:date,g:datetime")});
   const std::span bytes(reinterpret_cast<const std::byte*>(data), size);
   ParseAll(fixed, bytes, 1 << 16);
   ParseAll(fixed, bytes, 2048);

@@ -14,6 +14,8 @@ std::string Render(const ColumnView& column, std::uint32_t row) {
   switch (column.type()) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       return std::to_string(column.int64(row));
     case ColumnType::kFloat64: {
       char text[32];

@@ -65,7 +65,7 @@ TEST(Csv, InfersTypesFromTheFirstChunk) {
   const auto parsed = ParseCsv(
       "i,f,b,t,s,e\n"
       "1,1.5,true,2024-03-01T10:00:00Z,x,\n"
-      "-2,3,false,2024-03-02,7,\n");
+      "-2,3,false,2024-03-02T00:00:00+01:00,7,\n");
   EXPECT_EQ(parsed.schema.ToString(), "i:int64,f:float64,b:bool,t:timestamp,s:string,e:string");
   EXPECT_EQ(parsed.rows[0][3], "1709287200000000");
 }
@@ -80,7 +80,7 @@ TEST(Csv, InferenceKeepsEveryValue) {
       "00123,0049301234567,1,1.5,0.5,1.5,2024-03-01T12:00:00Z,true,4196.10,+7,TRUE,"
       "2024-03-01T12:00:00.123456000Z\n"
       "123,49301234567,9223372036854775808,99999999999999999999999,9007199254740993,nan,"
-      "2024-03-01T12:00:00.123456789Z,yes,-0.5,-9223372036854775808,false,2024-03-01\n"
+      "2024-03-01T12:00:00.123456789Z,yes,-0.5,-9223372036854775808,false,2024-03-01T00:00:00Z\n"
       "1,1,1,1,0.10000000000000001,inf,,t,1e3,0,False,\n");
   EXPECT_EQ(parsed.schema.ToString(),
             "zip:string,phone:string,big:string,huge:string,round:string,nan:string,ns:string,"
@@ -93,6 +93,28 @@ TEST(Csv, InferenceKeepsEveryValue) {
   EXPECT_EQ(parsed.rows[1][4], "9007199254740993");
   EXPECT_EQ(parsed.rows[1][6], "2024-03-01T12:00:00.123456789Z");
   EXPECT_EQ(parsed.rows[2][7], "t");
+}
+
+// Issue 25: a column of dates is date, of local times (no zone) datetime, of instants (Z or an
+// offset) timestamp; a column mixing them is string (a date is no midnight UTC, a local time
+// no UTC time), and so is one with an impossible date.
+TEST(Csv, InfersDatesLocalTimesAndInstantsApart) {
+  const auto parsed = ParseCsv(
+      "d,local,at,d_and_local,local_and_at,feb30,zip\n"
+      "2012-01-01,2010-01-01T01:00:00,2010-01-01T01:00:00Z,2012-01-01,2010-01-01T01:00:00,"
+      "2012-02-28,00501\n"
+      "2016-02-29,2010-01-01 01:00:00.5,2010-01-01T01:00:00+02:00,2012-01-01T00:00:00,"
+      "2010-01-01T01:00:00Z,2012-02-30,09005\n");
+  EXPECT_EQ(parsed.schema.ToString(),
+            "d:date,local:datetime,at:timestamp,d_and_local:string,local_and_at:string,"
+            "feb30:string,zip:string");
+  EXPECT_TRUE(parsed.rejected.empty());
+  ASSERT_EQ(parsed.rows.size(), 2u);
+  EXPECT_EQ(parsed.rows[0][0], "15340");             // days since 1970-01-01
+  EXPECT_EQ(parsed.rows[1][1], "1262307600500000");  // microseconds of the local time
+  EXPECT_EQ(parsed.rows[1][2], "1262300400000000");  // 2009-12-31T23:00:00Z
+  EXPECT_EQ(parsed.rows[1][3], "2012-01-01T00:00:00");
+  EXPECT_EQ(parsed.rows[1][6], "09005");
 }
 
 // Issue 22: a declared type rejects a value it would change, with a reason and why; it never
@@ -108,7 +130,7 @@ TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {
       "1,-inf,2024-03-01\n"                             // line 7
       "1,1e400,2024-03-01\n"                            // line 8
       "1,1,2024-03-01T12:00:00.123456789Z\n"            // line 9: nanoseconds
-      "1,1,\"2016-12-31 23:59:60\"\n"                   // line 10: leap second
+      "1,1,\"2016-12-31 23:59:60Z\"\n"                  // line 10: leap second
       "1,1,0000-01-01T00:00:00+00:01\n";                // line 11: before year 0000
   const auto parsed = ParseCsv(text, WithSchema("i:int64,f:float64,t:timestamp"));
   EXPECT_EQ(parsed.rows, (Rows{{"7", "1.5", "1709290800123456"}}));
@@ -123,9 +145,9 @@ TEST(Csv, ADeclaredTypeRejectsAValueItWouldChange) {
       "line 8 (byte 182): bad float64 in column 'f': \"1e400\" (beyond float64)",
       "line 9 (byte 201): bad timestamp in column 't': \"2024-03-01T12:00:00.123456789Z\" "
       "(timestamps hold microseconds)",
-      "line 10 (byte 236): bad timestamp in column 't': \"\"2016-12-31 23:59:60\"\" (no leap "
+      "line 10 (byte 236): bad timestamp in column 't': \"\"2016-12-31 23:59:60Z\"\" (no leap "
       "seconds)",
-      "line 11 (byte 262): bad timestamp in column 't': \"0000-01-01T00:00:00+00:01\" (outside "
+      "line 11 (byte 263): bad timestamp in column 't': \"0000-01-01T00:00:00+00:01\" (outside "
       "years 0000-9999)"};
   ASSERT_EQ(parsed.rejected.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -144,21 +166,20 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
       "x3,2.5,true,2024-01-01,a\n"              // line 4, byte 68: bad int
       "4,2.5.1,true,2024-01-01,a\n"             // line 5, byte 93: bad float
       "5,1,maybe,2024-01-01,a\n"                // line 6, byte 119: bad bool
-      "6,1,true,2024-13-01,a\n"                 // line 7, byte 142: bad timestamp
+      "6,1,true,2024-13-01,a\n"                 // line 7, byte 142: bad date
       "7,1,true,2024-01-01,\xff\xfe\n"          // line 8, byte 164: invalid UTF-8
       "8,1,true,2024-01-01,a\"b\n"              // line 9, byte 187: stray quote
       "9,1,true,2024-01-01,\"a\"b\n"            // line 10, byte 211: text after quote
       "10,1,true,2024-01-01,fine\n"             // line 11, byte 236
       "11,1,true,2024-01-01,\"never closed\n";  // line 12, byte 262: unterminated
-  const auto parsed =
-      ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:timestamp,name"));
+  const auto parsed = ParseCsv(text, WithSchema("id:int64,amount:float64,ok:bool,at:date,name"));
   ASSERT_EQ(parsed.rejected.size(), 9u);
   const std::vector<std::tuple<InputErrc, std::uint64_t, std::uint64_t, std::string>> expected = {
       {InputErrc::kFieldCount, 3, 46, ""},
       {InputErrc::kBadInt64, 4, 68, "id"},
       {InputErrc::kBadFloat64, 5, 93, "amount"},
       {InputErrc::kBadBool, 6, 119, "ok"},
-      {InputErrc::kBadTimestamp, 7, 142, "at"},
+      {InputErrc::kBadDate, 7, 142, "at"},
       {InputErrc::kInvalidUtf8, 8, 164, "name"},
       {InputErrc::kStrayQuote, 9, 187, "name"},
       {InputErrc::kStrayQuote, 10, 211, "name"},
@@ -173,8 +194,8 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
     EXPECT_EQ(text.substr(error.byte_offset, error.raw.size()), error.raw);
   }
   EXPECT_EQ(parsed.rejected[1].Describe(), "line 4 (byte 68): bad int64 in column 'id': \"x3\"");
-  EXPECT_EQ(parsed.rows, (Rows{{"1", "2.5", "true", "1704067200000000", "ok"},
-                               {"10", "1", "true", "1704067200000000", "fine"}}));
+  EXPECT_EQ(parsed.rows,
+            (Rows{{"1", "2.5", "true", "19723", "ok"}, {"10", "1", "true", "19723", "fine"}}));
   const std::size_t rows_in = 11;  // data records in the text
   EXPECT_EQ(rows_in, parsed.rows.size() + parsed.rejected.size());
 }

@@ -88,15 +88,17 @@ TEST_F(ExportTest, AllStringCsvRoundTripIsExact) {
 
 TEST_F(ExportTest, TypedCsvRoundTripKeepsEveryValue) {
   const std::string csv =
-      "id,amount,ok,at,name\n"
-      "1,2.5,true,2024-03-01T12:00:00Z,a\n"
-      "-9223372036854775808,0.1,false,1969-12-31T23:59:59.000001Z,\n"
-      "3,,,,\"\"\n"
-      "4,1e300,true,2024-02-29,é\n";
+      "id,amount,ok,at,name,d,local\n"
+      "1,2.5,true,2024-03-01T12:00:00Z,a,2024-03-01,2024-03-01T12:00:00\n"
+      "-9223372036854775808,0.1,false,1969-12-31T23:59:59.000001Z,,1969-12-31,"
+      "1969-12-31 23:59:59.000001\n"
+      "3,,,,\"\",,\n"
+      "4,1e300,true,2024-02-29T00:00:00+00:00,é,0000-01-01,9999-12-31T23:59:59.999999\n";
   const CsvOptions options{
       .delimiter = ',',
       .header = true,
-      .schema = Schema::Parse("id:int64,amount:float64,ok:bool,at:timestamp,name")};
+      .schema =
+          Schema::Parse("id:int64,amount:float64,ok:bool,at:timestamp,name,d:date,local:datetime")};
   const auto zcp = Import(csv, options, Key(2));
   const fs::path back = dir_ / "back.csv";
   ASSERT_TRUE(ExportFile(zcp, back, Key(2), {}));
@@ -106,17 +108,22 @@ TEST_F(ExportTest, TypedCsvRoundTripKeepsEveryValue) {
   EXPECT_TRUE(exported.rejected.empty());
 }
 
+// Issue 25: a date exports as a date, a local time without zone, an instant in UTC.
 TEST_F(ExportTest, JsonLinesOutput) {
-  const auto zcp = Import("id,name,at,x\n1,\"a\"\"b\\c\",2024-03-01,1.5\n2,,,\n",
-                          {.delimiter = ',',
-                           .header = true,
-                           .schema = Schema::Parse("id:int64,name,at:timestamp,x:float64")},
-                          Key(3));
+  const auto zcp = Import(
+      "id,name,at,x,d,local\n"
+      "1,\"a\"\"b\\c\",2024-03-01T01:00:00+01:00,1.5,2024-03-01,2024-03-01 01:00:00\n"
+      "2,,,,,\n",
+      {.delimiter = ',',
+       .header = true,
+       .schema = Schema::Parse("id:int64,name,at:timestamp,x:float64,d:date,local:datetime")},
+      Key(3));
   const fs::path back = dir_ / "back.jsonl";
   ASSERT_TRUE(ExportFile(zcp, back, Key(3), {.format = ExportFormat::kJsonl}));
   EXPECT_EQ(Slurp(back),
-            "{\"id\":1,\"name\":\"a\\\"b\\\\c\",\"at\":\"2024-03-01T00:00:00Z\",\"x\":1.5}\n"
-            "{\"id\":2,\"name\":null,\"at\":null,\"x\":null}\n");
+            "{\"id\":1,\"name\":\"a\\\"b\\\\c\",\"at\":\"2024-03-01T00:00:00Z\",\"x\":1.5,"
+            "\"d\":\"2024-03-01\",\"local\":\"2024-03-01T01:00:00\"}\n"
+            "{\"id\":2,\"name\":null,\"at\":null,\"x\":null,\"d\":null,\"local\":null}\n");
 }
 
 TEST_F(ExportTest, AWrongKeyOrDamageLeavesNoOutput) {

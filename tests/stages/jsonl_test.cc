@@ -222,7 +222,7 @@ TEST(JsonlParser, WrongKindIsATypeMismatchNamingTheColumn) {
 
 TEST(JsonlParser, Timestamps) {
   auto parsed = Parse("at:timestamp",
-                      "{\"at\":\"2024-03-01\"}\n"
+                      "{\"at\":\"2024-03-01T00:00:00Z\"}\n"
                       "{\"at\":\"2024-03-01 12:00:00.5+02:00\"}\n"
                       "{\"at\":-1}\n"
                       "{\"at\":\"yesterday\"}\n"
@@ -581,7 +581,7 @@ TEST(JsonlParser, ABlockTooSmallForAnyBatchIsAnError) {
 // over blocks of several sizes, with one parser reused throughout.
 TEST(JsonlParser, EveryRowIsEitherOutOrRejected) {
   const std::string pieces[] = {
-      R"({"a":1,"b":2.5,"c":true,"d":"x","e":"2024-01-01"})",
+      R"({"a":1,"b":2.5,"c":true,"d":"x","e":"2024-01-01T00:00:00Z"})",
       R"({"d":"\u00e9\n","a":-5,"z":[1,{"q":null}]})",
       R"({"a":null})",
       R"({})",
@@ -681,12 +681,13 @@ TEST(JsonlInferSchema, KeysInOrderOfFirstAppearanceTypedByTheirValues) {
   Input input(
       "{\"id\":1,\"price\":2,\"ok\":true,\"name\":\"a\",\"at\":\"2024-01-01T00:00:00Z\"}\n"
       "\n"
-      "{\"id\":2,\"price\":2.5,\"ok\":false,\"name\":\"2024-01-01\",\"at\":\"2024-01-02\","
+      "{\"id\":2,\"price\":2.5,\"ok\":false,\"name\":\"2024-01-01\",\"at\":\"2024-01-02T00:00:"
+      "00Z\","
       "\"nothing\":null,\"mixed\":1,\"obj\":{\"x\":1}}\n"
       "{\"id\":null,\"mixed\":\"one\",\"list\":[1,2],\"big\":9223372036854775808}\n"
       "not json, skipped\n"
       "{\"skipped\":tru}\n"
-      "{\"\":1,\"ts_then_text\":\"2024-01-01\"}\n"
+      "{\"\":1,\"ts_then_text\":\"2024-01-01T00:00:00Z\"}\n"
       "{\"ts_then_text\":\"soon\"}\n");
   const auto schema = JsonlParser::InferSchema(input.chunk());
   EXPECT_EQ(schema.ToString(),
@@ -719,6 +720,51 @@ TEST(JsonlInferSchema, TheInferredTypeKeepsEveryValue) {
   EXPECT_EQ(parsed.view->column(5).float64(1), 4196.1);
 }
 
+// Issue 25: a string key of dates is date, of local times datetime, of instants timestamp; a
+// key mixing them, or dates and numbers, is string. A number is never a date.
+TEST(JsonlInferSchema, DatesLocalTimesAndInstantsAreInferredApart) {
+  Input input(
+      "{\"d\":\"2012-01-01\",\"local\":\"2010-01-01 01:00:00\",\"at\":\"2010-01-01T01:00:00Z\","
+      "\"mixed\":\"2010-01-01T01:00:00\",\"d_or_n\":\"2012-01-01\",\"n\":20120101}\n"
+      "{\"d\":null,\"local\":\"2010-06-30T23:59:59.5\",\"at\":\"2010-01-01T01:00:00-05:30\","
+      "\"mixed\":\"2010-01-01T01:00:00Z\",\"d_or_n\":20120101,\"n\":20120102}\n");
+  JsonlParser parser(JsonlOptions{JsonlParser::InferSchema(input.chunk())});
+  EXPECT_EQ(parser.schema().ToString(),
+            "d:date,local:datetime,at:timestamp,mixed:string,d_or_n:string,n:int64");
+  auto parsed = Parse(parser, input.chunk());
+  ASSERT_TRUE(parsed.view);
+  EXPECT_TRUE(parsed.rejected().empty());
+  EXPECT_EQ(parsed.view->column(0).int64(0), 15340);
+  EXPECT_EQ(parsed.view->column(1).int64(1), 1277942399500000);
+  EXPECT_EQ(parsed.view->column(2).int64(1), 1262327400000000);
+  EXPECT_EQ(parsed.view->column(4).string(1), "20120101");
+}
+
+// A declared date or datetime takes its own ISO 8601 string only: a number, or a string of
+// another temporal form, is a bad row naming what it is.
+TEST(JsonlParser, ADateOrLocalTimeTakesItsOwnFormOnly) {
+  auto parsed = Parse("d:date,dt:datetime",
+                      "{\"d\":\"2012-01-01\",\"dt\":\"2012-01-01T10:00:00\"}\n"
+                      "{\"d\":20120101}\n"
+                      "{\"d\":\"2012-01-01T00:00:00Z\"}\n"
+                      "{\"dt\":\"2012-01-01T10:00:00+01:00\"}\n"
+                      "{\"dt\":1325412000000000}\n");
+  ASSERT_TRUE(parsed.view);
+  EXPECT_EQ(parsed.view->row_count(), 1u);
+  std::vector<std::string> described;
+  for (const auto& row : parsed.rejected()) described.push_back(row.Describe());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{
+                "line 2 (byte 46): wrong JSON type in column 'd': expected date, got number "
+                "\"20120101\"",
+                "line 3 (byte 61): bad date in column 'd': \"2012-01-01T00:00:00Z\" (a time of "
+                "day: a date holds days)",
+                "line 4 (byte 90): bad datetime in column 'dt': \"2012-01-01T10:00:00+01:00\" "
+                "(a zone: a datetime is a local time)",
+                "line 5 (byte 125): wrong JSON type in column 'dt': expected datetime, got number "
+                "\"1325412000000000\""}));
+}
+
 TEST(JsonlInferSchema, ReadsAtMostMaxRowsAndIsEmptyWithoutRows) {
   Input input("{\"a\":1}\n{\"b\":2}\n{\"a\":1.5}\n");
   EXPECT_EQ(JsonlParser::InferSchema(input.chunk(), 1).ToString(), "a:int64");
@@ -732,7 +778,7 @@ TEST(JsonlInferSchema, ReadsAtMostMaxRowsAndIsEmptyWithoutRows) {
 
 TEST(JsonlInferSchema, TheInferredSchemaParsesTheRows) {
   Input input(
-      "{\"id\":1,\"v\":0.5,\"at\":\"2024-01-01\",\"s\":\"x\",\"tags\":[\"a\"],\"m\":1}\n"
+      "{\"id\":1,\"v\":0.5,\"at\":\"2024-01-01T00:00:00Z\",\"s\":\"x\",\"tags\":[\"a\"],\"m\":1}\n"
       "{\"id\":2,\"v\":1,\"at\":\"2024-01-02T03:04:05Z\",\"s\":null,\"tags\":{},\"m\":\"x\"}\n");
   JsonlParser parser(JsonlOptions{JsonlParser::InferSchema(input.chunk())});
   auto parsed = Parse(parser, input.chunk());

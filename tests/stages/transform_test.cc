@@ -105,6 +105,8 @@ std::string Text(const ColumnView& column, std::uint32_t row) {
   switch (column.type()) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       return std::to_string(column.int64(row));
     case ColumnType::kFloat64: {
       char text[32];
@@ -384,8 +386,8 @@ TEST(Cast, StringsParseLikeTheParsers) {
     t ? c[2].AppendString(t) : c[2].AppendNull();
   };
   row("yes", "1.5e3", "2024-02-29T10:00:00+01:00");
-  row("maybe", "1,5", "2024-02-30");  // all three bad: the first cast listed is reported
-  row("F", "-0.25", "2024-02-30");
+  row("maybe", "1,5", "2024-02-30T00:00:00Z");  // all bad: the first cast listed is reported
+  row("F", "-0.25", "2024-02-30T00:00:00Z");
   row(nullptr, nullptr, nullptr);
   const Batch in({.chunk_index = 0, .first_line = 10, .first_byte = 0}, c);
   const auto applied = Apply(
@@ -398,7 +400,7 @@ TEST(Cast, StringsParseLikeTheParsers) {
   ASSERT_EQ(applied.rejected.size(), 2u);
   EXPECT_EQ(applied.rejected[0].Describe(), "line 11 (byte 0): bad bool in column 'b': \"maybe\"");
   EXPECT_EQ(applied.rejected[1].Describe(),
-            "line 12 (byte 0): bad timestamp in column 't': \"2024-02-30\"");
+            "line 12 (byte 0): bad timestamp in column 't': \"2024-02-30T00:00:00Z\"");
 }
 
 // Issue 22: a cast follows the parsers' rules and never rounds: a value the new type would
@@ -446,7 +448,7 @@ TEST(Cast, RejectsWhatTheNewTypeWouldChange) {
   t[1].AppendInt64(253402300799999999);  // 9999-12-31T23:59:59.999999Z
   t[0].AppendString("2024-01-01T00:00:00.123456789Z");
   t[1].AppendInt64(0);
-  t[0].AppendString("2024-01-01");
+  t[0].AppendString("2024-01-01T00:00:00Z");
   t[1].AppendInt64(253402300800000000);  // year 10000
   const Batch times({.chunk_index = 0, .first_line = 1, .first_byte = 0}, t);
   const auto as_time = Apply(
@@ -459,14 +461,112 @@ TEST(Cast, RejectsWhatTheNewTypeWouldChange) {
             "\"2024-01-01T00:00:00.123456789Z\" (timestamps hold microseconds)");
 }
 
+// Issue 25: dates (days), local times and instants (microseconds) convert to each other, to
+// int64 as their number, and to and from their ISO 8601 text; a date takes a midnight only, and
+// a local time becomes an instant as UTC (the cast says so; nothing else does).
+TEST(Cast, DatesLocalTimesAndInstantsConvertWithoutLosingATimeOfDay) {
+  std::vector<ColumnBuffer> c;
+  c.emplace_back("d", ColumnType::kDate);
+  c.emplace_back("local", ColumnType::kDateTime);
+  c.emplace_back("s", ColumnType::kString);
+  c.emplace_back("n", ColumnType::kInt64);
+  auto row = [&](std::int64_t d, std::int64_t local, const char* s, std::int64_t n) {
+    c[0].AppendInt64(d);
+    c[1].AppendInt64(local);
+    c[2].AppendString(s);
+    c[3].AppendInt64(n);
+  };
+  row(19723, kJan1, "2024-01-01", 19723);       // midnight: fine
+  row(-1, kJan1 + 5 * kHour, "2024-01-01", 0);  // 05:00 is no date
+  row(0, kJan1, "2024-01-01T00:00:00", 0);      // no date's form
+  row(0, kJan1, "2024-02-30", 0);               // no date at all
+  row(0, kJan1, "2024-01-01", 2932897);         // day after 9999-12-31
+  const Batch in({.chunk_index = 0, .first_line = 1, .first_byte = 0}, c);
+
+  const auto as_date =
+      Apply(CastTransform(
+                {{"local", ColumnType::kDate}, {"s", ColumnType::kDate}, {"n", ColumnType::kDate}}),
+            in.view);
+  EXPECT_EQ(as_date.view.schema().ToString(), "d:date,local:date,s:date,n:date");
+  EXPECT_EQ(Rows(as_date.view), (std::vector<std::string>{"19723|19723|19723|19723"}));
+  std::vector<std::string> described;
+  for (const auto& error : as_date.rejected) described.push_back(error.Describe());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{
+                "line 2 (byte 0): bad date in column 'local': \"2024-01-01T05:00:00\" (a time of "
+                "day: a date holds days)",
+                "line 3 (byte 0): bad date in column 's': \"2024-01-01T00:00:00\" (a time of day: "
+                "a date holds days)",
+                "line 4 (byte 0): bad date in column 's': \"2024-02-30\"",
+                "line 5 (byte 0): bad date in column 'n': \"2932897\" (days outside years "
+                "0000-9999)"}));
+
+  // date → datetime and timestamp at midnight; datetime → timestamp as UTC; → string and int64.
+  const auto widened = Apply(CastTransform({{"d", ColumnType::kTimestamp},
+                                            {"local", ColumnType::kTimestamp},
+                                            {"s", ColumnType::kString},
+                                            {"n", ColumnType::kInt64}}),
+                             in.view);
+  EXPECT_EQ(Rows(widened.view)[0], "1704067200000000|1704067200000000|2024-01-01|19723");
+  EXPECT_EQ(Rows(widened.view)[1], "-86400000000|1704085200000000|2024-01-01|0");
+  const auto text =
+      Apply(CastTransform({{"d", ColumnType::kString}, {"local", ColumnType::kString}}), in.view);
+  EXPECT_EQ(Rows(text.view)[1], "1969-12-31|2024-01-01T05:00:00|2024-01-01|0");
+  const auto back = Apply(CastTransform({{"d", ColumnType::kDateTime}}), widened.view);
+  EXPECT_EQ(Rows(back.view)[1], "-86400000000|1704085200000000|2024-01-01|0");
+  EXPECT_EQ(back.view.column(0).type(), ColumnType::kDateTime);
+  const auto from_int = Apply(CastTransform({{"n", ColumnType::kDateTime}}), in.view);
+  EXPECT_EQ(from_int.view.column(3).type(), ColumnType::kDateTime);
+  EXPECT_TRUE(from_int.rejected.empty());
+}
+
+// Issue 25: a date column is compared with a quoted date, a local time with a local time.
+TEST(Filter, ComparesDatesAndLocalTimesWithTheirOwnLiterals) {
+  std::vector<ColumnBuffer> c;
+  c.emplace_back("d", ColumnType::kDate);
+  c.emplace_back("local", ColumnType::kDateTime);
+  for (const std::int64_t day : {15339, 15340, 15341}) {  // 2011-12-31, 2012-01-01, 2012-01-02
+    c[0].AppendInt64(day);
+    c[1].AppendInt64(day * 24 * kHour + 12 * kHour);
+  }
+  c[0].AppendNull();
+  c[1].AppendNull();
+  const Batch in({.chunk_index = 0, .first_line = 1, .first_byte = 0}, c);
+  auto kept = [&](std::string_view expression) {
+    return Lines(Apply(FilterTransform(expression), in.view).view);
+  };
+  using Found = std::vector<std::uint64_t>;
+  EXPECT_EQ(kept("d >= '2012-01-01'"), (Found{2, 3}));
+  EXPECT_EQ(kept("d == '2012-01-01' or d == null"), (Found{2, 4}));
+  EXPECT_EQ(kept("'2012-01-01' > d"), (Found{1}));
+  EXPECT_EQ(kept("local < '2012-01-01T12:00:00'"), (Found{1}));
+  EXPECT_EQ(kept("local >= '2012-01-01 12:00:00.000001'"), (Found{3}));
+  // Unquoted, a date or a time without space is a literal too (no minus to mistake it for).
+  EXPECT_EQ(kept("d >= 2012-01-01 and d<2012-01-02"), (Found{2}));
+  EXPECT_EQ(kept("(local == 2012-01-02T12:00:00)"), (Found{3}));
+  auto error = [&](std::string_view expression) {
+    return OutputSchemaError(FilterTransform(expression), in.view);
+  };
+  EXPECT_EQ(error("d > '2012-01-01T00:00:00Z'"),
+            "filter: column 'd' is date: '2012-01-01T00:00:00Z' is no date (a time of day: a date "
+            "holds days), compare it with one such as '2024-01-01' (position 5)");
+  EXPECT_EQ(error("local > '2012-01-01T00:00:00Z'"),
+            "filter: column 'local' is datetime: '2012-01-01T00:00:00Z' is no datetime (a zone: a "
+            "datetime is a local time), compare it with one such as '2024-01-01T09:30:00' "
+            "(position 9)");
+  EXPECT_EQ(error("d > 2012"),
+            "filter: column 'd' is date: compare it with a quoted date such as '2024-01-01', not "
+            "2012 (position 5)");
+}
+
 TEST(Cast, RefusesWhatDoesNotConvert) {
   const auto in = Sample();
   EXPECT_EQ(OutputSchemaError(CastTransform({{"amount", ColumnType::kTimestamp}}), in.view),
-            "cast: cannot convert 'amount' from float64 to timestamp (timestamps convert to and "
-            "from int64 microseconds and string)");
+            "cast: cannot convert 'amount' from float64 to timestamp (timestamp, date and "
+            "datetime convert to each other, and to and from string and int64)");
   EXPECT_EQ(OutputSchemaError(CastTransform({{"at", ColumnType::kBool}}), in.view),
-            "cast: cannot convert 'at' from timestamp to bool (timestamps convert to and from "
-            "int64 microseconds and string)");
+            "cast: cannot convert 'at' from timestamp to bool (timestamp, date and datetime "
+            "convert to each other, and to and from string and int64)");
   EXPECT_EQ(OutputSchemaError(CastTransform({{"x", ColumnType::kBool}}), in.view),
             "cast: no column 'x' (columns: id, amount, ok, name, at, code)");
 }
@@ -501,7 +601,7 @@ TEST(Filter, ComparesEachTypeWithItsLiterals) {
   EXPECT_EQ(Kept("name == 'Zoë' or name == \"Bob\""), (Ids{"2", "4"}));
   EXPECT_EQ(Kept("name < 'B'"), (Ids{"1", "-5"}));  // bytewise; "" < "B"
   EXPECT_EQ(Kept("name == 'it\\'s'"), (Ids{}));
-  EXPECT_EQ(Kept("at >= '2024-01-01'"), (Ids{"1", "null", "-5"}));
+  EXPECT_EQ(Kept("at >= '2024-01-01T00:00:00Z'"), (Ids{"1", "null", "-5"}));
   EXPECT_EQ(Kept("at > '2024-01-01T00:00:00+01:00'"), (Ids{"1", "null", "4", "-5"}));
   EXPECT_EQ(Kept("`code` == '42'"), (Ids{"1"}));
 }
@@ -615,10 +715,17 @@ TEST(Filter, LiteralsAreCheckedAgainstColumnTypes) {
             "filter: column 'ok' is bool: only == and != apply to it, not < (position 1)");
   EXPECT_EQ(error("ok == 1"),
             "filter: column 'ok' is bool: compare it with true or false, not 1 (position 7)");
-  EXPECT_EQ(error("at > 'soon'"), "filter: 'soon' is not an ISO 8601 time (position 6)");
+  EXPECT_EQ(error("at > 'soon'"),
+            "filter: column 'at' is timestamp: 'soon' is no timestamp, compare it with one such as "
+            "'2024-01-01T09:30:00Z' (position 6)");
+  // Issue 25: an instant is compared with an instant: a literal without zone is no UTC time.
+  EXPECT_EQ(error("at > '2024-01-01'"),
+            "filter: column 'at' is timestamp: '2024-01-01' is no timestamp (no zone: a timestamp "
+            "needs Z or an offset), compare it with one such as '2024-01-01T09:30:00Z' "
+            "(position 6)");
   EXPECT_EQ(error("at > 5"),
-            "filter: column 'at' is timestamp: compare it with a quoted ISO 8601 time such as "
-            "'2024-01-01', not 5 (position 6)");
+            "filter: column 'at' is timestamp: compare it with a quoted timestamp such as "
+            "'2024-01-01T09:30:00Z', not 5 (position 6)");
   EXPECT_EQ(error("amount < null"),
             "filter: null can only be compared with == or !=, not < (position 10)");
   EXPECT_EQ(error("id == 1 or nope == 1"),
@@ -788,7 +895,8 @@ TEST(ParseTransform, BuildsEachKindAndRefusesBadSpecs) {
   EXPECT_EQ(error("select", "id,id"), "select: 'id' listed twice");
   EXPECT_EQ(error("rename", "id"), "rename: expected old:new, got 'id'");
   EXPECT_EQ(error("cast", "id:int"),
-            "cast: unknown type 'int' for column 'id' (int64, float64, bool, string, timestamp)");
+            "cast: unknown type 'int' for column 'id' (int64, float64, bool, string, timestamp, "
+            "date, datetime)");
   EXPECT_EQ(error("cast", "id"), "cast: expected column:type, got 'id'");
   EXPECT_EQ(error("mask", "card:keep=4"), "mask: expected 'card:keep_last=N', got 'card:keep=4'");
   EXPECT_EQ(error("mask", "card:keep_last=-1"),
@@ -909,7 +1017,7 @@ TEST(Chain, SelectRenameCastFilterFusedEqualsOneByOne) {
     return List(ParseTransform("select", "id,amount,code,at"),
                 ParseTransform("rename", "code:value,at:when"),
                 ParseTransform("cast", "value:int64,amount:string"),
-                ParseTransform("filter", "value > 0 and when >= '2024-01-01'"));
+                ParseTransform("filter", "value > 0 and when >= '2024-01-01T00:00:00Z'"));
   };
   const auto chain = Chain(steps());
   const auto applied = Apply(*chain, in.view);

@@ -58,6 +58,8 @@ Rows Text(const BatchView& batch) {
       switch (column.type()) {
         case ColumnType::kInt64:
         case ColumnType::kTimestamp:
+        case ColumnType::kDate:
+        case ColumnType::kDateTime:
           row.push_back(std::to_string(column.int64(r)));
           break;
         case ColumnType::kFloat64:

@@ -158,14 +158,16 @@ TEST(Values, ALossNoteSaysWhatTheTypeWouldChange) {
   EXPECT_EQ(LossNote(ColumnType::kFloat64, "-Infinity"), "float64 holds finite numbers only");
   EXPECT_EQ(LossNote(ColumnType::kFloat64, "1e-999"), "beyond float64");
   EXPECT_EQ(LossNote(ColumnType::kFloat64, "1,5"), "");
-  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-01-01 00:00:00.0000001"),
+  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-01-01 00:00:00.0000001Z"),
             "timestamps hold microseconds");
   EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-02-30"), "");
   EXPECT_EQ(LossNote(ColumnType::kBool, "maybe"), "");
   EXPECT_EQ(BadValueDetail(ColumnType::kInt64, "\"99999999999999999999\"", "99999999999999999999"),
             "\"\"99999999999999999999\"\" (beyond int64)");
-  EXPECT_EQ(MicrosDetail("-62167219200000001"),
+  EXPECT_EQ(RangeDetail(ColumnType::kTimestamp, "-62167219200000001"),
             "\"-62167219200000001\" (microseconds outside years 0000-9999)");
+  EXPECT_EQ(RangeDetail(ColumnType::kDate, "2932897"),
+            "\"2932897\" (days outside years 0000-9999)");
 }
 
 TEST(Values, Bools) {
@@ -175,12 +177,12 @@ TEST(Values, Bools) {
 }
 
 TEST(Values, TimestampsInIso8601) {
-  EXPECT_EQ(ParseTimestamp("1970-01-01"), 0);
+  EXPECT_EQ(ParseTimestamp("1970-01-01T00:00:00Z"), 0);
   EXPECT_EQ(ParseTimestamp("2024-03-01T12:00:00Z"), 1709294400000000);
-  EXPECT_EQ(ParseTimestamp("2024-03-01 12:00:00"), 1709294400000000);
+  EXPECT_EQ(ParseTimestamp("2024-03-01 12:00:00Z"), 1709294400000000);
   EXPECT_EQ(ParseTimestamp("2024-03-01T14:00:00+02:00"), 1709294400000000);
   EXPECT_EQ(ParseTimestamp("2024-03-01T12:00:00.5Z"), 1709294400500000);
-  EXPECT_EQ(ParseTimestamp("2024-02-29"), 1709164800000000);  // leap day
+  EXPECT_EQ(ParseTimestamp("2024-02-29T00:00:00-00:00"), 1709164800000000);  // leap day
   EXPECT_EQ(ParseTimestamp("1969-12-31T23:59:59Z"), -1000000);
   for (const char* bad : {"2023-02-29", "2024-13-01", "2024-00-10", "2024-01-32", "2024-1-01",
                           "2024-01-01T25:00:00", "2024-01-01T12:00", "2024-01-01X", "",
@@ -203,10 +205,10 @@ TEST(Values, TimestampsInIso8601) {
 TEST(Values, TimestampsAreNeverRounded) {
   EXPECT_EQ(ParseTimestamp("2024-03-01T12:00:00.123456000Z"), 1709294400123456);
   EXPECT_EQ(ParseTimestamp("2024-03-01T12:00:00.1000000000000000000000Z"), 1709294400100000);
-  EXPECT_EQ(ParseTimestamp("0000-01-01"), kMinTimestamp);
+  EXPECT_EQ(ParseTimestamp("0000-01-01T00:00:00Z"), kMinTimestamp);
   EXPECT_EQ(ParseTimestamp("9999-12-31T23:59:59.999999Z"), kMaxTimestamp);
   EXPECT_EQ(ParseTimestamp("0000-01-01T00:30:00+00:30"), kMinTimestamp);
-  for (const char* lossy : {"2024-03-01T12:00:00.123456789Z", "2024-03-01T12:00:00.0000001",
+  for (const char* lossy : {"2024-03-01T12:00:00.123456789Z", "2024-03-01T12:00:00.0000001Z",
                             "2024-03-01 12:00:00.1234561+02:00", "2016-12-31T23:59:60Z",
                             "0000-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"}) {
     EXPECT_FALSE(ParseTimestamp(lossy)) << lossy;
@@ -214,6 +216,73 @@ TEST(Values, TimestampsAreNeverRounded) {
   EXPECT_TRUE(IsTimestamp(kMaxTimestamp));
   EXPECT_FALSE(IsTimestamp(kMaxTimestamp + 1));
   EXPECT_FALSE(IsTimestamp(kMinTimestamp - 1));
+}
+
+// Issue 25: a date, a local time without zone and an instant are three types, each of its own
+// ISO 8601 form: a date is no midnight UTC, a local time no UTC time.
+TEST(Values, ADateALocalTimeAndAnInstantAreEachOfTheirOwnForm) {
+  EXPECT_EQ(ParseTemporal(ColumnType::kDate, "1970-01-01"), 0);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDate, "2024-02-29"), 19782);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDate, "1969-12-31"), -1);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDate, "0000-01-01"), kMinDate);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDate, "9999-12-31"), kMaxDate);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDateTime, "2024-03-01T12:00:00"), 1709294400000000);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDateTime, "2024-03-01 12:00:00.5"), 1709294400500000);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDateTime, "0000-01-01T00:00:00"), kMinTimestamp);
+  EXPECT_EQ(ParseTemporal(ColumnType::kDateTime, "9999-12-31T23:59:59.999999000"), kMaxTimestamp);
+  for (const char* text : {"2024-03-01", "2024-03-01T12:00:00", "2024-03-01 12:00:00.5",
+                           "2024-03-01T12:00:00Z", "2024-03-01T12:00:00+02:00"}) {
+    const auto type = TemporalTypeOf(text);
+    ASSERT_TRUE(type) << text;
+    for (const auto other : {ColumnType::kDate, ColumnType::kDateTime, ColumnType::kTimestamp}) {
+      EXPECT_EQ(ParseTemporal(other, text).has_value(), other == *type) << text;
+    }
+  }
+  EXPECT_EQ(TemporalTypeOf("2024-03-01"), ColumnType::kDate);
+  EXPECT_EQ(TemporalTypeOf("2024-03-01 12:00:00"), ColumnType::kDateTime);
+  EXPECT_EQ(TemporalTypeOf("2024-03-01T12:00:00-05:30"), ColumnType::kTimestamp);
+  for (const char* bad : {"2012-02-30", "2012-13-01", "2023-02-29", "2012-01-01T25:00",
+                          "2012-01-01T25:00:00", "2012-01-01T10:00", "2016-12-31T23:59:60",
+                          "2012-01-01T00:00:00.123456789", "20120101", "2012-01-01T", ""}) {
+    EXPECT_FALSE(TemporalTypeOf(bad)) << bad;
+  }
+}
+
+TEST(Values, EachTemporalTypeIsWrittenInItsCanonicalForm) {
+  EXPECT_EQ(FormatTemporal(ColumnType::kDate, 0), "1970-01-01");
+  EXPECT_EQ(FormatTemporal(ColumnType::kDate, -1), "1969-12-31");
+  EXPECT_EQ(FormatTemporal(ColumnType::kDate, kMinDate), "0000-01-01");
+  EXPECT_EQ(FormatTemporal(ColumnType::kDate, kMaxDate), "9999-12-31");
+  EXPECT_EQ(FormatTemporal(ColumnType::kDateTime, 1709294400500000), "2024-03-01T12:00:00.500000");
+  EXPECT_EQ(FormatTemporal(ColumnType::kDateTime, kMinTimestamp), "0000-01-01T00:00:00");
+  EXPECT_EQ(FormatTemporal(ColumnType::kTimestamp, 1709294400000000), "2024-03-01T12:00:00Z");
+  for (const auto type : {ColumnType::kDate, ColumnType::kDateTime, ColumnType::kTimestamp}) {
+    const std::int64_t lo = type == ColumnType::kDate ? kMinDate : kMinTimestamp;
+    const std::int64_t hi = type == ColumnType::kDate ? kMaxDate : kMaxTimestamp;
+    for (const std::int64_t value : {lo, lo + 1, std::int64_t{-1}, std::int64_t{0}, hi - 1, hi}) {
+      EXPECT_EQ(ParseTemporal(type, FormatTemporal(type, value)), value)
+          << FormatTemporal(type, value);
+      EXPECT_TRUE(InTemporalRange(type, value));
+    }
+    EXPECT_FALSE(InTemporalRange(type, lo - 1));
+    EXPECT_FALSE(InTemporalRange(type, hi + 1));
+  }
+}
+
+// A value of another temporal form says which, so that the user can declare the right type.
+TEST(Values, ALossNoteNamesTheTemporalFormAValueHas) {
+  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-03-01T12:00:00"),
+            "no zone: a timestamp needs Z or an offset");
+  EXPECT_EQ(LossNote(ColumnType::kTimestamp, "2024-03-01"),
+            "no zone: a timestamp needs Z or an offset");
+  EXPECT_EQ(LossNote(ColumnType::kDateTime, "2024-03-01T12:00:00Z"),
+            "a zone: a datetime is a local time");
+  EXPECT_EQ(LossNote(ColumnType::kDateTime, "2024-03-01"), "no time of day: a datetime needs one");
+  EXPECT_EQ(LossNote(ColumnType::kDate, "2024-03-01 00:00:00"), "a time of day: a date holds days");
+  EXPECT_EQ(LossNote(ColumnType::kDateTime, "2024-03-01T12:00:00.0000001"),
+            "datetimes hold microseconds");
+  EXPECT_EQ(LossNote(ColumnType::kDateTime, "2016-12-31T23:59:60"), "no leap seconds");
+  EXPECT_EQ(LossNote(ColumnType::kDate, "2024-02-30"), "");
 }
 
 TEST(Values, Utf8Validation) {

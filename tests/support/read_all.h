@@ -16,6 +16,8 @@ inline void ReadAll(const stages::BatchView& view) {
       switch (column.type()) {
         case ColumnType::kInt64:
         case ColumnType::kTimestamp:
+        case ColumnType::kDate:
+        case ColumnType::kDateTime:
           (void)column.int64(row);
           break;
         case ColumnType::kFloat64:

@@ -10,7 +10,7 @@ namespace {
 // Checks what the Verifier cannot: that each column's vectors fit its type and the row count.
 std::string CheckColumn(const fb::Column& column, std::uint32_t rows) {
   const auto type = static_cast<std::uint8_t>(column.type());
-  if (type > static_cast<std::uint8_t>(ColumnType::kTimestamp)) return "unknown column type";
+  if (type > static_cast<std::uint8_t>(ColumnType::kDateTime)) return "unknown column type";
   if (column.validity() != nullptr && column.validity()->size() != (std::size_t{rows} + 7) / 8) {
     return "validity bitmap length";
   }
@@ -20,6 +20,8 @@ std::string CheckColumn(const fb::Column& column, std::uint32_t rows) {
   switch (static_cast<ColumnType>(type)) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       return length_is(column.ints()) ? "" : "int vector length";
     case ColumnType::kFloat64:
       return length_is(column.floats()) ? "" : "float vector length";

@@ -15,6 +15,8 @@ void ColumnBuffer::AppendNull() {
   switch (type_) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       ints_.push_back(0);
       break;
     case ColumnType::kFloat64:
@@ -36,6 +38,8 @@ void ColumnBuffer::PopBack() {
   switch (type_) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       ints_.pop_back();
       break;
     case ColumnType::kFloat64:
@@ -187,6 +191,8 @@ StageResult<std::span<std::byte>> WriteBatch(std::span<std::byte> block, const B
       switch (column.type()) {
         case ColumnType::kInt64:
         case ColumnType::kTimestamp:
+        case ColumnType::kDate:
+        case ColumnType::kDateTime:
           ints = Vector(builder, column.ints_);
           break;
         case ColumnType::kFloat64:

@@ -9,8 +9,8 @@
 namespace zcpipe::stages {
 namespace {
 
-constexpr std::array<const char*, 5> kTypeNames = {"int64", "float64", "bool", "string",
-                                                   "timestamp"};
+constexpr std::array<const char*, 7> kTypeNames = {"int64",     "float64", "bool",    "string",
+                                                   "timestamp", "date",    "datetime"};
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -21,6 +21,12 @@ std::string_view Trim(std::string_view text) {
 }  // namespace
 
 const char* TypeName(ColumnType type) { return kTypeNames.at(static_cast<std::size_t>(type)); }
+
+std::string TypeNames() {
+  std::string names;
+  for (const char* name : kTypeNames) names += (names.empty() ? "" : ", ") + std::string(name);
+  return names;
+}
 
 std::optional<ColumnType> ParseType(std::string_view name) {
   for (std::size_t i = 0; i < kTypeNames.size(); ++i) {
@@ -57,8 +63,7 @@ Schema Schema::Parse(std::string_view text) {
       const auto type = ParseType(type_name);
       if (!type) {
         throw std::invalid_argument("schema: unknown type '" + std::string(type_name) +
-                                    "' for column '" + column.name +
-                                    "' (int64, float64, bool, string, timestamp)");
+                                    "' for column '" + column.name + "' (" + TypeNames() + ")");
       }
       column.type = *type;
     }

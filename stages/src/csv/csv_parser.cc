@@ -71,7 +71,11 @@ std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bo
       if (const auto v = detail::ParseBool(value)) return column.AppendBool(*v), std::nullopt;
       break;
     case ColumnType::kTimestamp:
-      if (const auto v = detail::ParseTimestamp(value)) return column.AppendInt64(*v), std::nullopt;
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
+      if (const auto v = detail::ParseTemporal(column.type(), value)) {
+        return column.AppendInt64(*v), std::nullopt;
+      }
       break;
     case ColumnType::kString:
       if (!check_utf8 || detail::IsValidUtf8(value))

@@ -91,7 +91,9 @@ void AppendValue(const ColumnView& column, std::uint32_t row, std::string& out,
       append_string(column.string(row));
       break;
     case ColumnType::kTimestamp:
-      append_string(detail::FormatTimestamp(column.int64(row)));
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
+      append_string(detail::FormatTemporal(column.type(), column.int64(row)));
       break;
   }
 }

@@ -18,6 +18,10 @@ const char* Name(InputErrc reason) {
       return "bad bool";
     case InputErrc::kBadTimestamp:
       return "bad timestamp";
+    case InputErrc::kBadDate:
+      return "bad date";
+    case InputErrc::kBadDateTime:
+      return "bad datetime";
     case InputErrc::kInvalidUtf8:
       return "invalid UTF-8";
     case InputErrc::kInvalidJson:

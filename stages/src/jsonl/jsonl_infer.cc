@@ -25,7 +25,8 @@ struct Kind {
 
 // The kind of `value`, or nothing if it is not valid JSON. A number keeps the numeric types
 // that hold its token (an integer beyond int64 or a decimal a double would round, none: string
-// keeps its token); a string only timestamp, when it is one (an int64 column takes no string);
+// keeps its token); a string only the temporal type whose form it has, if any (an int64 column
+// takes no string);
 // an array or an object none.
 std::optional<Kind> KindOf(od::value value) {
   od::json_type type{};
@@ -40,7 +41,8 @@ std::optional<Kind> KindOf(od::value value) {
     case od::json_type::string: {
       std::string_view text;
       if (value.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
-      return Kind{false, detail::ParseTimestamp(text) ? detail::kTimestampType : detail::kNoType};
+      return Kind{false,
+                  static_cast<std::uint8_t>(detail::TypesKeeping(text) & detail::kTemporalTypes)};
     }
     case od::json_type::boolean:
       if (jsonl::Validate(value, 1)) return std::nullopt;

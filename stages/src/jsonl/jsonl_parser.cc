@@ -233,20 +233,21 @@ std::optional<Fault> JsonlParser::Impl::Store(std::size_t column, od::value valu
         return std::nullopt;
       }
       if (!jsonl::IsJsonInteger(token)) return mismatch();
+      if (type != ColumnType::kInt64 && type != ColumnType::kTimestamp) return mismatch();
       std::int64_t number = 0;
       if (value.get_int64().get(number) != simdjson::SUCCESS) {
         return Fault{detail::BadValueReason(type), type == ColumnType::kInt64
                                                        ? detail::BadValueDetail(type, token, token)
-                                                       : detail::MicrosDetail(token)};
+                                                       : detail::RangeDetail(type, token)};
       }
       if (type == ColumnType::kTimestamp && !detail::IsTimestamp(number)) {
-        return Fault{InputErrc::kBadTimestamp, detail::MicrosDetail(token)};
+        return Fault{InputErrc::kBadTimestamp, detail::RangeDetail(type, token)};
       }
       out.AppendInt64(number);
       return std::nullopt;
     }
     case od::json_type::string: {
-      if (type != ColumnType::kString && type != ColumnType::kTimestamp) return mismatch();
+      if (type != ColumnType::kString && !IsTemporal(type)) return mismatch();
       const auto token = jsonl::Token(value);
       std::string_view text;
       if (value.get_string().get(text) != simdjson::SUCCESS) return jsonl::StringFault(token);
@@ -254,9 +255,11 @@ std::optional<Fault> JsonlParser::Impl::Store(std::size_t column, od::value valu
         out.AppendString(text);
         return std::nullopt;
       }
-      const auto micros = detail::ParseTimestamp(text);
-      if (!micros) return Fault{InputErrc::kBadTimestamp, detail::BadValueDetail(type, text, text)};
-      out.AppendInt64(*micros);
+      const auto temporal = detail::ParseTemporal(type, text);
+      if (!temporal) {
+        return Fault{detail::BadValueReason(type), detail::BadValueDetail(type, text, text)};
+      }
+      out.AppendInt64(*temporal);
       return std::nullopt;
     }
     case od::json_type::boolean: {

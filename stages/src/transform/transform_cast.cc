@@ -12,11 +12,22 @@ namespace {
 
 using detail::Value;
 
+// A temporal type converts to and from string, int64 and the other temporal types only.
 bool Supported(ColumnType from, ColumnType to) {
-  const bool timestamp = from == ColumnType::kTimestamp || to == ColumnType::kTimestamp;
-  const bool other_side_ok = from == ColumnType::kString || to == ColumnType::kString ||
-                             from == ColumnType::kInt64 || to == ColumnType::kInt64;
-  return !timestamp || other_side_ok;
+  const auto plain = [](ColumnType type) {
+    return type == ColumnType::kString || type == ColumnType::kInt64 || IsTemporal(type);
+  };
+  return (!IsTemporal(from) || plain(to)) && (!IsTemporal(to) || plain(from));
+}
+
+// A temporal value as another temporal type: a date is its midnight, a local time (datetime) is
+// taken as UTC and an instant gives its UTC wall time; a date takes a midnight only (false
+// otherwise: a time of day would be lost).
+bool ConvertTemporal(ColumnType from, ColumnType to, std::int64_t in, std::int64_t& out) {
+  constexpr std::int64_t kDay = 86'400'000'000;
+  const std::int64_t micros = from == ColumnType::kDate ? in * kDay : in;
+  out = to == ColumnType::kDate ? micros / kDay : micros;
+  return to != ColumnType::kDate || micros % kDay == 0;
 }
 
 // Converts the non-null `in` from `from` to `to` into `out`; false when it does not convert
@@ -37,8 +48,10 @@ bool Convert(ColumnType from, ColumnType to, const Value& in, Value& out, std::s
         out.i = v.value_or(0);
         return v.has_value();
       }
-      case ColumnType::kTimestamp: {
-        const auto v = detail::ParseTimestamp(in.s);
+      case ColumnType::kTimestamp:
+      case ColumnType::kDate:
+      case ColumnType::kDateTime: {
+        const auto v = detail::ParseTemporal(to, in.s);
         out.i = v.value_or(0);
         return v.has_value();
       }
@@ -57,10 +70,13 @@ bool Convert(ColumnType from, ColumnType to, const Value& in, Value& out, std::s
     }
     return false;
   }
-  // Numeric kinds: int64 and timestamp share `i`.
+  if (IsTemporal(from) && IsTemporal(to)) return ConvertTemporal(from, to, in.i, out.i);
+  // Numeric kinds: int64 and the temporal types share `i`.
   switch (to) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       if (from == ColumnType::kBool) {
         out.i = in.b ? 1 : 0;
         return true;
@@ -74,8 +90,8 @@ bool Convert(ColumnType from, ColumnType to, const Value& in, Value& out, std::s
         out.i = static_cast<std::int64_t>(in.f);
         return detail::Float64HoldsInt64(out.i);  // 2^60 prints as 1.152921504606847e+18
       }
-      out.i = in.i;  // int64 ↔ timestamp
-      return to != ColumnType::kTimestamp || detail::IsTimestamp(in.i);
+      out.i = in.i;  // int64 ↔ a temporal type's number: days or microseconds
+      return !IsTemporal(to) || detail::InTemporalRange(to, in.i);
     case ColumnType::kFloat64:
       out.f = from == ColumnType::kBool ? (in.b ? 1.0 : 0.0) : static_cast<double>(in.i);
       return from == ColumnType::kBool || detail::Float64HoldsInt64(in.i);
@@ -114,8 +130,8 @@ class CastOp final : public detail::Op {
         row.error->column = c.column;
         std::string text;
         detail::FormatValue(c.from, in, text);
-        row.error->detail = c.from == ColumnType::kInt64 && c.to == ColumnType::kTimestamp
-                                ? detail::MicrosDetail(text)
+        row.error->detail = c.from == ColumnType::kInt64 && IsTemporal(c.to)
+                                ? detail::RangeDetail(c.to, text)
                                 : detail::BadValueDetail(c.to, text, text);
         return detail::RowOutcome::kReject;
       }
@@ -145,7 +161,8 @@ class CastStep final : public detail::Step {
       if (!Supported(column.type, cast.type)) {
         return detail::BindFail("cast: cannot convert '" + column.name + "' from " +
                                 TypeName(column.type) + " to " + TypeName(cast.type) +
-                                " (timestamps convert to and from int64 microseconds and string)");
+                                " (timestamp, date and datetime convert to each other, and to "
+                                "and from string and int64)");
       }
       conversions.push_back(
           {plan.Use(column.id), plan.NewSlot(), column.type, cast.type, column.name});

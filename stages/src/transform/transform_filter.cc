@@ -25,7 +25,7 @@ struct Node {
     kNot,
     kIsNull,
     kIsNotNull,
-    kInt,       // int64/timestamp column, integer literal i
+    kInt,       // int64 or temporal column, integer literal i (days or microseconds)
     kIntFloat,  // int64 column, non-integer literal f (compared exactly)
     kFloat,     // float64 column, literal f
     kBool,      // bool column, literal b (== and != only)
@@ -109,6 +109,18 @@ bool Eval(const Node& node, std::span<const Value> values) {
   }
 }
 
+// A literal of the temporal `type`, for messages.
+const char* TemporalExample(ColumnType type) {
+  switch (type) {
+    case ColumnType::kDate:
+      return "2024-01-01";
+    case ColumnType::kDateTime:
+      return "2024-01-01T09:30:00";
+    default:
+      return "2024-01-01T09:30:00Z";
+  }
+}
+
 std::string At(std::size_t position) { return " (position " + std::to_string(position) + ")"; }
 
 // Binds a comparison: resolves the column, checks the literal against its type.
@@ -166,17 +178,23 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
       node.kind = Node::Kind::kString;
       node.s = literal.value;
       return {};
-    case ColumnType::kTimestamp: {
+    case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime: {
       if (literal.kind != Literal::Kind::kString) {
-        return wrong("a quoted ISO 8601 time such as '2024-01-01'");
+        return wrong(std::string("a quoted ") + TypeName(column.type) + " such as '" +
+                     TemporalExample(column.type) + "'");
       }
-      const auto micros = detail::ParseTimestamp(literal.value);
-      if (!micros) {
-        return detail::BindFail("filter: " + literal.source + " is not an ISO 8601 time" +
-                                At(literal.position));
+      const auto value = detail::ParseTemporal(column.type, literal.value);
+      if (!value) {
+        const auto note = detail::LossNote(column.type, literal.value);
+        return detail::BindFail("filter: " + where + ": " + literal.source + " is no " +
+                                TypeName(column.type) + (note.empty() ? "" : " (" + note + ")") +
+                                ", compare it with one such as '" + TemporalExample(column.type) +
+                                "'" + At(literal.position));
       }
       node.kind = Node::Kind::kInt;
-      node.i = *micros;
+      node.i = *value;
       return {};
     }
   }

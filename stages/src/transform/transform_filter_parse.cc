@@ -33,6 +33,19 @@ bool IsWordStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z
 bool IsWord(char c) { return IsWordStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// "dddd-dd-dd" at the start of `text`; a character of an ISO 8601 time or offset.
+bool IsDateStart(std::string_view text) {
+  constexpr std::string_view kShape = "0000-00-00";
+  if (text.size() < kShape.size()) return false;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == '-' ? text[i] != '-' : !IsDigit(text[i])) return false;
+  }
+  return true;
+}
+bool IsTimeMark(char c) {
+  return c == '-' || c == ':' || c == '.' || c == 'T' || c == 'Z' || c == '+';
+}
+
 bool EqualsIgnoreCase(std::string_view word, std::string_view lower) {
   if (word.size() != lower.size()) return false;
   for (std::size_t i = 0; i < word.size(); ++i) {
@@ -88,6 +101,12 @@ class Parser {
       if (token_.kind == Token::Kind::kName && token_.value.empty()) {
         FailAt(token_.position, "empty column name");
       }
+    } else if (IsDateStart(text_.substr(pos_))) {
+      // An unquoted ISO 8601 date or time is a string (the binding checks its form): it has no
+      // space, and the grammar has no minus that "2012-01-01" could otherwise mean.
+      while (pos_ < text_.size() && (IsDigit(text_[pos_]) || IsTimeMark(text_[pos_]))) ++pos_;
+      token_.kind = Token::Kind::kString;
+      token_.value = std::string(text_.substr(start, pos_ - start));
     } else if (IsDigit(c) || c == '.' ||
                ((c == '-' || c == '+') && pos_ + 1 < text_.size() &&
                 (IsDigit(text_[pos_ + 1]) || text_[pos_ + 1] == '.'))) {

@@ -55,8 +55,8 @@ std::unique_ptr<Transform> ParseCast(std::string_view spec) {
     auto [name, type_name] = Pair("cast", part, "column:type");
     const auto type = ParseType(type_name);
     if (!type) {
-      Bad("cast", "unknown type '" + type_name + "' for column '" + name +
-                      "' (int64, float64, bool, string, timestamp)");
+      Bad("cast",
+          "unknown type '" + type_name + "' for column '" + name + "' (" + TypeNames() + ")");
     }
     casts.push_back({std::move(name), *type});
   }

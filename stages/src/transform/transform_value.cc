@@ -13,6 +13,8 @@ void ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row, Val
   switch (type) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       out.i = column.int64(row);
       break;
     case ColumnType::kFloat64:
@@ -35,6 +37,8 @@ void AppendValue(ColumnBuffer& column, ColumnType type, const Value& value) {
   switch (type) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       column.AppendInt64(value.i);
       break;
     case ColumnType::kFloat64:
@@ -63,7 +67,9 @@ void FormatValue(ColumnType type, const Value& value, std::string& out) {
       out += value.b ? "true" : "false";
       return;
     case ColumnType::kTimestamp:
-      out += FormatTimestamp(value.i);
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
+      out += FormatTemporal(type, value.i);
       return;
     case ColumnType::kString:
       out += value.s;

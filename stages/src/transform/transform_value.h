@@ -17,7 +17,7 @@ void ReadValue(const ColumnView& column, ColumnType type, std::uint32_t row, Val
 // Appends `value` to `column` (of type `type`).
 void AppendValue(ColumnBuffer& column, ColumnType type, const Value& value);
 // Appends the text form of a non-null `value` to `out`: int64 decimal, float64 shortest
-// round-trip, bool true/false, timestamp ISO 8601 UTC, a string as is.
+// round-trip, bool true/false, a temporal type ISO 8601 (FormatTemporal), a string as is.
 void FormatValue(ColumnType type, const Value& value, std::string& out);
 
 }  // namespace zcpipe::stages::detail

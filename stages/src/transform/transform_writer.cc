@@ -64,6 +64,8 @@ void TransformWriter::CopyRows(std::size_t i, const ColumnView& from,
   switch (to.type()) {
     case ColumnType::kInt64:
     case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime:
       AppendEach(to, from, rows, [&](std::uint32_t row) { to.AppendInt64(from.int64(row)); });
       break;
     case ColumnType::kFloat64:

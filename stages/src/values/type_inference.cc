@@ -15,6 +15,17 @@ bool IsTrueOrFalse(std::string_view text) {
   return (text.size() == 4 || text.size() == 5) && ParseBool(text).has_value();
 }
 
+std::uint8_t TypeBit(ColumnType temporal) {
+  switch (temporal) {
+    case ColumnType::kDate:
+      return kDateType;
+    case ColumnType::kDateTime:
+      return kDateTimeType;
+    default:
+      return kTimestampType;
+  }
+}
+
 }  // namespace
 
 std::uint8_t TypesKeeping(std::string_view text) {
@@ -24,7 +35,7 @@ std::uint8_t TypesKeeping(std::string_view text) {
     if (ParseExactFloat64(text)) types |= kFloat64Type;
   }
   if (IsTrueOrFalse(text)) types |= kBoolType;
-  if (ParseTimestamp(text)) types |= kTimestampType;
+  if (const auto temporal = TemporalTypeOf(text)) types |= TypeBit(*temporal);
   return types;
 }
 
@@ -32,6 +43,8 @@ ColumnType MostSpecific(std::uint8_t types) {
   if (types & kInt64Type) return ColumnType::kInt64;
   if (types & kFloat64Type) return ColumnType::kFloat64;
   if (types & kBoolType) return ColumnType::kBool;
+  if (types & kDateType) return ColumnType::kDate;
+  if (types & kDateTimeType) return ColumnType::kDateTime;
   if (types & kTimestampType) return ColumnType::kTimestamp;
   return ColumnType::kString;
 }

@@ -18,7 +18,10 @@ enum TypeSet : std::uint8_t {
   kFloat64Type = 2,
   kBoolType = 4,
   kTimestampType = 8,
-  kAnyType = 15,
+  kDateType = 16,
+  kDateTimeType = 32,
+  kTemporalTypes = kTimestampType | kDateType | kDateTimeType,
+  kAnyType = 63,
 };
 
 // The types that keep `text` (values.h's parsers, stricter where a reading would drop what the
@@ -28,11 +31,15 @@ enum TypeSet : std::uint8_t {
 //   float64    a number without leading zeros that a double holds as written
 //              (detail::ParseExactFloat64: not 0.10000000000000001, nor nan or inf);
 //   bool       true or false in any case (not t, yes, 1: those would come back as true);
-//   timestamp  detail::ParseTimestamp (at most microseconds: a finer fraction stays text).
+//   date, datetime, timestamp
+//              detail::TemporalTypeOf: the one whose form the text has, at most microseconds
+//              (a finer fraction stays text). No text is two of them: a column of dates and
+//              times, or of local times and instants, is string (a date is no midnight UTC).
 // Thread-safe, no allocation.
 [[nodiscard]] std::uint8_t TypesKeeping(std::string_view text);
 
-// The most specific type in `types`: int64, float64, bool, timestamp, else string.
+// The most specific type in `types`: int64, float64, bool, date, datetime, timestamp, else
+// string.
 [[nodiscard]] ColumnType MostSpecific(std::uint8_t types);
 
 }  // namespace zcpipe::stages::detail

@@ -235,84 +235,128 @@ std::optional<std::int64_t> DaysFromCivil(int y, int m, int d) {
 
 namespace {
 
-constexpr std::string_view kTimestampRange = "outside years 0000-9999";
+constexpr std::string_view kYearRange = "outside years 0000-9999";
 
-// Why a text is not a timestamp.
-enum class TimestampFault { kNone, kForm, kSubMicrosecond, kLeapSecond, kRange };
+// Why a text is no value of the temporal type whose form it has.
+enum class TemporalFault { kNone, kSubMicrosecond, kLeapSecond, kRange };
 
-std::optional<std::int64_t> ReadTimestamp(std::string_view text, TimestampFault& fault) {
-  fault = TimestampFault::kForm;
+// What ReadTemporal makes of a text: the temporal type whose form it has, if any, and its value
+// as that type (when fault is kNone).
+struct TemporalReading {
+  std::optional<ColumnType> form;
+  TemporalFault fault = TemporalFault::kNone;
+  std::int64_t value = 0;
+};
+
+TemporalReading ReadTemporal(std::string_view text) {
+  TemporalReading reading;
   const auto y = Digits(text, 0, 4), m = Digits(text, 5, 2), d = Digits(text, 8, 2);
-  if (!y || !m || !d || text[4] != '-' || text[7] != '-') return std::nullopt;
+  if (!y || !m || !d || text[4] != '-' || text[7] != '-') return reading;
   const auto days = DaysFromCivil(*y, *m, *d);
-  if (!days) return std::nullopt;
-  std::int64_t micros = *days * 86'400'000'000LL;
-  std::size_t pos = 10;
-  if (pos < text.size()) {
-    if (text[pos] != 'T' && text[pos] != ' ') return std::nullopt;
-    const auto hh = Digits(text, 11, 2), mm = Digits(text, 14, 2), ss = Digits(text, 17, 2);
-    if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 ||
-        *ss > 60) {
-      return std::nullopt;
-    }
-    micros += ((*hh * 60LL + *mm) * 60LL + *ss) * 1'000'000LL;
-    pos = 19;
-    bool finer = false;  // a nonzero digit beyond microseconds
-    if (pos < text.size() && text[pos] == '.') {
-      std::int64_t fraction = 0;
-      int digits = 0;
-      for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
-        if (digits < 6) fraction = fraction * 10 + (text[pos] - '0');
-        finer |= digits >= 6 && text[pos] != '0';
-      }
-      if (digits == 0) return std::nullopt;
-      for (int i = digits; i < 6; ++i) fraction *= 10;
-      micros += fraction;
-    }
-    if (pos < text.size() && text[pos] == 'Z' && pos + 1 == text.size()) {
-      ++pos;
-    } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-') &&
-               pos + 6 == text.size() && text[pos + 3] == ':') {
-      const auto zh = Digits(text, pos + 1, 2), zm = Digits(text, pos + 4, 2);
-      if (!zh || !zm || *zh > 23 || *zm > 59) return std::nullopt;
-      const std::int64_t offset = (*zh * 60LL + *zm) * 60'000'000LL;
-      micros += text[pos] == '+' ? -offset : offset;
-      pos = text.size();
-    }
-    if (pos != text.size()) return std::nullopt;  // no zone: taken as UTC
-    // The form is right: now what it would lose.
-    if (finer) return fault = TimestampFault::kSubMicrosecond, std::nullopt;
-    if (*ss == 60) return fault = TimestampFault::kLeapSecond, std::nullopt;
+  if (!days) return reading;
+  if (text.size() == 10) {  // years 0000-9999 are all in range
+    reading.form = ColumnType::kDate;
+    reading.value = *days;
+    return reading;
   }
-  if (!IsTimestamp(micros)) return fault = TimestampFault::kRange, std::nullopt;
-  fault = TimestampFault::kNone;
-  return micros;
+  if (text[10] != 'T' && text[10] != ' ') return reading;
+  const auto hh = Digits(text, 11, 2), mm = Digits(text, 14, 2), ss = Digits(text, 17, 2);
+  if (!hh || !mm || !ss || text[13] != ':' || text[16] != ':' || *hh > 23 || *mm > 59 || *ss > 60) {
+    return reading;
+  }
+  std::int64_t micros = *days * 86'400'000'000LL + ((*hh * 60LL + *mm) * 60LL + *ss) * 1'000'000LL;
+  std::size_t pos = 19;
+  bool finer = false;  // a nonzero digit beyond microseconds
+  if (pos < text.size() && text[pos] == '.') {
+    std::int64_t fraction = 0;
+    int digits = 0;
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos, ++digits) {
+      if (digits < 6) fraction = fraction * 10 + (text[pos] - '0');
+      finer |= digits >= 6 && text[pos] != '0';
+    }
+    if (digits == 0) return reading;
+    for (int i = digits; i < 6; ++i) fraction *= 10;
+    micros += fraction;
+  }
+  ColumnType form = ColumnType::kDateTime;  // no zone: a local time
+  if (pos < text.size() && text[pos] == 'Z' && pos + 1 == text.size()) {
+    form = ColumnType::kTimestamp;
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-') &&
+             pos + 6 == text.size() && text[pos + 3] == ':') {
+    const auto zh = Digits(text, pos + 1, 2), zm = Digits(text, pos + 4, 2);
+    if (!zh || !zm || *zh > 23 || *zm > 59) return reading;
+    const std::int64_t offset = (*zh * 60LL + *zm) * 60'000'000LL;
+    micros += text[pos] == '+' ? -offset : offset;
+    form = ColumnType::kTimestamp;
+    pos = text.size();
+  }
+  if (pos != text.size()) return reading;
+  // The form is right: now what it would lose.
+  reading.form = form;
+  reading.value = micros;
+  if (finer) {
+    reading.fault = TemporalFault::kSubMicrosecond;
+  } else if (*ss == 60) {
+    reading.fault = TemporalFault::kLeapSecond;
+  } else if (!IsTimestamp(micros)) {
+    reading.fault = TemporalFault::kRange;
+  }
+  return reading;
+}
+
+// Why a text of the temporal form `found` is no value of the temporal type `wanted`.
+const char* OtherFormNote(ColumnType wanted, ColumnType found) {
+  if (wanted == ColumnType::kTimestamp) return "no zone: a timestamp needs Z or an offset";
+  if (wanted == ColumnType::kDate) return "a time of day: a date holds days";
+  return found == ColumnType::kTimestamp ? "a zone: a datetime is a local time"
+                                         : "no time of day: a datetime needs one";
 }
 
 }  // namespace
 
+std::optional<std::int64_t> ParseTemporal(ColumnType type, std::string_view text) {
+  const auto reading = ReadTemporal(text);
+  if (reading.form != type || reading.fault != TemporalFault::kNone) return std::nullopt;
+  return reading.value;
+}
+
+std::optional<ColumnType> TemporalTypeOf(std::string_view text) {
+  const auto reading = ReadTemporal(text);
+  if (reading.fault != TemporalFault::kNone) return std::nullopt;
+  return reading.form;
+}
+
 std::optional<std::int64_t> ParseTimestamp(std::string_view text) {
-  TimestampFault fault{};
-  return ReadTimestamp(text, fault);
+  return ParseTemporal(ColumnType::kTimestamp, text);
+}
+
+std::string FormatTemporal(ColumnType type, std::int64_t value) {
+  using namespace std::chrono;
+  const sys_time<microseconds> time{
+      type == ColumnType::kDate ? microseconds{value * 86'400'000'000LL} : microseconds{value}};
+  const auto day = floor<days>(time);
+  const year_month_day date{day};
+  char text[40];
+  int n = std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(date.year()),
+                        static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  if (type != ColumnType::kDate) {
+    const hh_mm_ss clock{time - day};
+    n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), "T%02d:%02d:%02d",
+                       static_cast<int>(clock.hours().count()),
+                       static_cast<int>(clock.minutes().count()),
+                       static_cast<int>(clock.seconds().count()));
+    if (const auto fraction = clock.subseconds().count(); fraction != 0) {
+      n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), ".%06lld",
+                         static_cast<long long>(fraction));
+    }
+    if (type == ColumnType::kTimestamp) text[n++] = 'Z';
+  }
+  return std::string(text, static_cast<std::size_t>(n));
 }
 
 std::string FormatTimestamp(std::int64_t micros) {
-  using namespace std::chrono;
-  const sys_time<microseconds> time{microseconds{micros}};
-  const auto days = floor<std::chrono::days>(time);
-  const year_month_day date{days};
-  const hh_mm_ss clock{time - days};
-  char text[40];
-  int n = std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d",
-                        static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                        static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
-                        static_cast<int>(clock.minutes().count()),
-                        static_cast<int>(clock.seconds().count()));
-  if (const auto fraction = clock.subseconds().count(); fraction != 0) {
-    n += std::snprintf(text + n, sizeof text - static_cast<std::size_t>(n), ".%06lld",
-                       static_cast<long long>(fraction));
-  }
-  return std::string(text, static_cast<std::size_t>(n)) + "Z";
+  return FormatTemporal(ColumnType::kTimestamp, micros);
 }
 
 bool IsValidUtf8(std::string_view text) {
@@ -355,6 +399,10 @@ InputErrc BadValueReason(ColumnType type) {
       return InputErrc::kBadBool;
     case ColumnType::kTimestamp:
       return InputErrc::kBadTimestamp;
+    case ColumnType::kDate:
+      return InputErrc::kBadDate;
+    case ColumnType::kDateTime:
+      return InputErrc::kBadDateTime;
     case ColumnType::kString:
       return InputErrc::kInvalidUtf8;
   }
@@ -387,18 +435,20 @@ std::string LossNote(ColumnType type, std::string_view value) {
       char text[kFloat64Chars];
       return "float64 would make it " + std::string(text, FormatFloat64(nearest, text));
     }
-    case ColumnType::kTimestamp: {
-      TimestampFault fault{};
-      ReadTimestamp(value, fault);
-      switch (fault) {
-        case TimestampFault::kSubMicrosecond:
-          return "timestamps hold microseconds";
-        case TimestampFault::kLeapSecond:
+    case ColumnType::kTimestamp:
+    case ColumnType::kDate:
+    case ColumnType::kDateTime: {
+      const auto reading = ReadTemporal(value);
+      if (!reading.form) return "";
+      if (*reading.form != type) return OtherFormNote(type, *reading.form);
+      switch (reading.fault) {
+        case TemporalFault::kSubMicrosecond:
+          return std::string(TypeName(type)) + "s hold microseconds";
+        case TemporalFault::kLeapSecond:
           return "no leap seconds";
-        case TimestampFault::kRange:
-          return std::string(kTimestampRange);
-        case TimestampFault::kNone:
-        case TimestampFault::kForm:
+        case TemporalFault::kRange:
+          return std::string(kYearRange);
+        case TemporalFault::kNone:
           break;
       }
       return "";
@@ -416,8 +466,9 @@ std::string BadValueDetail(ColumnType type, std::string_view shown, std::string_
   return detail;
 }
 
-std::string MicrosDetail(std::string_view shown) {
-  return Quote(shown) + " (microseconds " + std::string(kTimestampRange) + ")";
+std::string RangeDetail(ColumnType type, std::string_view shown) {
+  return Quote(shown) + (type == ColumnType::kDate ? " (days " : " (microseconds ") +
+         std::string(kYearRange) + ")";
 }
 
 bool IsJsonNumber(std::string_view text) {

@@ -39,20 +39,42 @@ char* FormatFloat64(double value, char* out);
 bool Float64HoldsInt64(std::int64_t value);
 // true/false, t/f, 1/0, yes/no, case-insensitive.
 std::optional<bool> ParseBool(std::string_view text);
-// The instants a timestamp holds: 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z, in
-// microseconds since the Unix epoch: the range FormatTimestamp writes and ParseTimestamp reads.
+// The temporal types (docs/types.md), each in ISO 8601 and held in a ColumnBuffer's int64s:
+//   date       "2024-03-01": days since 1970-01-01;
+//   datetime   "2024-03-01T12:00:00.123456" (or " " for "T"), no zone: a local time, as
+//              microseconds since 1970-01-01T00:00:00 of the same (unknown) zone;
+//   timestamp  the same with "Z" or an offset ("+02:00"): an instant, as microseconds since
+//              1970-01-01T00:00:00Z (the offset is applied and not kept).
+// Years 0000-9999, microseconds at most. A text has at most one of these forms, so no text is
+// two of these types: a date is no timestamp at midnight UTC, nor a local time an instant.
+//
+// The values a datetime or timestamp holds: 0000-01-01T00:00:00 to 9999-12-31T23:59:59.999999,
+// in microseconds since 1970-01-01T00:00:00 (UTC for a timestamp), and the days a date holds.
 inline constexpr std::int64_t kMinTimestamp = -62'167'219'200'000'000;
 inline constexpr std::int64_t kMaxTimestamp = 253'402'300'799'999'999;
+inline constexpr std::int64_t kMinDate = -719'528;   // 0000-01-01
+inline constexpr std::int64_t kMaxDate = 2'932'896;  // 9999-12-31
 [[nodiscard]] constexpr bool IsTimestamp(std::int64_t micros) {
   return micros >= kMinTimestamp && micros <= kMaxTimestamp;
 }
-// ISO 8601: "2024-03-01", "2024-03-01T12:00:00", "...T12:00:00.123456", with "Z" or "+02:00",
-// "T" or " " between date and time. Returns microseconds since the Unix epoch, UTC. Never
-// rounds: a fraction may have more than 6 digits only if they are zeros ("....123456000"), and a
-// leap second (":60") or an instant outside kMinTimestamp..kMaxTimestamp is not a timestamp.
+// Whether `value` is in the range of the temporal `type` (a date's days, else microseconds).
+[[nodiscard]] constexpr bool InTemporalRange(ColumnType type, std::int64_t value) {
+  return type == ColumnType::kDate ? value >= kMinDate && value <= kMaxDate : IsTimestamp(value);
+}
+// The value of `text` as the temporal `type`, if `text` has that type's form and the type holds
+// it. Never rounds: a fraction may have more than 6 digits only if they are zeros
+// ("....123456000"), and a leap second (":60") or a value outside years 0000-9999 (an offset can
+// take an instant there) is no value. REQUIRES: IsTemporal(type).
+std::optional<std::int64_t> ParseTemporal(ColumnType type, std::string_view text);
+// The temporal type whose form `text` has and which holds it, if any (for inference).
+std::optional<ColumnType> TemporalTypeOf(std::string_view text);
+// ParseTemporal(ColumnType::kTimestamp, text).
 std::optional<std::int64_t> ParseTimestamp(std::string_view text);
-// The inverse of ParseTimestamp: "2024-03-01T12:00:00.123456Z" (fraction only when nonzero).
-// REQUIRES: IsTimestamp(micros).
+// The inverse of ParseTemporal, in the canonical form: "2024-03-01", "2024-03-01T12:00:00.123456"
+// and "2024-03-01T12:00:00.123456Z" (a fraction only when nonzero, "T", a timestamp in UTC).
+// REQUIRES: IsTemporal(type), InTemporalRange(type, value).
+std::string FormatTemporal(ColumnType type, std::int64_t value);
+// FormatTemporal(ColumnType::kTimestamp, micros).
 std::string FormatTimestamp(std::int64_t micros);
 // Whether `text` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view text);
@@ -63,14 +85,16 @@ InputErrc BadValueReason(ColumnType type);
 std::string Quote(std::string_view value);
 // Why `value`, a text of `type`'s form, is not a value of it, when it would lose something:
 // "beyond int64", "float64 would make it 0.1", "float64 holds finite numbers only",
-// "timestamps hold microseconds", ... Empty when `value` is simply not of that form.
+// "timestamps hold microseconds", "no zone: a timestamp needs Z or an offset", ... Empty when
+// `value` is simply not of that form.
 std::string LossNote(ColumnType type, std::string_view value);
 // An error's detail for a bad value: Quote(shown) (the field as it is in the input), and the
 // LossNote of `value` (its text) in parentheses when there is one.
 std::string BadValueDetail(ColumnType type, std::string_view shown, std::string_view value);
-// The detail for an integer taken as microseconds (JSON Lines, cast from int64) that is not
-// IsTimestamp: "\"99999999999999999\" (microseconds outside years 0000-9999)".
-std::string MicrosDetail(std::string_view shown);
+// The detail for an integer taken as the temporal `type`'s number (JSON Lines, cast from int64)
+// that is not InTemporalRange: "\"99999999999999999\" (microseconds outside years 0000-9999)",
+// "... (days outside years 0000-9999)".
+std::string RangeDetail(ColumnType type, std::string_view shown);
 
 // JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 [[nodiscard]] bool IsJsonNumber(std::string_view text);

@@ -35,8 +35,8 @@ class ColumnBuffer {
  public:
   ColumnBuffer(std::string name, ColumnType type);
 
-  // REQUIRES: the Append matches type() (int64 also for kTimestamp). Inline: parsers and
-  // transforms call them once per value.
+  // REQUIRES: the Append matches type() (int64 also for kTimestamp, kDate, kDateTime). Inline:
+  // parsers and transforms call them once per value.
   void AppendNull();
   void AppendInt64(std::int64_t value) {
     AppendValid(true);
@@ -148,7 +148,8 @@ class ColumnView {
   [[nodiscard]] bool is_null(std::uint32_t row) const {
     return validity_ != nullptr && ((validity_[row / 8] >> (row % 8)) & 1) == 0;
   }
-  // REQUIRES: row < row_count and the accessor matches type() (int64 also for kTimestamp).
+  // REQUIRES: row < row_count and the accessor matches type() (int64 also for kTimestamp, kDate,
+  // kDateTime).
   [[nodiscard]] std::int64_t int64(std::uint32_t row) const {
     return detail::LoadElement<std::int64_t>(ints_, row);
   }

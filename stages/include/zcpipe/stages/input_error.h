@@ -15,6 +15,8 @@ enum class InputErrc : std::uint8_t {
   kBadFloat64,
   kBadBool,
   kBadTimestamp,
+  kBadDate,
+  kBadDateTime,
   kInvalidUtf8,     // a string value that is not valid UTF-8
   kInvalidJson,     // a JSON Lines row that is not a JSON object
   kTypeMismatch,    // a JSON value of the wrong kind for its column

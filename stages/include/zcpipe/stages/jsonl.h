@@ -28,8 +28,11 @@ struct JsonlOptions {
 //              text: a number's or a boolean's token, an array or object as it is in the
 //              line (checked as JSON first). So a key inferred string for mixed kinds or
 //              nested values takes every row.
-//   timestamp  an ISO 8601 string (detail::ParseTimestamp: no digits finer than
-//              microseconds), or an integer: microseconds since the Unix epoch; years 0000-9999
+//   timestamp  an ISO 8601 string with Z or an offset (detail::ParseTemporal: no digits finer
+//              than microseconds), or an integer: microseconds since the Unix epoch; years
+//              0000-9999
+//   date       an ISO 8601 date string ("2024-03-01"); no number
+//   datetime   an ISO 8601 date and time string without zone; no number
 //
 // Each bad row is rejected with an InputError (line, byte offset, reason, column when one is to
 // blame, detail, the raw line) and the rest of the chunk is parsed:
@@ -41,8 +44,9 @@ struct JsonlOptions {
 //   kBadInt64       an integer outside int64 (for an int64 column)
 //   kBadFloat64     a number a double would change (for a float64 column): beyond its range
 //                   (1e400, 1e-400) or with more digits than it holds (9007199254740993)
-//   kBadTimestamp   a string that is not ISO 8601 or is finer than microseconds, or an integer
-//                   outside years 0000-9999
+//   kBadTimestamp   a string that is not ISO 8601 with a zone or is finer than microseconds,
+//                   or an integer outside years 0000-9999
+//   kBadDate, kBadDateTime  a string that is not an ISO 8601 date, or date and time without zone
 //   kRecordTooLarge one row that does not fit even an empty batch in the block
 // So rows_in = rows_out + rejected.size() for the lines consumed.
 //

@@ -15,11 +15,21 @@ enum class ColumnType : std::uint8_t {
   kFloat64 = 1,
   kBool = 2,
   kString = 3,
-  kTimestamp = 4
+  kTimestamp = 4,  // an instant (the input gave a zone: Z or an offset), held in UTC
+  kDate = 5,       // a calendar date
+  kDateTime = 6,   // a local date and time of day without a zone ("naive")
 };
 
-// "int64", "float64", "bool", "string", "timestamp".
+// Date, DateTime and Timestamp: the types an ISO 8601 text may have (values/values.h).
+[[nodiscard]] constexpr bool IsTemporal(ColumnType type) {
+  return type == ColumnType::kTimestamp || type == ColumnType::kDate ||
+         type == ColumnType::kDateTime;
+}
+
+// "int64", "float64", "bool", "string", "timestamp", "date", "datetime".
 const char* TypeName(ColumnType type);
+// Every type's name, for messages: "int64, float64, bool, string, timestamp, date, datetime".
+std::string TypeNames();
 std::optional<ColumnType> ParseType(std::string_view name);
 
 struct ColumnSpec {

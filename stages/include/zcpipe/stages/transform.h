@@ -207,13 +207,18 @@ class RenameTransform final : public BuiltinTransform {
 //     that the type would change (0.10000000000000001 for float64), rejects the row (InputErrc
 //     of the target type, e.g. kBadInt64, detail = the quoted value and what it would lose);
 //   any → string: int64 decimal, float64 its shortest decimal, bool "true"/"false", timestamp
-//     ISO 8601 UTC ("2024-03-01T12:00:00Z");
+//     ISO 8601 UTC ("2024-03-01T12:00:00Z"), date "2024-03-01", datetime
+//     "2024-03-01T12:00:00" (detail::FormatTemporal);
 //   int64 → float64 and float64 → int64 when the number stays the same as written
 //     (9007199254740993 is no float64: kBadFloat64; 10.5 or 1e19 no int64: kBadInt64);
 //   bool ↔ int64/float64 as 1/0 (a number other than 0 or 1 → kBadBool);
-//   int64 ↔ timestamp as microseconds since the Unix epoch (years 0000-9999, else
-//     kBadTimestamp).
-// float64 ↔ timestamp and bool ↔ timestamp are refused at configuration.
+//   int64 ↔ timestamp as microseconds since the Unix epoch, int64 ↔ datetime as microseconds
+//     since 1970-01-01T00:00:00, int64 ↔ date as days since 1970-01-01 (years 0000-9999, else
+//     kBadTimestamp, kBadDateTime, kBadDate);
+//   date → datetime, timestamp: its midnight (UTC for a timestamp); datetime ↔ timestamp: the
+//     local time taken as UTC, an instant's UTC wall time; datetime, timestamp → date only at
+//     midnight (UTC), else kBadDate ("a time of day: a date holds days").
+// float64 and bool ↔ date, datetime, timestamp are refused at configuration.
 // Throws on an empty list or a column listed twice; OutputSchema throws on an unknown column
 // or an unsupported conversion.
 class CastTransform final : public BuiltinTransform {
@@ -227,9 +232,11 @@ class CastTransform final : public BuiltinTransform {
 //   unary := "not" unary | "(" expr ")" | column op literal | literal op column
 //   op := == != < <= > >=;  column := name | `any name`
 //   literal := number | 'string' | "string" (backslash escapes) | true | false | null
+//              | an unquoted ISO 8601 date or time (2012-01-01, 2012-01-01T10:00:00Z), a string
 // Literals are checked against the column's type by OutputSchema: numbers for int64/float64,
-// true/false for bool (== and != only), strings for string (bytewise order), ISO 8601 strings
-// for timestamp ('2024-01-01'); null with == and != only, on any column.
+// true/false for bool (== and != only), strings for string (bytewise order), for a date,
+// datetime or timestamp a string of its own ISO 8601 form ('2024-01-01',
+// '2024-01-01T09:30:00', '2024-01-01T09:30:00+02:00'); null with == and != only, on any column.
 // Two-valued logic: a comparison with a null value is false, except `== null` / `!= null`, so
 // `not amount > 5` keeps rows where amount is null. The constructor throws
 // std::invalid_argument naming the 1-based position of a syntax error.
