@@ -461,6 +461,7 @@ bool Import::OpenChunker(const JournalPoint& from) {
   auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
                                                        .quote = csv ? '"' : '\0',
                                                        .delimiter = config_.delimiter,
+                                                       .encoding = config_.encoding,
                                                        .start_byte = from.input_byte,
                                                        .start_line = from.next_line,
                                                        .start_index = from.chunks});
@@ -885,6 +886,8 @@ Msg Import::Parse(Msg msg) {
     chunk.first_byte += parsed->bytes_consumed;
     chunk.first_line += parsed->lines_consumed;
   }
+  // Offsets inside a converted chunk are in its UTF-8 text: made the input's (stages::Chunker).
+  stages::ToInputOffsets(chunker_->encoding(), Bytes(msg->input), msg->first_byte, msg->rejected);
   Release(msg->input);
   msg->input = {};
   Timed(Stage::kParse, since, *msg);
@@ -949,6 +952,8 @@ void Import::ProcessIsolated(Msg msg, Gateway& gateway) {
 void Import::ProcessNext(Msg msg, Gateway& gateway) {
   if (msg->todo.empty() || msg->failure || failed_.load()) {
     if (ledger_) ledger_->Done(msg->seq, msg->failure ? 0 : msg->batches.size());
+    stages::ToInputOffsets(chunker_->encoding(), Bytes(msg->input), msg->first_byte,
+                           msg->rejected);  // as in Parse
     Release(msg->input);
     msg->input = {};
     // The workers sealed each batch last: that time is drawn as encrypt, at the end.
@@ -1471,6 +1476,7 @@ Report Import::Run() {
   if (journal_broken_) journal_.reset();
   if (!failed_.load() && !cancel_.load()) Publish();
   report.resumable = KeepForResume();
+  report.encoding = chunker_ ? chunker_->encoding() : config_.encoding;
   if (journal_ && !report.resumable) journal_->Remove();  // failed or cancelled: nothing to resume
   // Not published (nor kept for resume): they remove their temporary files.
   writer_.reset();
