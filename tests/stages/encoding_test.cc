@@ -128,14 +128,6 @@ TEST(Decoder, BytesThatAreNoCharacterAreInvalidWithTheReason) {
   }
 }
 
-TEST(Encoding, NamesAndAliasesParseAndOthersDoNot) {
-  EXPECT_EQ(ParseEncoding("Windows-1252"), Encoding::kWindows1252);
-  EXPECT_EQ(ParseEncoding("ISO-8859-1"), Encoding::kLatin1);
-  EXPECT_EQ(ParseEncoding("utf-16LE"), Encoding::kUtf16Le);
-  EXPECT_EQ(ParseEncoding("ebcdic"), std::nullopt);
-  EXPECT_EQ(EncodingNames(), "utf-8, latin1, windows-1252, utf-16, utf-16le, utf-16be");
-}
-
 TEST(Encoding, RowOffsetsInConvertedTextMapToTheInput) {
   // Chunk at input offset 100, converted from UTF-16: "é\n😀\nx\n" (2+2 | 4+2 | 2+2 bytes).
   const std::string text = "\xC3\xA9\n\xF0\x9F\x98\x80\nx\n";

@@ -1,23 +1,10 @@
 #include "zcpipe/stages/encoding.h"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
-#include <utility>
 #include <vector>
 
 namespace zcpipe::stages {
 namespace {
-
-constexpr std::array kEncodings{Encoding::kUtf8,  Encoding::kLatin1,  Encoding::kWindows1252,
-                                Encoding::kUtf16, Encoding::kUtf16Le, Encoding::kUtf16Be};
-constexpr std::array<std::pair<std::string_view, Encoding>, 5> kAliases{{
-    {"utf8", Encoding::kUtf8},
-    {"iso-8859-1", Encoding::kLatin1},
-    {"latin-1", Encoding::kLatin1},
-    {"cp1252", Encoding::kWindows1252},
-    {"utf16", Encoding::kUtf16},
-}};
 
 bool IsContinuation(std::byte byte) { return (byte & std::byte{0xC0}) == std::byte{0x80}; }
 
@@ -39,28 +26,6 @@ const char* Name(Encoding encoding) {
       return "utf-16be";
   }
   return "unknown";
-}
-
-std::optional<Encoding> ParseEncoding(std::string_view name) {
-  std::string lower(name);
-  std::ranges::transform(lower, lower.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const Encoding encoding : kEncodings) {
-    if (lower == Name(encoding)) return encoding;
-  }
-  for (const auto& [alias, encoding] : kAliases) {
-    if (lower == alias) return encoding;
-  }
-  return std::nullopt;
-}
-
-std::string EncodingNames() {
-  std::string names;
-  for (const Encoding encoding : kEncodings) {
-    if (!names.empty()) names += ", ";
-    names += Name(encoding);
-  }
-  return names;
 }
 
 std::uint64_t InputLength(Encoding encoding, std::span<const std::byte> utf8) {

@@ -2,11 +2,9 @@
 // (Chunker), and how offsets in the converted text map back to offsets in the input.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <optional>
 #include <span>
-#include <string>
-#include <string_view>
 
 #include "zcpipe/stages/input_error.h"
 
@@ -21,12 +19,11 @@ enum class Encoding : std::uint8_t {
   kUtf16Be,
 };
 
+inline constexpr std::array kEncodings{Encoding::kUtf8,  Encoding::kLatin1,  Encoding::kWindows1252,
+                                       Encoding::kUtf16, Encoding::kUtf16Le, Encoding::kUtf16Be};
+
 // The name the command line takes, e.g. "windows-1252".
 [[nodiscard]] const char* Name(Encoding encoding);
-// The encoding of `name` (a Name(), case-insensitive, or an alias: utf8, iso-8859-1, cp1252).
-[[nodiscard]] std::optional<Encoding> ParseEncoding(std::string_view name);
-// Every Name(), comma-separated, for messages that list them.
-[[nodiscard]] std::string EncodingNames();
 
 // The bytes of input in `encoding` that became `utf8`, which must be whole characters the
 // Chunker converted from it (kUtf16: kUtf16Le or kUtf16Be). Every character of these encodings
