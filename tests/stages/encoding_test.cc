@@ -185,6 +185,13 @@ TEST(Chunker, Utf16WithoutAByteOrderMarkOrWithTheOtherOneIsRefused) {
       << read.error->message;
 }
 
+TEST(Chunker, AnEmptyUtf16InputIsEmptyNotRefused) {
+  TempFile empty("");
+  const auto read = ReadAll(empty.path(), {.encoding = Encoding::kUtf16});
+  EXPECT_FALSE(read.error) << read.error->message;
+  EXPECT_EQ(read.text, "");
+}
+
 TEST(Chunker, AByteThatIsNoCharacterIsAnErrorNamingItsLineAndInputOffset) {
   TempFile file("id,name\n1,\x80\n2,a\x81z\n");
   const auto read = ReadAll(file.path(), {.encoding = Encoding::kWindows1252});

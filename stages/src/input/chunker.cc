@@ -171,6 +171,7 @@ StageResult<void> Chunker::SniffByteOrderMark(std::span<std::byte> out, std::siz
   while (raw_end_ < 2 && !raw_eof_) {  // UTF-16: the mark decides which
     if (auto more = ReadRaw(); !more) return more;
   }
+  if (raw_end_ == 0) return {};  // an empty input, in any byte order
   auto resolved = ResolveByteOrder(encoding_, std::span(raw_).first(raw_end_));
   if (!resolved) return tl::unexpected(BadEncoding(resolved.error()));
   return StartDecoding(*resolved);
