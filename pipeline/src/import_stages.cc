@@ -112,7 +112,7 @@ workgroup::TaskResult ImportStages::Invoke(workgroup::TaskContext& call) {
     case kSeal:
       return Seal(call);
     default:
-      return tl::unexpected(std::string("import stages: unknown call"));
+      return workgroup::TaskFail("import stages: unknown call");
   }
 }
 
@@ -122,7 +122,7 @@ workgroup::TaskResult ImportStages::Process(workgroup::TaskContext& call) {
   const std::uint64_t made = (call.arg(0) >> 8) & 0xffffff;
   const std::uint64_t length = call.arg(0) >> 32;
   if (length > input.size() || output.size() < kFrameHeaderSize + batch_room_ + kChunkTagSize) {
-    return tl::unexpected(std::string("import stages: request out of bounds"));
+    return workgroup::TaskFail("import stages: request out of bounds");
   }
   const stages::Chunk chunk{input.first(length), call.arg(1), call.arg(2), call.arg(3)};
   const auto first_row = static_cast<std::uint32_t>(call.arg(4));
@@ -139,7 +139,7 @@ workgroup::TaskResult ImportStages::Process(workgroup::TaskContext& call) {
     }
     parsed_.reset();
     auto parsed = csv_ ? csv_->Parse(chunk, parse_into) : jsonl_->Parse(chunk, parse_into);
-    if (!parsed) return tl::unexpected(parsed.error().message);
+    if (!parsed) return workgroup::TaskFail(parsed.error().message);
     parsed_ = std::move(*parsed);
     parsed_key_ = key;
   }
@@ -153,15 +153,15 @@ workgroup::TaskResult ImportStages::Process(workgroup::TaskContext& call) {
     reply.rejected = parsed.rejected;
   } else {
     auto view = stages::BatchView::Open(parsed.batch);
-    if (!view) return tl::unexpected(view.error().message);
+    if (!view) return workgroup::TaskFail(view.error().message);
     if (first_row != 0 && first_row >= view->row_count()) {
-      return tl::unexpected(std::string("import stages: request out of bounds"));
+      return workgroup::TaskFail("import stages: request out of bounds");
     }
     // Rows [first_row, next) of the parsed batch, as many as the block holds (ApplyFrom, as
     // in-process), and the rows the parser rejected among them (by line).
     stages::InputErrors rejected;
     auto out = transform_->ApplyFrom(*view, first_row, room, rejected);
-    if (!out) return tl::unexpected(out.error().message);
+    if (!out) return workgroup::TaskFail(out.error().message);
     const std::uint32_t next = first_row + out->rows_out + out->rows_rejected + out->rows_filtered;
     const std::uint64_t from = first_row == 0 ? 0 : view->row_line(first_row);
     const std::uint64_t to = next >= view->row_count() ? UINT64_MAX : view->row_line(next);
@@ -187,7 +187,7 @@ workgroup::TaskResult ImportStages::Process(workgroup::TaskContext& call) {
   // own. The reply's size does not depend on the frame's fields.
   const std::uint64_t reply_size = EncodeReply(reply).size();
   if (kReplyMin + reply_size > reply.batch_offset) {
-    return tl::unexpected(std::string("too many rejected rows in one chunk to report"));
+    return workgroup::TaskFail("too many rejected rows in one chunk to report");
   }
   std::optional<std::uint64_t> first_frame;
   if (sealer_ && input.size() >= length + 8) {
@@ -203,7 +203,7 @@ workgroup::TaskResult ImportStages::Process(workgroup::TaskContext& call) {
     reply.frame_size = frame_size;
     auto sealed = sealer_->Seal(reply.frame_index, false, batch,
                                 output.subspan(reply.frame_offset, reply.frame_size));
-    if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
+    if (!sealed) return workgroup::TaskFail(stages::Describe(sealed.error()));
     reply.seal_nanos = static_cast<std::uint64_t>(
         std::chrono::nanoseconds(std::chrono::steady_clock::now() - start).count());
   }
@@ -220,14 +220,14 @@ workgroup::TaskResult ImportStages::Seal(workgroup::TaskContext& call) const {
   const auto batch = call.input();
   const auto output = call.output();
   if (!sealer_ || batch.size() + kChunkOverhead > output.size()) {
-    return tl::unexpected(std::string("import stages: bad seal request"));
+    return workgroup::TaskFail("import stages: bad seal request");
   }
   const auto frame = output.first(batch.size() + kChunkOverhead);
   const bool overlap =
       frame.data() < batch.data() + batch.size() && batch.data() < frame.data() + frame.size();
-  if (overlap) return tl::unexpected(std::string("import stages: frame overlaps its batch"));
+  if (overlap) return workgroup::TaskFail("import stages: frame overlaps its batch");
   auto sealed = sealer_->Seal(call.arg(1), false, batch, frame);
-  if (!sealed) return tl::unexpected(stages::Describe(sealed.error()));
+  if (!sealed) return workgroup::TaskFail(stages::Describe(sealed.error()));
   return frame.size();
 }
 

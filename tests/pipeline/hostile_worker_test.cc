@@ -36,6 +36,7 @@ namespace fs = std::filesystem;
 using detail::kImportStagesMember;
 using workgroup::Member;
 using workgroup::TaskContext;
+using workgroup::TaskFail;
 using workgroup::TaskResult;
 
 // What a hostile call does. The test passes the allowed acts, a seed and a directory in
@@ -108,13 +109,13 @@ class Hostile final : public Member {
         may_pass && random() % 2 == 0 ? kNone : static_cast<Act>(acts[random() % acts.size()]);
     const auto output = call.output();
     if (act == kBumpGenerations) BumpGenerations(output.data());
-    if (act == kLongError) return tl::unexpected(std::string(1 << 20, 'e'));
+    if (act == kLongError) return TaskFail(std::string(1 << 20, 'e'));
     if (act == kWithholdError && Once("withheld")) {
       int nowhere[2];  // the text goes to a socket nobody reads; the real one stays open
       if (::socketpair(AF_UNIX, SOCK_STREAM, 0, nowhere) != 0) std::abort();
       (void)::dup(workgroup::detail::kWorkerSocketFd);
       ::dup2(nowhere[0], workgroup::detail::kWorkerSocketFd);
-      return tl::unexpected(std::string("withheld"));
+      return TaskFail("withheld");
     }
     auto result = real_->Invoke(call);
     if (!result) return result;

@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 // Worker code, registered at namespace scope: the same in the test and in its workers.
 TaskResult Upper(TaskContext& call) {
   const auto in = call.input();
-  if (in.size() > call.output().size()) return tl::unexpected(std::string("output too small"));
+  if (in.size() > call.output().size()) return TaskFail("output too small");
   for (std::size_t i = 0; i < in.size(); ++i) {
     call.output()[i] = static_cast<std::byte>(std::toupper(static_cast<int>(in[i])));
   }
@@ -54,20 +54,20 @@ const bool kDescriptors = RegisterTask("test.descriptors", [](TaskContext& call)
     text += entry.path().filename().string() + " -> " +
             std::filesystem::read_symlink(entry.path(), error).string() + "\n";
   }
-  if (text.size() > call.output().size()) return tl::unexpected(std::string("output too small"));
+  if (text.size() > call.output().size()) return TaskFail("output too small");
   std::memcpy(call.output().data(), text.data(), text.size());
   return text.size();
 });
 // Fails when the worker could be dumped (a core file, ptrace): it holds keys and rows in clear.
 const bool kUndumpable = RegisterTask("test.undumpable", [](TaskContext&) -> TaskResult {
-  if (::prctl(PR_GET_DUMPABLE) != 0) return tl::unexpected(std::string("dumpable"));
+  if (::prctl(PR_GET_DUMPABLE) != 0) return TaskFail("dumpable");
   return 0;
 });
 const bool kFails = RegisterTask("test.fails", [](TaskContext& call) -> TaskResult {
-  return tl::unexpected("refused " + std::to_string(call.arg(0)));
+  return TaskFail("refused " + std::to_string(call.arg(0)));
 });
-const bool kReports = RegisterTask("test.reports", [](TaskContext& call) -> TaskResult {
-  for (std::uint64_t i = 1; i <= call.arg(0); ++i) call.Report(i);
+const bool kProgress = RegisterTask("test.progress", [](TaskContext& call) -> TaskResult {
+  for (std::uint64_t i = 1; i <= call.arg(0); ++i) call.Progress(i);
   return 0;
 });
 const bool kSlow = RegisterTask("test.slow", [](TaskContext& call) -> TaskResult {
@@ -92,6 +92,7 @@ class Counter final : public Member {
  public:
   explicit Counter(TaskContext& setup) {
     if (setup.input().size() == 7) throw std::runtime_error("unlucky set-up");
+    if (setup.input().size() == 8) throw std::runtime_error("");
     total_ = setup.input().size();  // the set-up arguments' length
   }
   TaskResult Invoke(TaskContext& call) override {
@@ -109,14 +110,14 @@ const bool kCounter = RegisterMember<Counter>("test.counter");
 // the other announces an error and never sends its text (it goes where nobody reads it), yet
 // stays alive and idle.
 const bool kLongError = RegisterTask("test.long_error", [](TaskContext&) -> TaskResult {
-  return tl::unexpected(std::string(200'000, 'e'));
+  return TaskFail(std::string(200'000, 'e'));
 });
 const bool kWithholdsError = RegisterTask("test.withholds_error", [](TaskContext&) -> TaskResult {
   int nowhere[2];  // a socket pair whose other end nobody reads
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, nowhere) != 0) std::abort();
   (void)::dup(3);  // keeps the socket open: the worker looks alive to the coordinator
   ::dup2(nowhere[0], 3);
-  return tl::unexpected(std::string("this text never reaches the coordinator"));
+  return TaskFail("this text never reaches the coordinator");
 });
 
 class WorkgroupTest : public ::testing::Test {
@@ -253,13 +254,13 @@ TEST_F(WorkgroupTest, ATaskErrorGoesToTheCallerAndTheJobHandler) {
   EXPECT_EQ(member_errors.load(), 0);
 }
 
-TEST_F(WorkgroupTest, ReportsReachTheCallerInOrderBeforeTheResult) {
+TEST_F(WorkgroupTest, ProgressReachesTheCallerInOrderBeforeTheResult) {
   Start({.workers = 1});
   std::vector<std::uint64_t> seen;  // written on the supervisor thread, read after get()
   auto result = group_
-                    ->Dispatch({.task = "test.reports",
+                    ->Dispatch({.task = "test.progress",
                                 .args = {5},
-                                .on_report = [&](std::uint64_t v) { seen.push_back(v); }})
+                                .on_progress = [&](std::uint64_t v) { seen.push_back(v); }})
                     .get();
   ASSERT_TRUE(result);
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
@@ -304,6 +305,16 @@ TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsIsAnInitializationError) {
   EXPECT_EQ(unknown.error().code, WorkErrc::kInitialization);
   EXPECT_EQ(init_errors.load(), 2);
   EXPECT_EQ(group_->workers().size(), 1u) << "a failed set-up does not cost the worker";
+}
+
+// The worker once took an empty error text for success: it answered "created" for a member
+// it did not have, and every call to it then failed as if its worker had lost it.
+TEST_F(WorkgroupTest, AMemberWhoseSetUpThrowsWithoutAMessageIsStillNotCreated) {
+  Start({.workers = 1});
+  const std::string unlucky = "8 bytes!";
+  auto thrown = group_->AddMember("test.counter", std::as_bytes(std::span(unlucky)));
+  ASSERT_FALSE(thrown);
+  EXPECT_EQ(thrown.error().code, WorkErrc::kInitialization);
 }
 
 TEST_F(WorkgroupTest, AWorkerThatCannotStartIsReportedNotAwaited) {

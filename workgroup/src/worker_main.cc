@@ -177,19 +177,19 @@ bool WorkerLoop::Call(const WorkMessage& request, const TaskFunction* task, Memb
   }
   TaskContext context(*input, *output, std::span<const std::uint64_t, kTaskArgs>(request.args), {},
                       [&](std::uint64_t value) {
-                        WorkMessage report;
-                        report.id = request.id;
-                        report.kind = MessageKind::kReport;
-                        report.args[0] = value;
-                        (void)Respond(report);
+                        WorkMessage progress;
+                        progress.id = request.id;
+                        progress.kind = MessageKind::kProgress;
+                        progress.args[0] = value;
+                        (void)Respond(progress);
                       });
   TaskResult result;
   try {
     result = task != nullptr ? (*task)(context) : member->Invoke(context);
   } catch (const std::exception& e) {
-    result = tl::unexpected(std::string("threw: ") + e.what());
+    result = TaskFail(std::string("threw: ") + e.what());
   }
-  if (!result) return Fail(request, MessageStatus::kTaskFailed, result.error());
+  if (!result) return Fail(request, MessageStatus::kTaskFailed, result.error().message);
   const std::size_t start = context.result_start();
   if (*result > output->size()) {
     return Fail(request, MessageStatus::kBadRequest, "task claims more output than it was given");
@@ -219,14 +219,15 @@ bool WorkerLoop::CreateMember(const WorkMessage& request) {
   TaskContext setup(std::as_bytes(std::span(args)), {},
                     std::span<const std::uint64_t, kTaskArgs>(request.args),
                     std::as_bytes(std::span(secret)), {});
-  std::string failure;
+  tl::expected<std::unique_ptr<Member>, WorkError> made;
   try {
-    members_[request.member] = (*factory)(setup);
+    made = (*factory)(setup);
   } catch (const std::exception& e) {
-    failure = e.what();
+    made = TaskFail(e.what());
   }
   Wipe(secret);
-  if (!failure.empty()) return Fail(request, MessageStatus::kSetupFailed, failure);
+  if (!made) return Fail(request, MessageStatus::kSetupFailed, made.error().message);
+  members_[request.member] = std::move(*made);
   WorkMessage response;
   response.id = request.id;
   response.kind = MessageKind::kDone;

@@ -24,6 +24,12 @@ std::string Describe(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
+// Why a worker did not start; `sys_errno` when a system call refused.
+tl::unexpected<WorkError> NotStarted(std::string message, int sys_errno = 0) {
+  return tl::unexpected(WorkError{
+      .code = WorkErrc::kInitialization, .message = std::move(message), .sys_errno = sys_errno});
+}
+
 // Waits until `fd` is readable or `timeout` passes.
 bool Readable(int fd, std::chrono::milliseconds timeout) {
   pollfd entry{fd, POLLIN, 0};
@@ -36,11 +42,14 @@ bool Readable(int fd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
+tl::expected<std::unique_ptr<WorkerProcess>, WorkError> WorkerProcess::Spawn(
     const std::filesystem::path& executable, int index, std::chrono::milliseconds timeout) {
   auto control = shm::Segment::Create(
       {.payload_size = ControlLayout::kSize, .kind = shm::SegmentKind::kChannel});
-  if (!control) return tl::unexpected("control segment: " + shm::Describe(control.error()));
+  if (!control) {
+    return NotStarted("control segment: " + shm::Describe(control.error()),
+                      control.error().sys_errno);
+  }
   const auto payload = control->payload();
   if (!shm::Ring<WorkMessage>::Format(
           payload.subspan(ControlLayout::kRequestsOffset, ControlLayout::kRingBytes),
@@ -48,12 +57,13 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
       !shm::Ring<WorkMessage>::Format(
           payload.subspan(ControlLayout::kResponsesOffset, ControlLayout::kRingBytes),
           kRingCapacity)) {
-    return tl::unexpected(std::string("control segment: cannot format rings"));
+    return NotStarted("control segment: cannot format rings");
   }
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-    return tl::unexpected(std::string("socketpair: ") + std::strerror(errno));
+    const int error = errno;
+    return NotStarted(std::string("socketpair: ") + std::strerror(error), error);
   }
   // dup2 onto the worker's fixed descriptor clears close-on-exec, unless it is already there.
   if (pair[1] == kWorkerSocketFd) {
@@ -87,7 +97,7 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   ::close(pair[1]);
   if (spawned != 0) {
     ::close(pair[0]);
-    return tl::unexpected(shown + ": cannot start worker: " + std::strerror(spawned));
+    return NotStarted(shown + ": cannot start worker: " + std::strerror(spawned), spawned);
   }
   std::unique_ptr<WorkerProcess> worker(new WorkerProcess(pid, pair[0], std::move(*control)));
 
@@ -95,8 +105,8 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
   std::byte ready{};
   if (!WriteBlob(worker->fd_, std::as_bytes(std::span(name))) || !Readable(worker->fd_, timeout) ||
       !ReadAll(worker->fd_, std::span(&ready, 1))) {
-    return tl::unexpected("worker " + std::to_string(index) + " (" + shown + ") did not start: " +
-                          worker->Reap() + " (does main() call zcpipe::RunIfWorker first?)");
+    return NotStarted("worker " + std::to_string(index) + " (" + shown + ") did not start: " +
+                      worker->Reap() + " (does main() call zcpipe::workgroup::RunIfWorker first?)");
   }
   const auto ring_payload = worker->control_.payload();
   auto requests = shm::RingProducer<WorkMessage>::Attach(
@@ -105,7 +115,7 @@ tl::expected<std::unique_ptr<WorkerProcess>, std::string> WorkerProcess::Spawn(
       ring_payload.subspan(ControlLayout::kResponsesOffset, ControlLayout::kRingBytes),
       {.spin_for = std::chrono::microseconds(100)});
   if (!requests || !responses) {
-    return tl::unexpected(std::string("control rings: cannot attach"));
+    return NotStarted("control rings: cannot attach");
   }
   worker->requests_.emplace(std::move(*requests));
   worker->responses_.emplace(std::move(*responses));

@@ -15,6 +15,7 @@
 
 #include "worker_protocol.h"
 #include "zcpipe/shm/segment.h"
+#include "zcpipe/workgroup/error.h"
 
 namespace zcpipe::workgroup::detail {
 
@@ -27,8 +28,9 @@ class WorkerProcess {
  public:
   // Runs `executable` with the worker flag, in a process group of its own (a terminal's Ctrl-C
   // goes to the coordinator, which shuts workers down), sends it the control segment's name and
-  // waits up to `timeout` for it to attach. Errors: a message (initialization failure).
-  static tl::expected<std::unique_ptr<WorkerProcess>, std::string> Spawn(
+  // waits up to `timeout` for it to attach. Errors: kInitialization, with the failed system
+  // call's errno when there is one.
+  static tl::expected<std::unique_ptr<WorkerProcess>, WorkError> Spawn(
       const std::filesystem::path& executable, int index, std::chrono::milliseconds timeout);
 
   WorkerProcess(const WorkerProcess&) = delete;

@@ -37,8 +37,8 @@ enum class MessageKind : std::uint32_t {
   kProbe = 7,
   kShutdown = 8,
   // worker → coordinator
-  kDone = 101,    // id; status 0: output names the bytes written; else output names the message
-  kReport = 102,  // id; args[0]: the value
+  kDone = 101,      // id; status 0: output names the bytes written; else output names the message
+  kProgress = 102,  // id; args[0]: the value (TaskContext::Progress)
   kProbeReply = 103,
 };
 

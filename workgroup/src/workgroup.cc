@@ -45,11 +45,12 @@ Slot* Workgroup::Impl::SlotAt(int index) const {
   return slots_[static_cast<std::size_t>(index)].get();
 }
 
-tl::expected<void, std::string> Workgroup::Impl::Start(Slot& slot, std::unique_ptr<Slot> adopt) {
+tl::expected<void, WorkError> Workgroup::Impl::Start(Slot& slot, std::unique_ptr<Slot> adopt) {
   auto process = WorkerProcess::Spawn(options_.executable, slot.index, kStartTimeout);
   if (!process) {
-    Report({WorkErrc::kInitialization, process.error(), slot.index, false});
-    return tl::unexpected(process.error());
+    process.error().worker = slot.index;
+    NotifyHandlers(process.error());
+    return tl::unexpected(std::move(process.error()));
   }
   std::lock_guard lock(mutex_);
   for (const auto& [id, arena] : arenas_) {  // a fresh ring: never full
@@ -65,7 +66,7 @@ tl::expected<void, std::string> Workgroup::Impl::Start(Slot& slot, std::unique_p
     Pending again = creation;
     again.message.id = NextId();
     again.done = [this, index = slot.index](const WorkResult& made) {
-      if (!made) Report({WorkErrc::kInitialization, made.error().message, index, false});
+      if (!made) NotifyHandlers({WorkErrc::kInitialization, made.error().message, index, false});
     };
     const int fd = (*process)->socket();
     if ((*process)->requests().TryPush(again.message) &&
@@ -82,10 +83,12 @@ tl::expected<void, std::string> Workgroup::Impl::Start(Slot& slot, std::unique_p
 
 void Workgroup::Impl::Launch() {
   sender_ = std::thread([this] { SendDeferred(); });
-  for (unsigned i = 0; i < options_.workers; ++i) (void)AddWorker();
+  for (unsigned i = 0; i < options_.workers; ++i) {
+    if (auto added = AddWorker(); !added) throw std::runtime_error(added.error().message);
+  }
 }
 
-int Workgroup::Impl::AddWorker() {
+tl::expected<int, WorkError> Workgroup::Impl::AddWorker() {
   std::lock_guard add_lock(adding_);  // one at a time: indices are slots_' positions
   auto slot = std::make_unique<Slot>();
   {
@@ -95,7 +98,7 @@ int Workgroup::Impl::AddWorker() {
   Slot& added = *slot;
   const int index = added.index;
   if (auto started = Start(added, std::move(slot)); !started) {  // `added` is gone
-    throw std::runtime_error(started.error());
+    return tl::unexpected(std::move(started.error()));
   }
   added.supervisor = std::thread([this, &added] { Supervise(added); });
   return index;
@@ -451,7 +454,7 @@ tl::expected<MemberProxy, WorkError> Workgroup::AddMember(const std::string& typ
   return impl_->AddMember(this, type, args, secret, recreate);
 }
 void Workgroup::DestroyMember(const MemberProxy& member) { impl_->DestroyMember(member); }
-int Workgroup::AddWorker() { return impl_->AddWorker(); }
+tl::expected<int, WorkError> Workgroup::AddWorker() { return impl_->AddWorker(); }
 bool Workgroup::Kill(int index) { return impl_->Kill(index); }
 std::vector<int> Workgroup::workers() const { return impl_->workers(); }
 int Workgroup::pid(int index) const { return impl_->pid(index); }

@@ -42,7 +42,7 @@ struct Secret {
 struct Pending {
   WorkMessage message;
   std::function<void(WorkResult)> done;
-  std::function<void(std::uint64_t)> on_report;
+  std::function<void(std::uint64_t)> on_progress;
   std::function<bool(const shm::Handle&)> validate;
   std::optional<unsigned> max_retries;
   std::string args;  // kCreateMember: sent on the socket after the message, with the secret
@@ -106,7 +106,7 @@ class Workgroup::Impl {
                                                  std::span<const std::byte> args,
                                                  std::span<const std::byte> secret, bool recreate);
   void DestroyMember(const MemberProxy& member);
-  int AddWorker();
+  tl::expected<int, WorkError> AddWorker();
   bool Kill(int index);
   std::vector<int> workers() const;
   int pid(int index) const;
@@ -128,7 +128,7 @@ class Workgroup::Impl {
     if (request.populate_output) pending.message.flags |= WorkMessage::kPopulateOutput;
     std::copy(request.args.begin(), request.args.end(), pending.message.args);
     pending.done = std::move(done);
-    pending.on_report = std::move(request.on_report);
+    pending.on_progress = std::move(request.on_progress);
     pending.validate = std::move(request.validate);
     pending.max_retries = request.max_retries;
     return pending;
@@ -143,9 +143,9 @@ class Workgroup::Impl {
   Slot* LeastLoaded(bool for_member) const;
   // Starts a process for `slot` and installs it with every arena attached; a new slot (`adopt`)
   // joins slots_ at the same time, so that no AttachArena can fall in between.
-  // Errors: why the worker did not start (also reported as an initialization error).
-  [[nodiscard]] tl::expected<void, std::string> Start(Slot& slot,
-                                                      std::unique_ptr<Slot> adopt = nullptr);
+  // Errors: kInitialization, why the worker did not start (also given to the handlers).
+  [[nodiscard]] tl::expected<void, WorkError> Start(Slot& slot,
+                                                    std::unique_ptr<Slot> adopt = nullptr);
   // Sends `pending` to `slot` if that cannot wait: no payload for the socket, the send lock
   // free, room on the ring. Else false, and `pending` is left as it was.
   [[nodiscard]] bool TrySendNow(Slot& slot, Pending& pending);
@@ -164,7 +164,8 @@ class Workgroup::Impl {
   void OnDeath(Slot& slot, const std::string& why);
   void CheckHealth(Slot& slot);
   void Complete(Pending& pending, WorkResult result);
-  void Report(const WorkError& error);
+  // Gives `error` to the handlers registered for its kind (OnError, OnAnyError).
+  void NotifyHandlers(const WorkError& error);
   std::span<std::byte> Bytes(const shm::Handle& handle) const;
 
   const WorkgroupOptions options_;

@@ -32,14 +32,14 @@ void Workgroup::Impl::Supervise(Slot& slot) {
 
 void Workgroup::Impl::OnMessage(Slot& slot, const WorkMessage& message) {
   switch (message.kind) {
-    case MessageKind::kReport: {
-      std::function<void(std::uint64_t)> report;
+    case MessageKind::kProgress: {
+      std::function<void(std::uint64_t)> progress;
       {
         std::lock_guard lock(slot.mutex);
         const auto it = slot.pending.find(message.id);
-        if (it != slot.pending.end()) report = it->second.on_report;
+        if (it != slot.pending.end()) progress = it->second.on_progress;
       }
-      if (report) report(message.args[0]);
+      if (progress) progress(message.args[0]);
       return;
     }
     case MessageKind::kProbeReply: {
@@ -144,11 +144,11 @@ void Workgroup::Impl::OnDone(Slot& slot, const WorkMessage& message) {
 
 void Workgroup::Impl::Complete(Pending& pending, WorkResult result) {
   ++completed_;
-  if (!result) Report(result.error());
+  if (!result) NotifyHandlers(result.error());
   if (pending.done) pending.done(std::move(result));
 }
 
-void Workgroup::Impl::Report(const WorkError& error) {
+void Workgroup::Impl::NotifyHandlers(const WorkError& error) {
   std::vector<std::function<void(const WorkError&)>> handlers;
   {
     std::lock_guard lock(mutex_);
@@ -197,7 +197,7 @@ void Workgroup::Impl::OnDeath(Slot& slot, const std::string& why) {
   for (const auto& [id, pending] : owed) {
     if (pending.sent_ns < oldest) oldest = pending.sent_ns, blamed = id;
   }
-  if (!stopping_.load()) Report({WorkErrc::kCommunication, what, slot.index, false});
+  if (!stopping_.load()) NotifyHandlers({WorkErrc::kCommunication, what, slot.index, false});
   bool replaced = false;
   {
     std::lock_guard lock(slot.mutex);

@@ -143,9 +143,9 @@ class CastStep final : public detail::Step {
       auto& column = plan.columns()[*index];
       if (column.type == cast.type) continue;
       if (!Supported(column.type, cast.type)) {
-        return tl::unexpected("cast: cannot convert '" + column.name + "' from " +
-                              TypeName(column.type) + " to " + TypeName(cast.type) +
-                              " (timestamps convert to and from int64 microseconds and string)");
+        return detail::BindFail("cast: cannot convert '" + column.name + "' from " +
+                                TypeName(column.type) + " to " + TypeName(cast.type) +
+                                " (timestamps convert to and from int64 microseconds and string)");
       }
       conversions.push_back(
           {plan.Use(column.id), plan.NewSlot(), column.type, cast.type, column.name});

@@ -82,7 +82,7 @@ StageResult<TransformOutput> TransformChain::Apply(const BatchView& in, std::spa
     StageResult<TransformOutput> result;
     if (segment.user == nullptr) {
       auto plan = detail::Compile(segment.steps, detail::InputColumns(*current));
-      if (!plan) return fail(StageErrc::kSchemaMismatch, who + plan.error());
+      if (!plan) return fail(StageErrc::kSchemaMismatch, who + plan.error().message);
       const auto run = detail::RunPlan(*plan, *current, rejected);
       const auto target = last ? out : scratch[next].Get(run.writer.SizeBound());
       result = run.writer.Finish(target, run.rows_rejected, run.rows_filtered);

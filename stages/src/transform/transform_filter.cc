@@ -114,7 +114,7 @@ std::string At(std::size_t position) { return " (position " + std::to_string(pos
 // Binds a comparison: resolves the column, checks the literal against its type.
 detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node& node) {
   const auto index = plan.Find("filter", expr.column);
-  if (!index) return tl::unexpected(index.error() + At(expr.column_position));
+  if (!index) return detail::BindFail(index.error().message + At(expr.column_position));
   const auto& column = plan.columns()[*index];
   node.slot = plan.Use(column.id);
   node.op = expr.op;
@@ -123,15 +123,15 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
   const std::string where = "column '" + column.name + "' is " + TypeName(column.type);
   if (literal.kind == Literal::Kind::kNull) {
     if (!equality) {
-      return tl::unexpected("filter: null can only be compared with == or !=, not " +
-                            std::string(OpText(expr.op)) + At(literal.position));
+      return detail::BindFail("filter: null can only be compared with == or !=, not " +
+                              std::string(OpText(expr.op)) + At(literal.position));
     }
     node.kind = expr.op == CompareOp::kEq ? Node::Kind::kIsNull : Node::Kind::kIsNotNull;
     return {};
   }
   auto wrong = [&](const std::string& wanted) -> detail::BindResult {
-    return tl::unexpected("filter: " + where + ": compare it with " + wanted + ", not " +
-                          literal.source + At(literal.position));
+    return detail::BindFail("filter: " + where + ": compare it with " + wanted + ", not " +
+                            literal.source + At(literal.position));
   };
   switch (column.type) {
     case ColumnType::kInt64:
@@ -155,8 +155,8 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
     case ColumnType::kBool:
       if (literal.kind != Literal::Kind::kBool) return wrong("true or false");
       if (!equality) {
-        return tl::unexpected("filter: " + where + ": only == and != apply to it, not " +
-                              std::string(OpText(expr.op)) + At(expr.column_position));
+        return detail::BindFail("filter: " + where + ": only == and != apply to it, not " +
+                                std::string(OpText(expr.op)) + At(expr.column_position));
       }
       node.kind = Node::Kind::kBool;
       node.b = literal.boolean;
@@ -172,8 +172,8 @@ detail::BindResult BindCompare(const Expr& expr, detail::PlanBuilder& plan, Node
       }
       const auto micros = detail::ParseTimestamp(literal.value);
       if (!micros) {
-        return tl::unexpected("filter: " + literal.source + " is not an ISO 8601 time" +
-                              At(literal.position));
+        return detail::BindFail("filter: " + literal.source + " is not an ISO 8601 time" +
+                                At(literal.position));
       }
       node.kind = Node::Kind::kInt;
       node.i = *micros;

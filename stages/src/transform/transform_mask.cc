@@ -69,8 +69,8 @@ class MaskStep final : public detail::Step {
       if (!index) return tl::unexpected(index.error());
       auto& column = plan.columns()[*index];
       if (column.type != ColumnType::kString) {
-        return tl::unexpected("mask needs a string column: '" + column.name + "' is " +
-                              TypeName(column.type));
+        return detail::BindFail("mask needs a string column: '" + column.name + "' is " +
+                                TypeName(column.type));
       }
       masked.push_back({plan.Use(column.id), plan.NewSlot(), spec.keep_last});
       column.id = masked.back().to_slot;

@@ -21,8 +21,7 @@ PlanBuilder::PlanBuilder(std::span<const ColumnSpec> input)
   }
 }
 
-tl::expected<std::size_t, std::string> PlanBuilder::Find(std::string_view who,
-                                                         std::string_view name) const {
+StageResult<std::size_t> PlanBuilder::Find(std::string_view who, std::string_view name) const {
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     if (columns_[i].name == name) return i;
   }
@@ -30,7 +29,7 @@ tl::expected<std::size_t, std::string> PlanBuilder::Find(std::string_view who,
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     message += (i == 0 ? " " : ", ") + columns_[i].name;
   }
-  return tl::unexpected(message + ")");
+  return BindFail(message + ")");
 }
 
 std::uint32_t PlanBuilder::Use(std::uint32_t slot) {
@@ -50,8 +49,8 @@ Plan PlanBuilder::Finish() && {
   return plan;
 }
 
-tl::expected<Plan, std::string> Compile(std::span<const std::shared_ptr<const Step>> steps,
-                                        std::span<const ColumnSpec> input) {
+StageResult<Plan> Compile(std::span<const std::shared_ptr<const Step>> steps,
+                          std::span<const ColumnSpec> input) {
   PlanBuilder builder(input);
   for (const auto& step : steps) {
     if (auto bound = step->Bind(builder); !bound) return tl::unexpected(std::move(bound.error()));
@@ -169,7 +168,7 @@ StageResult<TransformOutput> ApplySteps(std::span<const std::shared_ptr<const St
                                         std::span<std::byte> out, InputErrors& rejected,
                                         std::string_view who) {
   auto plan = Compile(steps, InputColumns(in));
-  if (!plan) return StageFail(StageErrc::kSchemaMismatch, std::string(who) + plan.error());
+  if (!plan) return StageFail(StageErrc::kSchemaMismatch, std::string(who) + plan.error().message);
   const std::size_t rejected_before = rejected.size();
   const auto run = RunPlan(*plan, in, rejected, first_row, WritableBatchBytes(out));
   if (run.rows_run == 0 && first_row < in.row_count()) {
@@ -222,14 +221,14 @@ BuiltinTransform::BuiltinTransform(std::shared_ptr<const detail::Step> step)
 
 Schema BuiltinTransform::OutputSchema(const Schema& input) const {
   auto plan = detail::Compile(std::span(&step_, 1), input.columns());
-  if (!plan) throw std::invalid_argument(plan.error());
+  if (!plan) throw std::invalid_argument(plan.error().message);
   return Schema(plan->OutputColumns());
 }
 
 StageResult<TransformOutput> BuiltinTransform::Apply(const BatchView& in, std::span<std::byte> out,
                                                      InputErrors& rejected) const {
   auto plan = detail::Compile(std::span(&step_, 1), detail::InputColumns(in));
-  if (!plan) return StageFail(StageErrc::kSchemaMismatch, std::move(plan.error()));
+  if (!plan) return tl::unexpected(std::move(plan.error()));
   const std::size_t rejected_before = rejected.size();
   const auto run = detail::RunPlan(*plan, in, rejected);
   auto output = run.writer.Finish(out, run.rows_rejected, run.rows_filtered);

@@ -65,7 +65,12 @@ struct Plan {
   [[nodiscard]] std::vector<ColumnSpec> OutputColumns() const;
 };
 
-using BindResult = tl::expected<void, std::string>;
+// A step bound to its columns, or why not: kSchemaMismatch, naming the problem (an unknown
+// column, a type).
+using BindResult = StageResult<void>;
+inline tl::unexpected<StageError> BindFail(std::string message) {
+  return StageFail(StageErrc::kSchemaMismatch, std::move(message));
+}
 
 // Compile-time state: the current columns, the slots, the operations so far.
 class PlanBuilder {
@@ -73,9 +78,8 @@ class PlanBuilder {
   explicit PlanBuilder(std::span<const ColumnSpec> input);
 
   [[nodiscard]] std::vector<Slot>& columns() { return columns_; }
-  // The index in columns() of `name`, or "<who>: no column 'x' (columns: a, b)".
-  [[nodiscard]] tl::expected<std::size_t, std::string> Find(std::string_view who,
-                                                            std::string_view name) const;
+  // The index in columns() of `name`, or kSchemaMismatch "<who>: no column 'x' (columns: a, b)".
+  [[nodiscard]] StageResult<std::size_t> Find(std::string_view who, std::string_view name) const;
   // Marks `slot` as read by an operation; returns it.
   std::uint32_t Use(std::uint32_t slot);
   [[nodiscard]] std::uint32_t NewSlot() { return slot_count_++; }
@@ -94,15 +98,15 @@ class Step {
  public:
   virtual ~Step() = default;
   // Binds the step to the columns `plan` has at this point: adds operations and updates
-  // plan.columns(). Returns a message naming the problem (an unknown column, a type).
+  // plan.columns(). Errors: kSchemaMismatch (BindResult).
   [[nodiscard]] virtual BindResult Bind(PlanBuilder& plan) const = 0;
 };
 
 using Steps = std::vector<std::shared_ptr<const Step>>;
 
 // Compiles `steps` against `input`. Error: the first step's message.
-[[nodiscard]] tl::expected<Plan, std::string> Compile(
-    std::span<const std::shared_ptr<const Step>> steps, std::span<const ColumnSpec> input);
+[[nodiscard]] StageResult<Plan> Compile(std::span<const std::shared_ptr<const Step>> steps,
+                                        std::span<const ColumnSpec> input);
 
 // The input columns of a batch (names may repeat in a hostile batch; Find takes the first).
 [[nodiscard]] std::vector<ColumnSpec> InputColumns(const BatchView& in);

@@ -32,7 +32,7 @@ class RenameStep final : public detail::Step {
     for (const std::size_t renamed : indices) {
       for (std::size_t j = 0; j < columns.size(); ++j) {
         if (j != renamed && columns[j].name == columns[renamed].name) {
-          return tl::unexpected("rename: two columns would be named '" + columns[j].name + "'");
+          return detail::BindFail("rename: two columns would be named '" + columns[j].name + "'");
         }
       }
     }

@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 
+#include "zcpipe/workgroup/error.h"
+
 namespace zcpipe::workgroup {
 
 // How many small arguments a request carries (Request::args, TaskContext::arg).
@@ -23,8 +25,12 @@ class TaskContext {
  public:
   TaskContext(std::span<const std::byte> input, std::span<std::byte> output,
               std::span<const std::uint64_t, kTaskArgs> args, std::span<const std::byte> secret,
-              std::function<void(std::uint64_t)> report)
-      : input_(input), output_(output), args_(args), secret_(secret), report_(std::move(report)) {}
+              std::function<void(std::uint64_t)> progress)
+      : input_(input),
+        output_(output),
+        args_(args),
+        secret_(secret),
+        progress_(std::move(progress)) {}
 
   // The request payload, read in place in the caller's arena (or, with the copy transport, a
   // private copy of it).
@@ -42,9 +48,9 @@ class TaskContext {
   // Key material the caller delivered over the worker's private channel (a member's set-up
   // only; empty otherwise). It is wiped when the call returns: keep a copy that wipes itself.
   [[nodiscard]] std::span<const std::byte> secret() const { return secret_; }
-  // Sends `value` to the caller's report callback (progress from inside the worker).
-  void Report(std::uint64_t value) const {
-    if (report_) report_(value);
+  // Sends `value` to the caller's Request::on_progress (progress from inside the worker).
+  void Progress(std::uint64_t value) const {
+    if (progress_) progress_(value);
   }
 
  private:
@@ -52,13 +58,13 @@ class TaskContext {
   std::span<std::byte> output_;
   std::span<const std::uint64_t, kTaskArgs> args_;
   std::span<const std::byte> secret_;
-  std::function<void(std::uint64_t)> report_;
+  std::function<void(std::uint64_t)> progress_;
   std::size_t result_start_ = 0;
 };
 
 // Where the result in TaskContext::output() ends (it begins at result_start()), or why the call
-// failed (a job error for the caller).
-using TaskResult = tl::expected<std::size_t, std::string>;
+// failed: `return TaskFail("why");` (error.h). Only the message crosses to the caller.
+using TaskResult = tl::expected<std::size_t, WorkError>;
 using TaskFunction = std::function<TaskResult(TaskContext&)>;
 
 // A stateful object living in one worker (a cache, an open database, a key schedule), created

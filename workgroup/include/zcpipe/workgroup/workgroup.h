@@ -17,28 +17,11 @@
 
 #include "zcpipe/shm/block_pool.h"
 #include "zcpipe/shm/handle.h"
+#include "zcpipe/workgroup/error.h"
 #include "zcpipe/workgroup/transport.h"
 #include "zcpipe/workgroup/worker.h"
 
 namespace zcpipe::workgroup {
-
-// What went wrong with a request, for its caller and for the error handlers.
-enum class WorkErrc : std::uint8_t {
-  kJob,             // a task returned an error (its message says why)
-  kMember,          // a member call failed, or its member is gone (its worker died)
-  kInitialization,  // a worker did not start, or a member's set-up threw
-  kCommunication,   // a worker died, stalled past its timeout or returned garbage
-  kShutdown,        // the workgroup stopped before the request ran
-};
-inline constexpr std::size_t kWorkErrcCount = 5;
-const char* Name(WorkErrc code);
-
-struct WorkError {
-  WorkErrc code = WorkErrc::kJob;
-  std::string message;
-  int worker = -1;      // the worker it happened on, when there is one
-  bool poison = false;  // kCommunication: the request killed `max_retries + 1` workers in a row
-};
 
 // The result of a request: the part of its output block the worker wrote.
 using WorkResult = tl::expected<shm::Handle, WorkError>;
@@ -81,8 +64,8 @@ struct Request {
   std::string task = {};
   shm::Handle input = {};
   shm::Handle output = {};
-  std::array<std::uint64_t, kTaskArgs> args = {};     // TaskContext::arg(i)
-  std::function<void(std::uint64_t)> on_report = {};  // TaskContext::Report, workgroup thread
+  std::array<std::uint64_t, kTaskArgs> args = {};       // TaskContext::arg(i)
+  std::function<void(std::uint64_t)> on_progress = {};  // TaskContext::Progress, workgroup thread
   // Checks what the worker wrote (after the workgroup's own handle checks), on a workgroup
   // thread. False means the worker returned garbage: it is treated as crashed (killed,
   // replaced, the request re-run), as for any other invalid answer.
@@ -150,7 +133,8 @@ class Workgroup {
   Workgroup& operator=(const Workgroup&) = delete;
   ~Workgroup();  // Shutdown(1 s)
 
-  // Starts the workers. Throws std::runtime_error if one cannot start (initialization).
+  // Starts the workers: start-up, like a constructor. Throws std::runtime_error if one cannot
+  // start (its WorkError's message; also reported to the kInitialization handlers).
   void Launch();
   // Stops accepting requests, lets workers finish what they have until `deadline`, then kills
   // the rest. Requests not answered fail with kShutdown.
@@ -160,6 +144,11 @@ class Workgroup {
   // REQUIRES: pool outlives DetachArena(pool.segment_id()) or the workgroup, and is not moved
   // from until then (the workgroup resolves handles through it).
   void AttachArena(const shm::BlockPool& pool);
+  // Undoes AttachArena: the workgroup stops resolving the arena's handles at once; each worker
+  // unmaps it after the requests already sent to it, and a worker started later never maps
+  // it. The pool may then be destroyed. REQUIRES: no request naming one of its blocks is in
+  // flight; one sent later fails (kJob, or kMember for a member call: the handle does not
+  // resolve in the worker).
   void DetachArena(std::uint32_t segment_id);
 
   // Runs `request.task` on the least-loaded worker. REQUIRES: Launch() was called.
@@ -179,7 +168,8 @@ class Workgroup {
   void DestroyMember(const MemberProxy& member);
 
   // Starts one more worker; returns its index. Indices are never reused.
-  [[nodiscard]] int AddWorker();
+  // Errors: kInitialization (the worker did not start; also reported to the handlers).
+  [[nodiscard]] tl::expected<int, WorkError> AddWorker();
   // Kills worker `index` (SIGKILL) and retires it; its requests re-run elsewhere, its members
   // are gone. Returns false if there is no such live worker.
   bool Kill(int index);
