@@ -52,7 +52,8 @@ TEST_F(EncodingOptionTest, EachEncodedFileImportsAsItsUtf8TextInProcessAndIsolat
 }
 
 TEST_F(EncodingOptionTest, StatsSayWhichEncodingWasRead) {
-  const auto named = Run("run " + kData + "latin1.csv -o a.zcp -k key --encoding latin1 --stats json");
+  const auto named =
+      Run("run " + kData + "latin1.csv -o a.zcp -k key --encoding latin1 --stats json");
   ASSERT_EQ(named.exit_code, 0) << named.err;
   EXPECT_TRUE(Contains(named.out, "\"encoding\":\"latin1\"")) << named.out;
   const auto marked = Run("run " + kData + "utf-16be-bom.csv -o b.zcp -k key --stats json");
@@ -62,9 +63,9 @@ TEST_F(EncodingOptionTest, StatsSayWhichEncodingWasRead) {
 
 TEST_F(EncodingOptionTest, StandardInputIsConvertedToo) {
   const std::string expected = ImportExport(kData + "windows-1252.utf8.csv", "");
-  EXPECT_EQ(ImportExport("-", "--format csv --encoding windows-1252 < " + kData +
-                                  "windows-1252.csv"),
-            expected);
+  EXPECT_EQ(
+      ImportExport("-", "--format csv --encoding windows-1252 < " + kData + "windows-1252.csv"),
+      expected);
 }
 
 TEST_F(EncodingOptionTest, AByteThatIsNoCharacterFailsNamingFileLineAndInputOffset) {
@@ -72,8 +73,9 @@ TEST_F(EncodingOptionTest, AByteThatIsNoCharacterFailsNamingFileLineAndInputOffs
   for (const std::string placement : {"", " --isolate"}) {
     const auto run = Run("run bad.csv -o out.zcp -k key --encoding windows-1252" + placement);
     EXPECT_EQ(run.exit_code, 3) << run.err;
-    EXPECT_TRUE(Contains(run.err, "bad.csv:3: line 3 (byte 15): invalid windows-1252: byte 0x81 "
-                                  "is no windows-1252 character"))
+    EXPECT_TRUE(Contains(run.err,
+                         "bad.csv:3: line 3 (byte 15): invalid windows-1252: byte 0x81 "
+                         "is no windows-1252 character"))
         << run.err;
     EXPECT_FALSE(std::filesystem::exists(dir_ / "out.zcp"));
   }
@@ -91,8 +93,9 @@ TEST_F(EncodingOptionTest, Utf16WithoutAByteOrderMarkAsksForTheByteOrder) {
 TEST_F(EncodingOptionTest, AnUnknownEncodingIsAUsageErrorListingTheKnownOnes) {
   const auto run = Run("run in.csv -o out.zcp -k key --encoding ebcdic");
   EXPECT_EQ(run.exit_code, 2) << run.err;
-  EXPECT_TRUE(Contains(run.err, "'ebcdic' is not one of: latin1, utf-16, utf-16be, utf-16le, "
-                                "utf-8, windows-1252"))
+  EXPECT_TRUE(Contains(run.err,
+                       "'ebcdic' is not one of: latin1, utf-16, utf-16be, utf-16le, "
+                       "utf-8, windows-1252"))
       << run.err;
 }
 
@@ -103,9 +106,10 @@ TEST_F(EncodingOptionTest, RejectedRowsNameTheirOffsetInTheInputFile) {
   std::ofstream(dir_ / "rows.csv", std::ios::binary) << "id,name\n1,\xE9\xE9\xE9\n2,\xE9\nx,b\n";
   for (const std::string placement : {"", " --isolate"}) {
     std::filesystem::remove(dir_ / "rejects.jsonl");
-    const auto run = Run("run rows.csv -o out.zcp -k key -f --encoding latin1 --schema "
-                         "id:int64,name --on-error quarantine --rejects rejects.jsonl" +
-                         placement);
+    const auto run =
+        Run("run rows.csv -o out.zcp -k key -f --encoding latin1 --schema "
+            "id:int64,name --on-error quarantine --rejects rejects.jsonl" +
+            placement);
     EXPECT_EQ(run.exit_code, 0) << run.err;
     EXPECT_TRUE(Contains(run.err, "rows.csv:4: line 4 (byte 18)")) << run.err;
     EXPECT_TRUE(Contains(Read("rejects.jsonl"), "\"line\":4,\"byte\":18")) << Read("rejects.jsonl");

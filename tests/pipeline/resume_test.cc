@@ -188,7 +188,8 @@ TEST_F(Resume, AKilledUtf16ImportResumesToTheSameResult) {
   }
   {
     std::ofstream out(input_, std::ios::binary);
-    for (const char16_t unit : text) out << static_cast<char>(unit & 0xFF) << static_cast<char>(unit >> 8);
+    for (const char16_t unit : text)
+      out << static_cast<char>(unit & 0xFF) << static_cast<char>(unit >> 8);
   }
   JobConfig config = Config();
   config.encoding = stages::Encoding::kUtf16;

@@ -147,8 +147,7 @@ TEST(Encoding, RowOffsetsInConvertedTextMapToTheInput) {
 TEST(Chunker, ConvertsWindows1252ToUtf8WithChunkOffsetsInTheInput) {
   const std::string input = "id,name\n1,\x80uro\n2,\x93quoted\x94\n3,caf\xE9\n";
   TempFile file(input);
-  const auto read =
-      ReadAll(file.path(), {.chunk_size = 8, .encoding = Encoding::kWindows1252}, 16);
+  const auto read = ReadAll(file.path(), {.chunk_size = 8, .encoding = Encoding::kWindows1252}, 16);
   ASSERT_FALSE(read.error) << read.error->message;
   EXPECT_EQ(read.text,
             "id,name\n1,\xE2\x82\xACuro\n2,\xE2\x80\x9Cquoted\xE2\x80\x9D\n3,caf\xC3\xA9\n");
@@ -163,7 +162,9 @@ TEST(Chunker, AUtf16ByteOrderMarkDecidesWithoutAnEncoding) {
     ASSERT_FALSE(read.error) << read.error->message;
     EXPECT_EQ(read.encoding, little ? Encoding::kUtf16Le : Encoding::kUtf16Be);
     // The mark stays, as UTF-8 (the parsers skip it), so that offsets map one to one.
-    EXPECT_EQ(read.text, "\xEF\xBB\xBF" "a,b\r\n\xC3\x9F,\xF0\x9F\x98\x80\r\n");
+    EXPECT_EQ(read.text,
+              "\xEF\xBB\xBF"
+              "a,b\r\n\xC3\x9F,\xF0\x9F\x98\x80\r\n");
     EXPECT_EQ(read.offsets, (std::vector<std::uint64_t>{0, 12}));
     EXPECT_EQ(read.next_byte, 24U);
   }
@@ -175,8 +176,9 @@ TEST(Chunker, Utf16WithoutAByteOrderMarkOrWithTheOtherOneIsRefused) {
   ASSERT_TRUE(read.error);
   EXPECT_EQ(read.error->code, StageErrc::kBadEncoding);
   EXPECT_EQ(read.error->message,
-            bare.path() + ":1: line 1 (byte 0): invalid utf-16: utf-16 input must start with a "
-                          "byte order mark: pass --encoding utf-16le or utf-16be");
+            bare.path() +
+                ":1: line 1 (byte 0): invalid utf-16: utf-16 input must start with a "
+                "byte order mark: pass --encoding utf-16le or utf-16be");
   TempFile big_endian(Utf16(u"\uFEFFa\n", false));
   read = ReadAll(big_endian.path(), {.encoding = Encoding::kUtf16Le});
   ASSERT_TRUE(read.error);
@@ -197,8 +199,9 @@ TEST(Chunker, AByteThatIsNoCharacterIsAnErrorNamingItsLineAndInputOffset) {
   const auto read = ReadAll(file.path(), {.encoding = Encoding::kWindows1252});
   ASSERT_TRUE(read.error);
   EXPECT_EQ(read.error->code, StageErrc::kBadEncoding);
-  EXPECT_EQ(read.error->message, file.path() + ":3: line 3 (byte 15): invalid windows-1252: "
-                                               "byte 0x81 is no windows-1252 character");
+  EXPECT_EQ(read.error->message, file.path() +
+                                     ":3: line 3 (byte 15): invalid windows-1252: "
+                                     "byte 0x81 is no windows-1252 character");
 }
 
 TEST(Chunker, AnInputEndingInsideACharacterIsAnError) {
@@ -206,8 +209,9 @@ TEST(Chunker, AnInputEndingInsideACharacterIsAnError) {
   const auto read = ReadAll(file.path(), {.encoding = Encoding::kUtf16});
   ASSERT_TRUE(read.error);
   EXPECT_EQ(read.error->message,
-            file.path() + ":2: line 2 (byte 6): invalid utf-16le: the input ends inside a "
-                          "character (1 byte(s) left over)");
+            file.path() +
+                ":2: line 2 (byte 6): invalid utf-16le: the input ends inside a "
+                "character (1 byte(s) left over)");
 }
 
 TEST(Chunker, ACharacterSplitAcrossReadsIsWhole) {

@@ -73,8 +73,7 @@ StageResult<Chunker> Chunker::Open(const std::string& path, const ChunkerOptions
     std::array<std::byte, 2> start{};  // resuming: the mark at the start still decides
     const ssize_t n = ::pread(fd, start.data(), start.size(), 0);
     if (n < 0) return tl::unexpected(IoError(chunker.name_, "read failed", errno));
-    auto resolved =
-        ResolveByteOrder(encoding, std::span(start).first(static_cast<std::size_t>(n)));
+    auto resolved = ResolveByteOrder(encoding, std::span(start).first(static_cast<std::size_t>(n)));
     if (!resolved) return tl::unexpected(chunker.BadEncoding(resolved.error()));
     encoding = *resolved;
   }
@@ -86,7 +85,6 @@ StageResult<Chunker> Chunker::Open(const std::string& path, const ChunkerOptions
   return chunker;
 }
 
-
 Chunker::Chunker(int fd, std::string path, const ChunkerOptions& options)
     : fd_(fd),
       name_(InputName(path)),
@@ -96,8 +94,8 @@ Chunker::Chunker(int fd, std::string path, const ChunkerOptions& options)
       next_line_(options.start_line),
       next_byte_(options.start_byte),
       encoding_(options.encoding),
-      sniff_(options.start_byte == 0 && (options.encoding == Encoding::kUtf8 ||
-                                         IsUtf16(options.encoding))) {}
+      sniff_(options.start_byte == 0 &&
+             (options.encoding == Encoding::kUtf8 || IsUtf16(options.encoding))) {}
 
 Chunker::Chunker(Chunker&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
@@ -209,8 +207,8 @@ StageResult<std::size_t> Chunker::Convert(std::span<std::byte> out) {
   std::size_t done = 0;
   while (done < out.size()) {
     if (raw_begin_ < raw_end_) {
-      const auto step = decoder_->Convert(std::span(raw_).subspan(raw_begin_, raw_end_ - raw_begin_),
-                                          out.subspan(done));
+      const auto step = decoder_->Convert(
+          std::span(raw_).subspan(raw_begin_, raw_end_ - raw_begin_), out.subspan(done));
       const auto* text = reinterpret_cast<const char*>(out.data() + done);
       lines_converted_ += static_cast<std::uint64_t>(std::count(text, text + step.produced, '\n'));
       done += step.produced;

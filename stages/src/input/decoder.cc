@@ -63,9 +63,7 @@ Decoder::Step Decoder::Convert(std::span<const std::byte> in, std::span<std::byt
   const std::size_t result = ::iconv(descriptor_, &in_at, &in_left, &out_at, &out_left);
   Step step{in.size() - in_left, out.size() - out_left, Stop::kDone};
   if (result == static_cast<std::size_t>(-1)) {
-    step.stop = errno == E2BIG    ? Stop::kFull
-                : errno == EINVAL ? Stop::kIncomplete
-                                  : Stop::kInvalid;
+    step.stop = errno == E2BIG ? Stop::kFull : errno == EINVAL ? Stop::kIncomplete : Stop::kInvalid;
   }
   return step;
 }
@@ -73,13 +71,13 @@ Decoder::Step Decoder::Convert(std::span<const std::byte> in, std::span<std::byt
 std::string Decoder::Invalid(std::span<const std::byte> at) const {
   const auto byte = [&at](std::size_t i) { return std::to_integer<unsigned>(at[i]); };
   if (encoding_ != Encoding::kUtf16Le && encoding_ != Encoding::kUtf16Be) {
-    return at.empty() ? std::string("invalid byte")
-                      : "byte " + Hex(byte(0), 2) + " is no " + stages::Name(encoding_) +
-                            " character";
+    return at.empty()
+               ? std::string("invalid byte")
+               : "byte " + Hex(byte(0), 2) + " is no " + stages::Name(encoding_) + " character";
   }
   if (at.size() < 2) return "invalid UTF-16";
-  const unsigned unit = encoding_ == Encoding::kUtf16Le ? byte(0) | byte(1) << 8U
-                                                        : byte(0) << 8U | byte(1);
+  const unsigned unit =
+      encoding_ == Encoding::kUtf16Le ? byte(0) | byte(1) << 8U : byte(0) << 8U | byte(1);
   if (unit >= 0xD800 && unit < 0xDC00) {
     return "high surrogate " + Hex(unit, 4) + " without a low surrogate after it";
   }

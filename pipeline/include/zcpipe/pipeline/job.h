@@ -55,9 +55,9 @@ using BatchSink = std::function<void(const stages::BatchView&)>;
 struct JobConfig {
   std::filesystem::path input;  // stages::kStandardInput ("-"): standard input
   InputFormat format = InputFormat::kAuto;
-  std::optional<stages::Schema> schema;                // inferred from the first chunk when absent
-  char delimiter = ',';                                // CSV
-  bool header = true;                                  // CSV
+  std::optional<stages::Schema> schema;  // inferred from the first chunk when absent
+  char delimiter = ',';                  // CSV
+  bool header = true;                    // CSV
   // The input's character encoding, converted to UTF-8 as it is read (stages::Chunker): row
   // errors, rejects and resume points give offsets in the input as it is. Bytes that are no
   // character of it fail the job (kInput). kUtf8 input that starts with a UTF-16 byte order
@@ -72,9 +72,9 @@ struct JobConfig {
   // how far the import got. resume = true continues from it (same input, unchanged, same key
   // and settings), as if the earlier run had never stopped; without a usable journal, or for
   // another input or chunk size, starts over in a new container. Settings that decide what is
-  // encrypted (format, delimiter, header, encoding, schema, transform recipe and hashing key, on_error)
-  // must be the journal's: else the job fails with ErrorKind::kConfiguration and leaves the
-  // journal and container for a resume that fits, since continuing would encrypt other data
+  // encrypted (format, delimiter, header, encoding, schema, transform recipe and hashing key,
+  // on_error) must be the journal's: else the job fails with ErrorKind::kConfiguration and leaves
+  // the journal and container for a resume that fits, since continuing would encrypt other data
   // under frame indices (AES-GCM nonces) the earlier run used. A transform not made by
   // ParseTransform is recorded by its type only: REQUIRES: resume it with the same parameters.
   // A job with resume = true that is cancelled keeps its journal and temporary container

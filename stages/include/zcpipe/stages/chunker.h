@@ -25,10 +25,10 @@ inline constexpr std::string_view kStandardInput = "-";
 [[nodiscard]] std::string InputName(std::string_view path);
 
 struct ChunkerOptions {
-  std::size_t chunk_size = 8u << 20;  // target bytes per chunk; REQUIRES > 0
-  char quote = '"';                   // CSV: newlines inside quotes do not end records;
-                                      // 0: every newline ends one (JSON Lines)
-  char delimiter = ',';               // CSV: tells a field start, where a quote may open
+  std::size_t chunk_size = 8u << 20;    // target bytes per chunk; REQUIRES > 0
+  char quote = '"';                     // CSV: newlines inside quotes do not end records;
+                                        // 0: every newline ends one (JSON Lines)
+  char delimiter = ',';                 // CSV: tells a field start, where a quote may open
   Encoding encoding = Encoding::kUtf8;  // the input's; chunks are UTF-8 (see the class comment)
   // Where to begin (resuming an import): a record boundary, its line number and chunk index.
   std::uint64_t start_byte = 0;
@@ -122,9 +122,9 @@ class Chunker {
   Encoding encoding_;
   bool sniff_ = false;                        // the next Fill is the input's first
   std::unique_ptr<detail::Decoder> decoder_;  // null: UTF-8, read as is
-  std::vector<std::byte> raw_;                // input read, not yet converted: [raw_begin_, raw_end_)
+  std::vector<std::byte> raw_;  // input read, not yet converted: [raw_begin_, raw_end_)
   std::size_t raw_begin_ = 0, raw_end_ = 0;
-  bool raw_eof_ = false;                // read(2) found the end of the input
+  bool raw_eof_ = false;               // read(2) found the end of the input
   std::uint64_t lines_converted_ = 0;  // newlines in the text converted so far
 };
 
