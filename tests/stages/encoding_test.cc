@@ -2,14 +2,13 @@
 // reads, and offsets mapped back to the input.
 #include "zcpipe/stages/encoding.h"
 
-#include <unistd.h>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "input/decoder.h"
+#include "temp_file.h"
 #include "zcpipe/stages/chunker.h"
 
 namespace zcpipe::stages {
@@ -19,20 +18,7 @@ std::span<const std::byte> AsBytes(std::string_view text) {
   return std::as_bytes(std::span(text.data(), text.size()));
 }
 
-class TempFile {
- public:
-  explicit TempFile(const std::string& bytes) {
-    char name[] = "/tmp/zcpipe-encoding-XXXXXX";
-    ::close(::mkstemp(name));
-    path_ = name;
-    std::ofstream(path_, std::ios::binary) << bytes;
-  }
-  ~TempFile() { ::unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using zcpipe::testing::TempFile;
 
 // Text as UTF-16 (LE or BE) from ASCII and the code points given as \u escapes by the caller.
 std::string Utf16(const std::u16string& text, bool little_endian) {

@@ -139,15 +139,23 @@ StageResult<std::size_t> Chunker::Fill(std::span<std::byte> out) {
   return Convert(out);
 }
 
+StageResult<std::size_t> Chunker::ReadOnce(std::span<std::byte> out) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, out.data(), out.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return tl::unexpected(IoError(name_, "read failed", errno));
+    file_offset_ += static_cast<std::uint64_t>(n);
+    return static_cast<std::size_t>(n);
+  }
+}
+
 StageResult<std::size_t> Chunker::Read(std::span<std::byte> out) {
   std::size_t done = 0;
   while (done < out.size() && !eof_) {
-    const ssize_t n = ::read(fd_, out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return tl::unexpected(IoError(name_, "read failed", errno));
-    if (n == 0) eof_ = true;
-    done += static_cast<std::size_t>(n);
-    file_offset_ += static_cast<std::uint64_t>(n);
+    auto n = ReadOnce(out.subspan(done));
+    if (!n) return n;
+    eof_ = *n == 0;
+    done += *n;
   }
   return done;
 }
@@ -192,15 +200,11 @@ StageResult<void> Chunker::ReadRaw() {
             raw_.begin() + static_cast<std::ptrdiff_t>(raw_end_), raw_.begin());
   raw_end_ -= raw_begin_;
   raw_begin_ = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd_, raw_.data() + raw_end_, raw_.size() - raw_end_);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return tl::unexpected(IoError(name_, "read failed", errno));
-    if (n == 0) raw_eof_ = true;
-    raw_end_ += static_cast<std::size_t>(n);
-    file_offset_ += static_cast<std::uint64_t>(n);
-    return {};
-  }
+  auto n = ReadOnce(std::span(raw_).subspan(raw_end_));
+  if (!n) return tl::unexpected(n.error());
+  raw_eof_ = *n == 0;
+  raw_end_ += *n;
+  return {};
 }
 
 StageResult<std::size_t> Chunker::Convert(std::span<std::byte> out) {

@@ -91,6 +91,8 @@ class Chunker {
   Chunker(int fd, std::string path, const ChunkerOptions& options);
   // Reads (and converts) into out until it is full or the input ends; returns the bytes written.
   StageResult<std::size_t> Fill(std::span<std::byte> out);
+  // One read(2) into out (again on EINTR); returns the bytes read, 0 at the end of the input.
+  StageResult<std::size_t> ReadOnce(std::span<std::byte> out);
   // Fill for UTF-8 input: read(2) straight into out.
   StageResult<std::size_t> Read(std::span<std::byte> out);
   // Fill for other input: read(2) into raw_, converted into out.
