@@ -16,6 +16,9 @@
 #include "zcpipe/shm/segment.h"
 
 namespace zcpipe::shm {
+
+static_assert(kBlockAlignment == detail::kPageSize);
+static_assert(BlockSizeFor(1) == detail::RoundUp(1, detail::kPageSize));
 using detail::PoolHeader;
 using detail::PoolMap;
 

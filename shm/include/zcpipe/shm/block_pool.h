@@ -13,8 +13,16 @@
 
 namespace zcpipe::shm {
 
+// The page size: a block is a whole number of pages (PoolOptions::block_size).
+inline constexpr std::uint32_t kBlockAlignment = 4096;
+
+// The smallest block size (a multiple of kBlockAlignment) that holds `bytes`.
+constexpr std::uint64_t BlockSizeFor(std::uint64_t bytes) {
+  return (bytes + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment;
+}
+
 struct PoolOptions {
-  std::uint32_t block_size = 1u << 20;  // bytes; REQUIRES a multiple of 4096
+  std::uint32_t block_size = 1u << 20;  // bytes; REQUIRES a multiple of kBlockAlignment
   std::uint32_t block_count = 64;       // REQUIRES > 0
   // How many blocks, the first ones Allocate(kLow) hands out, and the first ones
   // Allocate(kHigh) hands out, have their pages made resident at creation: a caller that knows
