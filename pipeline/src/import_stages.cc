@@ -10,6 +10,7 @@
 
 #include "frame_ledger.h"
 #include "wire.h"
+#include "zcpipe/stages/chunker.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/csv.h"
 #include "zcpipe/stages/jsonl.h"
@@ -312,30 +313,17 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::ui
 
 stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
                                  std::uint64_t first_line, std::uint64_t first_byte,
-                                 std::size_t limit) {
+                                 std::size_t limit, char delimiter) {
   stages::InputErrors records;
   const std::string_view text = AsText(bytes);
-  std::size_t start = 0;
-  std::uint64_t line = first_line, start_line = first_line;
-  bool quoted = false;
-  for (std::size_t i = 0; i <= text.size() && records.size() < limit; ++i) {
-    const bool end = i == text.size();
-    if (!end && quote != '\0' && text[i] == quote) quoted = !quoted;
-    if (end || (text[i] == '\n' && !quoted)) {
-      auto raw = text.substr(start, i - start);
-      if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
-      if (!raw.empty()) {
-        records.push_back({stages::InputErrc::kPoison,
-                           start_line,
-                           first_byte + start,
-                           {},
-                           "the row's chunk killed the workers that parsed it",
-                           std::string(raw)});
-      }
-      start = i + 1;
-      start_line = line + 1;
-    }
-    if (!end && text[i] == '\n') ++line;
+  for (const auto& record :
+       stages::SplitRecords({bytes, 0, first_line, first_byte}, delimiter, quote, limit)) {
+    records.push_back({stages::InputErrc::kPoison,
+                       record.line,
+                       first_byte + record.begin,
+                       {},
+                       "the row's chunk killed the workers that parsed it",
+                       std::string(text.substr(record.begin, record.end - record.begin))});
   }
   return records;
 }

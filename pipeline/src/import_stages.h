@@ -93,10 +93,14 @@ struct ProcessReply {
                                                     std::uint64_t at);
 
 // The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their
-// line, offset and raw text, split as the chunker does (`quote` '\0' for JSON Lines); the
-// first `limit` of them only, if there are more.
+// line, offset and raw text, split as the chunker and the parser split them
+// (stages::SplitRecords; `quote` '\0' for JSON Lines); the first `limit` of them only, if there
+// are more. Pass the input's CSV `delimiter`: it tells where a quoted field may open. Without
+// it ('\0') every quote opens or closes one, which splits a row with a stray quote (`5'11"`)
+// unlike the parser: a poison chunk's rows, or the header sent to workers, would differ from
+// what an in-process run reads.
 [[nodiscard]] stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
                                                std::uint64_t first_line, std::uint64_t first_byte,
-                                               std::size_t limit = SIZE_MAX);
+                                               std::size_t limit = SIZE_MAX, char delimiter = '\0');
 
 }  // namespace zcpipe::detail

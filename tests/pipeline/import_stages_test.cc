@@ -32,6 +32,19 @@ TEST(SplitRecords, JsonLinesHaveNoQuoting) {
   EXPECT_EQ(records[1].raw, "\"}");
 }
 
+// A caller that does not know the delimiter gets quote parity (what SplitRecords did before it
+// took one): right on well-formed CSV whatever the delimiter, unlike the parser on stray quotes.
+TEST(SplitRecords, WithoutTheDelimiterEveryQuoteOpensOrCloses) {
+  const auto semicolons = SplitRecords(Bytes("x;\"a\nb\";y\nz\n"), '"', 1, 0);
+  ASSERT_EQ(semicolons.size(), 2u);
+  EXPECT_EQ(semicolons[0].raw, "x;\"a\nb\";y");
+  const auto stray = SplitRecords(Bytes("5'11\",y\nz\"\nw\n"), '"', 1, 0);
+  ASSERT_EQ(stray.size(), 2u);
+  EXPECT_EQ(stray[0].raw, "5'11\",y\nz\"");
+  EXPECT_EQ(SplitRecords(Bytes("5'11\",y\nz\"\nw\n"), '"', 1, 0, SIZE_MAX, ',').size(), 3u)
+      << "with it, as the parser reads them";
+}
+
 TEST(SplitRecords, StopsAtItsLimit) {
   const auto first = SplitRecords(Bytes("\"id\nx\",name\n1,a\n2,b\n"), '"', 1, 0, 1);
   ASSERT_EQ(first.size(), 1u);

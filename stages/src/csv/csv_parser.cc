@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "csv/csv_scan.h"
+#include "csv/record_splitter.h"
 #include "values/type_inference.h"
 #include "values/values.h"
 #include "zcpipe/stages/csv.h"
@@ -11,53 +12,10 @@ namespace zcpipe::stages {
 namespace {
 
 constexpr char kQuote = '"';
-constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::size_t kInferenceRows = 10'000;
 
-struct Field {
-  std::uint32_t begin;
-  std::uint32_t end;
-};
-
-// One record of the text: [begin, end) without its line ending, its fields, and `next`, where
-// the record after it starts.
-struct Record {
-  std::uint32_t begin;
-  std::uint32_t end;
-  std::uint32_t next;
-  std::span<const Field> fields;
-};
-
-// Walks the records of text[0, n) given its separators, calling on_record(const Record&)
-// until it returns false. An empty line is not a record. CR before LF is dropped.
-template <class OnRecord>
-void ForEachRecord(const char* text, std::uint32_t n, std::span<const std::uint32_t> separators,
-                   std::vector<Field>& fields, OnRecord&& on_record) {
-  auto emit = [&](std::uint32_t begin, std::uint32_t end, std::uint32_t next) {
-    if (end > begin && text[end - 1] == '\r') {
-      --end;
-      fields.back().end = std::max(fields.back().begin, fields.back().end - 1);
-    }
-    const bool blank = end == begin;
-    const bool go_on = blank || on_record(Record{begin, end, next, fields});
-    fields.clear();
-    return go_on;
-  };
-  fields.clear();
-  std::uint32_t field_begin = 0, record_begin = 0;
-  for (const std::uint32_t s : separators) {
-    fields.push_back({field_begin, s});
-    field_begin = s + 1;
-    if (text[s] == '\n') {
-      if (!emit(record_begin, s, s + 1)) return;
-      record_begin = s + 1;
-    }
-  }
-  if (record_begin < n) {
-    fields.push_back({field_begin, n});
-    emit(record_begin, n, n);
-  }
-}
+using detail::Field;
+using detail::Record;
 
 // A field's value: unquoted as is, quoted without its quotes and with "" turned into ".
 // Returns the reason when the field's quoting is malformed.
@@ -123,17 +81,6 @@ std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bo
   return detail::BadValueReason(column.type());
 }
 
-std::string_view Text(std::span<const std::byte> bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-// The chunk's text without a leading byte-order mark at the very start of the input.
-std::string_view WithoutBom(const Chunk& chunk) {
-  std::string_view text = Text(chunk.bytes);
-  if (chunk.first_byte == 0 && text.starts_with(kBom)) text.remove_prefix(kBom.size());
-  return text;
-}
-
 std::string_view FieldText(std::string_view text, const Field& field) {
   return text.substr(field.begin, field.end - field.begin);
 }
@@ -159,8 +106,8 @@ std::vector<std::vector<std::string>> FirstRecords(std::string_view text, char d
   std::vector<std::vector<std::string>> records;
   std::vector<Field> fields;
   std::string scratch;
-  ForEachRecord(
-      text.data(), static_cast<std::uint32_t>(text.size()), separators, fields,
+  detail::ForEachRecord(
+      text.data(), static_cast<std::uint32_t>(text.size()), separators, summary.any_quote, fields,
       [&](const Record& record) {
         auto& row = records.emplace_back();
         for (const Field& field : record.fields) {
@@ -188,7 +135,8 @@ CsvParser::CsvParser(CsvOptions options, Schema schema, std::vector<int> field_t
 }
 
 CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk) {
-  const auto records = FirstRecords(WithoutBom(first_chunk), options.delimiter, kInferenceRows + 1);
+  const auto records =
+      FirstRecords(detail::CsvText(first_chunk), options.delimiter, kInferenceRows + 1);
   std::vector<std::string> names;
   if (options.header && !records.empty()) names = records.front();
   const std::size_t data_start = options.header ? 1 : 0;
@@ -231,7 +179,7 @@ CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk)
 }
 
 StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byte> block) {
-  const std::string_view text = WithoutBom(chunk);
+  const std::string_view text = detail::CsvText(chunk);
   const auto skipped = static_cast<std::uint32_t>(chunk.bytes.size() - text.size());
   for (auto& column : columns_) column.Clear();
   row_lines_.clear();
@@ -242,39 +190,33 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
   ParseOutput out;
   const std::size_t budget = block.size();
   std::size_t bound = BatchSizeBound(columns_, 0);
-  std::uint64_t line = 0;  // newlines in text[0, counted), i.e. lines before it
-  std::uint32_t counted = 0;
+  std::uint64_t line = 0;     // newlines in text[0, counted), i.e. lines before it
+  std::uint32_t counted = 0;  // where the last record read ends
   bool header_pending = options_.header && chunk.first_byte == 0;
   std::vector<Field> fields;
   std::vector<Field> values(schema_.size());  // per schema column: the field holding it
   out.bytes_consumed = chunk.bytes.size();
 
-  auto reject = [&](const Record& record, std::uint64_t record_line, InputErrc reason,
-                    std::string column, std::string detail) {
-    out.rejected.push_back({reason, chunk.first_line + record_line,
+  auto reject = [&](const Record& record, InputErrc reason, std::string column,
+                    std::string detail) {
+    out.rejected.push_back({reason, chunk.first_line + record.line,
                             chunk.first_byte + skipped + record.begin, std::move(column),
                             std::move(detail),
                             std::string(text.substr(record.begin, record.end - record.begin))});
   };
   const std::size_t empty_bound = bound;
 
-  ForEachRecord(
-      text.data(), static_cast<std::uint32_t>(text.size()), separators_, fields,
+  detail::ForEachRecord(
+      text.data(), static_cast<std::uint32_t>(text.size()), separators_, summary.any_quote, fields,
       [&](const Record& record) {
-        // Blank lines before the record, then its own lines (several if a quoted field has some).
-        const std::uint64_t record_line =
-            line + detail::CountNewlines(text.data() + counted, record.begin - counted);
-        line = record_line +
-               (summary.any_quote
-                    ? detail::CountNewlines(text.data() + record.begin, record.next - record.begin)
-                    : (record.next > record.end && text[record.next - 1] == '\n'));
+        line = record.next_line;
         counted = record.next;
         if (header_pending) {
           header_pending = false;
           return true;
         }
         if (record.fields.size() != field_count_) {
-          reject(record, record_line, InputErrc::kFieldCount, {},
+          reject(record, InputErrc::kFieldCount, {},
                  "expected " + std::to_string(field_count_) + " fields, found " +
                      std::to_string(record.fields.size()));
           return true;
@@ -288,13 +230,13 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           }
         }
         if (empty_bound + cost > budget) {  // would not fit even an empty block
-          reject(record, record_line, InputErrc::kRecordTooLarge, {},
+          reject(record, InputErrc::kRecordTooLarge, {},
                  std::to_string(record.end - record.begin) + " bytes");
           return true;
         }
         if (bound + cost > budget) {  // the block is full: the caller parses the rest elsewhere
           out.bytes_consumed = skipped + record.begin;
-          out.lines_consumed = record_line;
+          out.lines_consumed = record.line;
           return false;
         }
         const bool last_in_input = summary.ends_in_quote && record.next == text.size();
@@ -311,7 +253,7 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
             for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();
             const ColumnType type = columns_[c].type();
             const std::string_view field = FieldText(text, values[c]);
-            reject(record, record_line, *problem, columns_[c].name(),
+            reject(record, *problem, columns_[c].name(),
                    *problem == detail::BadValueReason(type)
                        ? detail::BadValueDetail(type, field, value)
                        : detail::Quote(field));
@@ -319,7 +261,7 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           }
         }
         bound += cost;
-        row_lines_.push_back(static_cast<std::uint32_t>(record_line));
+        row_lines_.push_back(static_cast<std::uint32_t>(record.line));
         ++out.rows_out;
         return true;
       });

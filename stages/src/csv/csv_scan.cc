@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -150,35 +151,57 @@ bool ScanStrict(const char* data, std::size_t n, char delimiter, char quote,
   return state == State::kQuoted;
 }
 
+// Scans data[0, n) 64 bytes at a time, calling on_block(base, bits, outside) for each block,
+// `outside` holding the bits of the bytes outside quotes. Returns whether the text ends inside
+// a quoted field, or nullopt when a quote was misplaced: then quote parity is not RFC 4180
+// quoting, what on_block was told past that quote is wrong, and the caller rescans the text
+// with ScanStrict. (Going on to the end costs less than telling the caller when to stop.)
+template <class OnBlock>
+std::optional<bool> ScanBlocks(const char* data, std::size_t n, char delimiter, char quote,
+                               OnBlock&& on_block) {
+  const std::uint64_t quoting = quote == 0 ? 0 : ~std::uint64_t{0};
+  const std::uint64_t delimiting = delimiter == 0 ? 0 : ~std::uint64_t{0};
+  QuotePlacement placement;
+  bool in_quote = false;
+  for (std::size_t base = 0; base < n; base += 64) {
+    const std::size_t size = std::min<std::size_t>(64, n - base);
+    BlockBits bits = Classify(data + base, size, delimiter, quote);
+    bits.quote &= quoting;
+    bits.delimiter &= delimiting;
+    const std::uint64_t inside = InsideQuotes(bits.quote, in_quote);
+    if (delimiter != 0) {  // else any quote is well placed: parity is the answer
+      size < 64 ? placement.CheckLast(bits, inside, size) : placement.Check(bits, inside);
+    }
+    on_block(base, bits, ~inside);
+  }
+  return placement.ok() ? std::optional(in_quote) : std::nullopt;
+}
+
 }  // namespace
 
 ScanSummary FindSeparators(const char* data, std::size_t n, char delimiter, char quote,
                            std::vector<std::uint32_t>& separators) {
   ScanSummary summary;
-  QuotePlacement placement;
-  bool in_quote = false;
   const std::size_t first = separators.size();
-  for (std::size_t base = 0; base < n; base += 64) {
-    const std::size_t size = std::min<std::size_t>(64, n - base);
-    const BlockBits bits = Classify(data + base, size, delimiter, quote);
-    summary.non_ascii |= bits.high;
-    summary.any_quote |= bits.quote != 0;
-    const std::uint64_t inside = InsideQuotes(bits.quote, in_quote);
-    size < 64 ? placement.CheckLast(bits, inside, size) : placement.Check(bits, inside);
-    std::uint64_t structural = (bits.delimiter | bits.newline) & ~inside;
-    while (structural != 0) {
-      separators.push_back(static_cast<std::uint32_t>(base) +
-                           static_cast<std::uint32_t>(std::countr_zero(structural)));
-      structural &= structural - 1;
-    }
-  }
-  summary.ends_in_quote = in_quote;
-  if (!placement.ok()) {
+  auto ends_in_quote =
+      ScanBlocks(data, n, delimiter, quote,
+                 [&](std::size_t base, const BlockBits& bits, std::uint64_t outside) {
+                   summary.non_ascii |= bits.high;
+                   summary.any_quote |= bits.quote != 0;
+                   std::uint64_t structural = (bits.delimiter | bits.newline) & outside;
+                   while (structural != 0) {
+                     separators.push_back(static_cast<std::uint32_t>(base) +
+                                          static_cast<std::uint32_t>(std::countr_zero(structural)));
+                     structural &= structural - 1;
+                   }
+                 });
+  if (!ends_in_quote) {
     separators.resize(first);
-    summary.ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {
+    ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {
       separators.push_back(static_cast<std::uint32_t>(i));
     });
   }
+  summary.ends_in_quote = *ends_in_quote;
   return summary;
 }
 
@@ -190,23 +213,20 @@ Boundary FindBoundary(const char* data, std::size_t n, char delimiter, char quot
     return {end == nullptr ? 0 : static_cast<std::size_t>(end - data) + 1, false};
   }
   Boundary result;
-  QuotePlacement placement;
-  bool in_quote = false;
-  for (std::size_t base = 0; base < n; base += 64) {
-    const std::size_t size = std::min<std::size_t>(64, n - base);
-    const BlockBits bits = Classify(data + base, size, delimiter, quote);
-    const std::uint64_t inside = InsideQuotes(bits.quote, in_quote);
-    size < 64 ? placement.CheckLast(bits, inside, size) : placement.Check(bits, inside);
-    const std::uint64_t ends = bits.newline & ~inside;
-    if (ends != 0) result.end = base + static_cast<std::size_t>(64 - std::countl_zero(ends));
-  }
-  result.ends_in_quote = in_quote;
-  if (!placement.ok()) {
+  auto ends_in_quote =
+      ScanBlocks(data, n, delimiter, quote,
+                 [&](std::size_t base, const BlockBits& bits, std::uint64_t outside) {
+                   const std::uint64_t ends = bits.newline & outside;
+                   if (ends != 0)
+                     result.end = base + static_cast<std::size_t>(64 - std::countl_zero(ends));
+                 });
+  if (!ends_in_quote) {
     result.end = 0;
-    result.ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {
+    ends_in_quote = ScanStrict(data, n, delimiter, quote, [&](std::size_t i) {
       if (data[i] == '\n') result.end = i + 1;
     });
   }
+  result.ends_in_quote = *ends_in_quote;
   return result;
 }
 

@@ -7,6 +7,15 @@
 // LF, quote or the end. The scan checks that as it goes; text with a misplaced quote is
 // rescanned by a scalar state machine that follows RFC 4180 exactly, so one stray quote costs
 // one rejected row, not every row up to the next quote.
+//
+// This file holds the one rule for where records and fields end: a quote opens a quoted field
+// only at the start of a field, and any other quote is text as far as splitting goes (whether
+// such a field is then rejected is the parser's call, csv_parser.cc). The chunker, the CSV
+// parser and SplitRecords (record_splitter.h) all split through it.
+//
+// `quote` == 0 means no quoting (JSON Lines: a string never holds a raw newline).
+// `delimiter` == 0 means the delimiter is not known: no byte is one, and as any byte may then
+// end a field, every quote opens or closes a quoted field (plain quote parity).
 #pragma once
 
 #include <cstddef>
@@ -32,7 +41,6 @@ struct Boundary {
   std::size_t end = 0;         // 0 when there is none
   bool ends_in_quote = false;  // the text ends inside a quoted field
 };
-// `quote` == 0 means no quoting (JSON Lines: a string never holds a raw newline).
 Boundary FindBoundary(const char* data, std::size_t n, char delimiter, char quote);
 
 // Newlines in data[0, n), quoted or not: the physical line count.

@@ -36,6 +36,25 @@ struct ChunkerOptions {
   std::uint64_t start_index = 0;
 };
 
+// A record of a chunk: bytes [begin, end) of the chunk, without its line ending; it starts on
+// input line `line`.
+struct RecordSpan {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::uint64_t line = 0;
+};
+
+// The records of `chunk` (whole records, as a Chunker cuts them), split exactly as the Chunker
+// and the parsers split them: a record ends at a newline outside quotes (`quote` 0: at every
+// newline, JSON Lines) or at the chunk's end, so an unterminated quoted field runs to the end;
+// a quote opens a quoted field only at a field start (after `delimiter`, a newline or the
+// start); CR before LF is no part of a record; an empty line is no record; with quoting, a
+// UTF-8 byte-order mark at the input's start is skipped, as the CSV parser skips it. The first
+// `limit` records only. `delimiter` 0: not known, so any quote opens or closes a quoted field.
+// REQUIRES: chunk.bytes.size() < 2^32.
+[[nodiscard]] std::vector<RecordSpan> SplitRecords(const Chunk& chunk, char delimiter, char quote,
+                                                   std::size_t limit = SIZE_MAX);
+
 // Reads a file sequentially and hands out chunks of about `chunk_size` bytes that end on a
 // record boundary, each read directly into the block the caller provides. The bytes of a
 // partial last record are carried over into the next chunk (a copy of less than one record).
