@@ -69,6 +69,7 @@ std::string ProgressJson(const ProgressEvent& event, std::string_view input) {
 std::string StatsJson(const Report& report, std::string_view input) {
   std::string out = Open(report.totals, input);
   Field("status", Name(report.status), out);
+  Field("encoding", stages::Name(report.encoding), out);
   Counts(report.totals, out);
   Field("bytes_copied_between_stages", report.bytes_copied_between_stages, out);
   Field("seconds", report.totals.elapsed_seconds, out);

@@ -77,6 +77,14 @@ void AddOptions(CLI::App& command, RunArgs& args) {
       .add_flag_callback(
           "--no-header", [&job] { job.header = false; }, "CSV: the first line is data")
       ->group(input);
+  std::map<std::string, stages::Encoding> encodings;
+  for (const auto encoding : stages::kEncodings)
+    encodings.emplace(stages::Name(encoding), encoding);
+  Choices(command.add_option("--encoding", job.encoding,
+                             "The input's character encoding, converted to UTF-8 as it is read "
+                             "(default utf-8; a UTF-16 byte order mark is followed)"),
+          encodings)
+      ->group(input);
 
   AddTransformOptions(command, args.transforms);
 

@@ -183,6 +183,7 @@ Report Import::Run() {
   if (committer_ && !committer_->Stop()) committer_.reset();  // a point could not be recorded
   if (!failed_.load() && !cancel_.load()) PublishFiles();
   report.resumable = KeepForResume();
+  report.encoding = chunker_ ? chunker_->encoding() : config_.encoding;
   if (committer_ && !report.resumable) committer_->Remove();  // failed or cancelled: no resume
   committer_.reset();
   // Not published (nor kept for resume): they remove their temporary files.

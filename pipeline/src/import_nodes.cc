@@ -98,6 +98,9 @@ Msg Import::Parse(Msg msg) {
     chunk.first_byte += parsed->bytes_consumed;
     chunk.first_line += parsed->lines_consumed;
   }
+  // Offsets inside a converted chunk are in its UTF-8 text: made the input's (stages::Chunker).
+  stages::ToInputOffsets(chunker_->encoding(), arena_->Bytes(msg->input), msg->first_byte,
+                         msg->rejected);
   arena_->Release(msg->input);
   msg->input = {};
   Timed(Stage::kParse, since, *msg);

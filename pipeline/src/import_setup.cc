@@ -26,6 +26,7 @@ ImportStatus Import::OpenChunker(const JournalPoint& from) {
   auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
                                                        .quote = csv ? '"' : '\0',
                                                        .delimiter = config_.delimiter,
+                                                       .encoding = config_.encoding,
                                                        .start_byte = from.input_byte,
                                                        .start_line = from.next_line,
                                                        .start_index = from.chunks});
@@ -173,6 +174,7 @@ ImportStatus Import::OpenWorkers(bool csv, Launched& launched) {
   return isolated_->Open({.csv = csv,
                           .parsed_schema = parsed_schema_,
                           .first_chunk = first_chunk_->bytes,
+                          .encoding = chunker_->encoding(),
                           .first_frame = next_frame_,
                           .members = WorkerCount()},
                          *resources_.pool(), resources_.arena_attached());

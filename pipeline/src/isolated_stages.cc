@@ -46,6 +46,7 @@ ImportStatus IsolatedStages::Open(const Setup& setup, shm::BlockPool& pool, bool
     return tl::unexpected(errors_.Make(ErrorKind::kInitialization, Stage::kParse, reason, message));
   };
   csv_ = setup.csv;
+  encoding_ = setup.encoding;
   StageSetup stage_setup{.csv = setup.csv,
                          .delimiter = config_.delimiter,
                          .header = config_.header,
@@ -137,6 +138,8 @@ void IsolatedStages::Process(Msg msg, Gateway& gateway) {
 void IsolatedStages::ProcessNext(Msg msg, Gateway& gateway) {
   if (msg->todo.empty() || msg->failure || host_.failed()) {
     if (ledger_) ledger_->Done(msg->seq, msg->failure ? 0 : msg->batches.size());
+    // As in Import::Parse: offsets in the chunk's UTF-8 text become the input's.
+    stages::ToInputOffsets(encoding_, arena_.Bytes(msg->input), msg->first_byte, msg->rejected);
     arena_.Release(msg->input);
     msg->input = {};
     // The workers sealed each batch last: that time is drawn as encrypt, at the end.

@@ -73,9 +73,10 @@ class IsolatedStages {
   struct Setup {
     bool csv = false;
     const stages::Schema& parsed_schema;
-    std::span<const std::byte> first_chunk;  // the CSV header is its first record
-    std::uint64_t first_frame = 0;           // the container's next frame index (FrameLedger)
-    unsigned members = 1;                    // one per worker
+    std::span<const std::byte> first_chunk;               // the CSV header is its first record
+    stages::Encoding encoding = stages::Encoding::kUtf8;  // the input's, as the Chunker read it
+    std::uint64_t first_frame = 0;  // the container's next frame index (FrameLedger)
+    unsigned members = 1;           // one per worker
   };
   // Attaches the workers to `pool` unless `attached`, and makes one member per worker (a worker
   // that dies meanwhile is replaced, up to 3 attempts each). Errors: "workers did not start",
@@ -113,6 +114,7 @@ class IsolatedStages {
   stages::ContainerWriter* const writer_;
   StageHost& host_;
   bool csv_ = false;
+  stages::Encoding encoding_ = stages::Encoding::kUtf8;  // Setup::encoding
   // With ArenaPlan::ledger: each chunk's first frame index, for its worker to seal with.
   std::optional<FrameLedger> ledger_;
   std::vector<workgroup::MemberProxy> members_;

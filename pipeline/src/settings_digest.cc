@@ -68,7 +68,7 @@ struct Class {
 };
 constexpr std::array<Class, 4> kClasses{{
     {&SettingsDigest::format, "format",
-     "input format options (--format, --delimiter, --no-header)"},
+     "input format options (--format, --delimiter, --no-header, --encoding)"},
     {&SettingsDigest::schema, "schema", "schema (--schema, or the one inferred from the input)"},
     {&SettingsDigest::transform, "transform",
      "transforms (--select, --rename, --cast, --filter, --hash, --mask, their order, or the "
@@ -84,6 +84,7 @@ SettingsDigest SettingsDigest::Of(const JobConfig& config, InputFormat format,
   Fields format_fields;
   format_fields.Add(csv ? "csv" : "jsonl");
   if (csv) format_fields.Add(std::string(1, config.delimiter)).Add(config.header ? "1" : "0");
+  format_fields.Add(stages::Name(config.encoding));
 
   Fields transform;
   if (!config.transform) {

@@ -23,7 +23,7 @@ namespace zcpipe::detail {
 // (HMAC-SHA-256 of a fixed label under the key), never as itself.
 // Thread-safety: a value; const use from any thread.
 struct SettingsDigest {
-  std::string format;     // input format (resolved), CSV delimiter and header flag
+  std::string format;     // input format (resolved), CSV delimiter and header flag, encoding
   std::string schema;     // the schema the parser reads (given or inferred)
   std::string transform;  // the transform's recipe, with the hashing key's id; see Of
   std::string on_error;   // the error policy

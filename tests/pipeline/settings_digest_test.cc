@@ -43,6 +43,10 @@ TEST(SettingsDigest, EachClassOfSettingsIsNamedWhenItChanges) {
             std::string::npos);
   EXPECT_NE(changed([](JobConfig& c) { c.header = false; }).find("input format"),
             std::string::npos);
+  // Issue 25: the same bytes in another encoding are other text.
+  EXPECT_NE(
+      changed([](JobConfig& c) { c.encoding = stages::Encoding::kLatin1; }).find("--encoding"),
+      std::string::npos);
   EXPECT_NE(changed([](JobConfig& c) {
               c.transform = stages::ParseTransform("mask", "email:keep_last=3");
             }).find("transforms"),

@@ -1,29 +1,16 @@
 #include "zcpipe/stages/chunker.h"
 
-#include <unistd.h>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "temp_file.h"
+
 namespace zcpipe::stages {
 namespace {
 
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    char name[] = "/tmp/zcpipe-chunker-XXXXXX";
-    ::close(::mkstemp(name));
-    path_ = name;
-    std::ofstream(path_, std::ios::binary) << text;
-  }
-  ~TempFile() { ::unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using zcpipe::testing::TempFile;
 
 struct Cut {
   std::string text;

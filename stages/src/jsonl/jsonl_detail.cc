@@ -37,6 +37,9 @@ bool LineReader::Next(Line& line) {
   line.raw = text_.substr(position_, end - position_);
   if (!line.raw.empty() && line.raw.back() == '\r') line.raw.remove_suffix(1);
   line.json = line.raw;
+  if (input_start_ && position_ == 0 && line.json.starts_with("\xEF\xBB\xBF")) {
+    line.json.remove_prefix(3);
+  }
   while (!line.json.empty() && IsJsonSpace(line.json.front())) line.json.remove_prefix(1);
   while (!line.json.empty() && IsJsonSpace(line.json.back())) line.json.remove_suffix(1);
   line.offset = position_;

@@ -38,9 +38,12 @@ struct Line {
 };
 
 // Splits text into lines (LF or CRLF; the last line may lack one). Does not own the text.
+// `input_start`: the text begins the input, where a UTF-8 byte order mark is no part of the
+// first line's JSON.
 class LineReader {
  public:
-  explicit LineReader(std::string_view text) : text_(text) {}
+  explicit LineReader(std::string_view text, bool input_start = false)
+      : text_(text), input_start_(input_start) {}
   // The next line, or false at the end of the text.
   [[nodiscard]] bool Next(Line& line);
   // Offset of the first byte not yet read, and the number of lines read.
@@ -49,6 +52,7 @@ class LineReader {
 
  private:
   std::string_view text_;
+  bool input_start_;
   std::size_t position_ = 0;
   std::uint64_t lines_ = 0;
 };

@@ -70,7 +70,7 @@ Schema JsonlParser::InferSchema(const Chunk& chunk, std::size_t max_rows) {
   jsonl::PaddedLine padded;
   const std::string_view text(reinterpret_cast<const char*>(chunk.bytes.data()),
                               chunk.bytes.size());
-  jsonl::LineReader lines(text);
+  jsonl::LineReader lines(text, chunk.first_byte == 0);
   jsonl::Line line;
   for (std::size_t rows = 0; rows < max_rows && lines.Next(line);) {
     if (line.json.empty()) continue;

@@ -89,7 +89,7 @@ StageResult<ParseOutput> JsonlParser::Impl::Parse(const Chunk& chunk, std::span<
                               chunk.bytes.size());
   const char* text_end = text.data() + text.size();
   ParseOutput output;
-  jsonl::LineReader lines(text);
+  jsonl::LineReader lines(text, chunk.first_byte == 0);
   jsonl::Line line;
   bool full = false;
   while (lines.Next(line)) {

@@ -15,6 +15,7 @@
 #include "zcpipe/stages/atomic_file.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/container.h"
+#include "zcpipe/stages/encoding.h"
 #include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
 #include "zcpipe/stages/transform.h"
@@ -54,9 +55,14 @@ using BatchSink = std::function<void(const stages::BatchView&)>;
 struct JobConfig {
   std::filesystem::path input;  // stages::kStandardInput ("-"): standard input
   InputFormat format = InputFormat::kAuto;
-  std::optional<stages::Schema> schema;                // inferred from the first chunk when absent
-  char delimiter = ',';                                // CSV
-  bool header = true;                                  // CSV
+  std::optional<stages::Schema> schema;  // inferred from the first chunk when absent
+  char delimiter = ',';                  // CSV
+  bool header = true;                    // CSV
+  // The input's character encoding, converted to UTF-8 as it is read (stages::Chunker): row
+  // errors, rejects and resume points give offsets in the input as it is. Bytes that are no
+  // character of it fail the job (kInput). kUtf8 input that starts with a UTF-16 byte order
+  // mark is read as UTF-16 (Report::encoding tells).
+  stages::Encoding encoding = stages::Encoding::kUtf8;
   std::shared_ptr<const stages::Transform> transform;  // optional; a TransformChain for several
 
   std::filesystem::path output;
@@ -66,9 +72,9 @@ struct JobConfig {
   // how far the import got. resume = true continues from it (same input, unchanged, same key
   // and settings), as if the earlier run had never stopped; without a usable journal, or for
   // another input or chunk size, starts over in a new container. Settings that decide what is
-  // encrypted (format, delimiter, header, schema, transform recipe and hashing key, on_error)
-  // must be the journal's: else the job fails with ErrorKind::kConfiguration and leaves the
-  // journal and container for a resume that fits, since continuing would encrypt other data
+  // encrypted (format, delimiter, header, encoding, schema, transform recipe and hashing key,
+  // on_error) must be the journal's: else the job fails with ErrorKind::kConfiguration and leaves
+  // the journal and container for a resume that fits, since continuing would encrypt other data
   // under frame indices (AES-GCM nonces) the earlier run used. A transform not made by
   // ParseTransform is recorded by its type only: REQUIRES: resume it with the same parameters.
   // A job with resume = true that is cancelled keeps its journal and temporary container
@@ -134,6 +140,9 @@ struct Report {
   std::uint64_t worker_restarts = 0;              // worker processes replaced (kIsolated)
   bool reused_resources = false;  // ran on the arena and workers a job before left (resources)
   bool resumable = false;  // cancelled with resume: a job with resume continues where it stopped
+  // The input's encoding as read: JobConfig::encoding, or the byte order mark's (kUtf16Le or
+  // kUtf16Be) for kUtf8 and kUtf16.
+  stages::Encoding encoding = stages::Encoding::kUtf8;
   double progress_latency_p50_us = 0;  // snapshot taken -> listener called
   double progress_latency_p99_us = 0;
 };

@@ -15,6 +15,7 @@ enum class StageErrc : std::uint8_t {
   kMalformedBatch,   // bytes that claim to be a record batch are not a valid one
   kSchemaMismatch,   // a batch does not have the columns or types a stage expects
   kIo,               // reading or writing a file failed
+  kBadEncoding,      // input bytes that are no character of its declared encoding
 };
 
 // What went wrong, for a program (code) and for a person (message).
