@@ -46,13 +46,17 @@ ImportStatus IsolatedStages::Open(const Setup& setup, shm::BlockPool& pool, bool
     return tl::unexpected(errors_.Make(ErrorKind::kInitialization, Stage::kParse, reason, message));
   };
   csv_ = setup.csv;
+  dialect_ = setup.dialect;
   StageSetup stage_setup{.csv = setup.csv,
-                         .delimiter = config_.delimiter,
-                         .header = config_.header,
+                         .delimiter = dialect_.delimiter,
+                         .header = dialect_.header,
+                         .quote = dialect_.quote,
+                         .strict = config_.strict,
+                         .decimal_comma = config_.decimal_comma,
                          .schema = setup.parsed_schema.ToString(),
                          .batch_room = arena_.plan().batch_room};
   if (setup.csv) {  // the parser in the worker reads the header as this one did
-    auto records = SplitRecords(setup.first_chunk, '"', 1, 0, 1);
+    auto records = SplitRecords(setup.first_chunk, dialect_.quote, 1, 0, 1, dialect_.delimiter);
     if (!records.empty()) stage_setup.first_record = records.front().raw + "\n";
   }
   if (config_.transform) {
@@ -244,8 +248,9 @@ void IsolatedStages::ProcessNext(Msg msg, Gateway& gateway) {
 
 void IsolatedStages::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
   const auto bytes = arena_.Bytes(chunk.input).subspan(range.begin, range.end - range.begin);
-  auto records = SplitRecords(bytes, csv_ ? '"' : '\0', range.line, chunk.first_byte + range.begin);
-  if (csv_ && config_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
+  auto records = SplitRecords(bytes, csv_ ? dialect_.quote : '\0', range.line,
+                              chunk.first_byte + range.begin, SIZE_MAX, dialect_.delimiter);
+  if (csv_ && dialect_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
     records.erase(records.begin());  // the header travels with the first record
   }
   if (range.first_row != 0) {  // the records before it are in the batches made already
