@@ -149,10 +149,6 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
       [&](const Record& record) {
         line = record.next_line;
         counted = record.next;
-        if (header_pending) {
-          header_pending = false;
-          return true;
-        }
         if (summary.ends_in_quote && record.next == text.size()) {
           // The text ends inside the quotes its last field opened: the rest of the input.
           const std::uint32_t opened = record.fields.back().begin;
@@ -161,6 +157,10 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
                                     chunk.first_line + record.line +
                                         detail::CountNewlines(text.data() + record.begin,
                                                               opened - record.begin)));
+          return true;
+        }
+        if (header_pending) {
+          header_pending = false;
           return true;
         }
         if (record.fields.size() != field_count_) {

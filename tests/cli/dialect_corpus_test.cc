@@ -1,0 +1,144 @@
+// Issue 25 (items 3 and 4): real-world CSV dialects (tests/data/dialect/) import with default
+// flags, plus the one option a guess would make unsafe, and export value for value; each
+// sniffing decision shows in --stats json and in `zcpipe inspect`; --isolate reads the same.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_test_fixture.h"
+
+namespace zcpipe::cli {
+namespace {
+
+struct Case {
+  std::string file;     // in tests/data/dialect/
+  std::string options;  // beyond the defaults
+  std::string dialect;  // the "dialect" object of --stats json
+  std::string inspect;  // the dialect line of `zcpipe inspect`
+  std::string exported;  // `zcpipe export --to csv`
+};
+
+const std::vector<Case>& Cases() {
+  static const std::vector<Case> cases = {
+      {"tab_separated.tsv", "",
+       R"({"delimiter":"\t","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":true,"header_source":"sniffed"})",
+       "delimiter tab (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+       "id,city,rate\n1,\"New York, NY\",2.5\n2,Paris,3.25\n"},
+      {"semicolon_decimal_comma.csv", "",
+       R"({"delimiter":";","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":true,"header_source":"sniffed"})",
+       "delimiter ';' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+       "id,product,price\n1,Käse,\"2,5\"\n2,Brot,\"3,75\"\n3,Milch,1\n"},
+      {"semicolon_decimal_comma.csv", "--decimal-comma",
+       R"({"delimiter":";","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":true,"header_source":"sniffed"})",
+       "delimiter ';' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+       "id,product,price\n1,Käse,2.5\n2,Brot,3.75\n3,Milch,1\n"},
+      {"pipe_separated.csv", "",
+       R"({"delimiter":"|","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":true,"header_source":"sniffed"})",
+       "delimiter '|' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+       "id,name,note\n1,a,\"x,y\"\n2,b,z;w\n"},
+      {"headerless_numeric.csv", "",
+       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":false,"header_source":"sniffed"})",
+       "delimiter ',' (sniffed), quote '\"' (default), escape '\"', header no (sniffed)",
+       "column_1,column_2,column_3\n1,2.5,true\n2,3.5,false\n3,-1,true\n"},
+      {"header_over_numbers.csv", "",
+       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":true,"header_source":"sniffed"})",
+       "delimiter ',' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+       "id,amount,label\n1,10,x\n2,20.5,y\n"},
+      {"single_quotes.csv", "",
+       R"({"delimiter":",","delimiter_source":"sniffed","quote":"'","quote_source":"sniffed",)"
+       R"("escape":"'","header":true,"header_source":"sniffed"})",
+       "delimiter ',' (sniffed), quote ''' (sniffed), escape ''', header yes (sniffed)",
+       "id,name\n1,\"Smith, John\"\n2,O'Brien\n3,plain\n"},
+      {"stray_quotes.csv", "",
+       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
+       R"("escape":"\"","header":true,"header_source":"default"})",
+       "delimiter ',' (sniffed), quote '\"' (default), escape '\"', header yes (default)",
+       "name,height,position\nbob,\"5'11\"\"\",\"37°36'37.8\"\"N\"\n"
+       "ann,\"6'0\"\"\",\"122°25'9.8\"\"W\"\n"},
+      {"crlf_mix.csv", "",
+       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"sniffed",)"
+       R"("escape":"\"","header":true,"header_source":"sniffed"})",
+       "delimiter ',' (sniffed), quote '\"' (sniffed), escape '\"', header yes (sniffed)",
+       "id,name\n1,\"a\r\nb\"\n2,c\n3,d\n"},
+  };
+  return cases;
+}
+
+class DialectCorpusTest : public CliTest {
+ protected:
+  void Copy(const std::string& file) const {
+    std::filesystem::copy_file(std::filesystem::path(ZCPIPE_TEST_DATA) / "dialect" / file,
+                               dir_ / file, std::filesystem::copy_options::overwrite_existing);
+  }
+};
+
+TEST_F(DialectCorpusTest, EachFileImportsWithItsSniffedDialectAndExportsValueForValue) {
+  for (const Case& c : Cases()) {
+    Copy(c.file);
+    for (const std::string placement : {"", " --isolate"}) {
+      const std::string what = c.file + " " + c.options + placement;
+      const auto run = Run("run " + c.file + " " + c.options + placement +
+                           " -o out.zcp -k key --force --progress none --stats json");
+      ASSERT_EQ(run.exit_code, 0) << what << ": " << run.err;
+      EXPECT_TRUE(Contains(run.out, "\"dialect\":" + c.dialect)) << what << ": " << run.out;
+      const auto back = Run("export out.zcp --to csv -o - -k key");
+      ASSERT_EQ(back.exit_code, 0) << what << ": " << back.err;
+      EXPECT_EQ(back.out, c.exported) << what;
+    }
+    const auto inspect = Run("inspect " + c.file + " " + c.options);
+    ASSERT_EQ(inspect.exit_code, 0) << c.file << ": " << inspect.err;
+    EXPECT_TRUE(Contains(inspect.out, "dialect:     " + c.inspect + "\n"))
+        << c.file << ": " << inspect.out;
+  }
+}
+
+TEST_F(DialectCorpusTest, AnUnterminatedQuoteNamesTheQuoteAndTheLineItOpenedOn) {
+  Copy("unterminated_quote.csv");
+  for (const std::string placement : {"", " --isolate"}) {
+    const auto run = Run("run unterminated_quote.csv -o out.zcp -k key --force --progress none" +
+                         placement);
+    EXPECT_EQ(run.exit_code, 3) << placement;
+    EXPECT_TRUE(Contains(run.err,
+                         "unterminated_quote.csv:3: line 3 (byte 13): unterminated quoted field: "
+                         "the quote \" opened on line 3 is never closed"))
+        << placement << ": " << run.err;
+  }
+}
+
+TEST_F(DialectCorpusTest, FlagsOverrideEachSniffedSetting) {
+  Copy("headerless_numeric.csv");
+  Copy("stray_quotes.csv");
+  const auto given = Run("run headerless_numeric.csv --header --delimiter , --quote none "
+                         "-o out.zcp -k key --progress none --stats json");
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_TRUE(Contains(given.out,
+                       R"("dialect":{"delimiter":",","delimiter_source":"given","quote":"",)"
+                       R"("quote_source":"given","escape":"","header":true,"header_source":"given"})"))
+      << given.out;
+  const auto strict = Run("run stray_quotes.csv --strict -o strict.zcp -k key --progress none");
+  EXPECT_EQ(strict.exit_code, 3);
+  EXPECT_TRUE(Contains(strict.err, "stray_quotes.csv:2: line 2 (byte 21): unexpected quote"))
+      << strict.err;
+  const auto comma = Run("run headerless_numeric.csv --delimiter , --decimal-comma -o c.zcp -k key");
+  EXPECT_EQ(comma.exit_code, 2) << comma.err;
+  EXPECT_TRUE(Contains(comma.err, "decimal comma")) << comma.err;
+}
+
+TEST_F(DialectCorpusTest, StandardInputIsSniffedToo) {
+  Copy("tab_separated.tsv");
+  const auto run = Run("run - -o out.zcp -k key --progress none --stats json < tab_separated.tsv");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(Contains(run.out, R"("delimiter":"\t","delimiter_source":"sniffed")")) << run.out;
+  const auto inspect = Run("inspect - < tab_separated.tsv");
+  EXPECT_TRUE(Contains(inspect.out, "schema:      id:int64,city:string,rate:float64\n"))
+      << inspect.out << inspect.err;
+}
+
+}  // namespace
+}  // namespace zcpipe::cli
