@@ -132,7 +132,7 @@ TEST_F(DialectCorpusTest, FlagsOverrideEachSniffedSetting) {
 
 TEST_F(DialectCorpusTest, StandardInputIsSniffedToo) {
   Copy("tab_separated.tsv");
-  const auto run = Run("run - -o out.zcp -k key --progress none --stats json < tab_separated.tsv");
+  const auto run = Run("run - --format csv -o out.zcp -k key --progress none --stats json < tab_separated.tsv");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(Contains(run.out, R"("delimiter":"\t","delimiter_source":"sniffed")")) << run.out;
   const auto inspect = Run("inspect - < tab_separated.tsv");

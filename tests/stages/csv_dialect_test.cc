@@ -48,13 +48,15 @@ TEST(Csv, StrictRejectsAQuoteInsideAnUnquotedField) {
 }
 
 TEST(Csv, AnUnterminatedQuoteNamesTheQuoteAndTheLineItOpenedOn) {
-  const auto parsed = ParseCsv("id,text\n1,ok\n2,\"a\nb\n3,\"opens on line 5\n4,x\n",
-                               {.delimiter = ',', .header = true, .schema = Schema::Parse("id,text")});
-  // Line 3's quoted field closes on line 4 ("a\nb\n3,") and line 5's runs to the end.
+  // The record starts on line 3; its first quoted field closes on line 4, where its second
+  // opens and runs to the end.
+  const auto parsed = ParseCsv("id,a,b\n1,ok,ok\n2,\"x\ny\",\"opens on line 4\n3,x,y\n",
+                               {.delimiter = ',', .header = true, .schema = Schema::Parse("id,a,b")});
   ASSERT_EQ(parsed.rejected.size(), 1u);
   EXPECT_EQ(parsed.rejected[0].reason, InputErrc::kUnterminatedQuote);
   EXPECT_EQ(parsed.rejected[0].line, 3u);
-  EXPECT_EQ(parsed.rejected[0].detail, "the quote \" opened on line 5 is never closed");
+  EXPECT_EQ(parsed.rejected[0].detail, "the quote \" opened on line 4 is never closed");
+  EXPECT_EQ(parsed.rows, (Rows{{"1", "ok", "ok"}}));
 }
 
 TEST(Csv, AnUnterminatedQuoteInTheHeaderIsRejectedNotSkipped) {

@@ -26,7 +26,7 @@ namespace zcpipe::stages {
 struct CsvOptions {
   char delimiter = ',';          // REQUIRES: IsCsvDelimiter(delimiter, quote)
   bool header = true;            // the first record names the columns
-  std::optional<Schema> schema;  // types (and, with a header, the columns to keep, by name);
+  std::optional<Schema> schema = {};  // types (and, with a header, the columns to keep, by name);
                                  // inferred from the first chunk when absent
   char quote = '"';              // REQUIRES: IsCsvQuote; 0: no quoting. In a quoted field the
                                  // quote doubled is one quote (the only escape)

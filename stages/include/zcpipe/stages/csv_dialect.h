@@ -31,11 +31,11 @@ struct CsvDialect {
 
 // What the caller fixed; the rest is sniffed.
 struct DialectHints {
-  std::optional<char> delimiter;
-  std::optional<char> quote;  // 0: no quoting
-  std::optional<bool> header;
-  bool decimal_comma = false;  // floats are written "2,5": ',' is no candidate delimiter
-  std::string_view extension;  // the input's (".tsv"): breaks a tie, never overrides the data
+  std::optional<char> delimiter = {};
+  std::optional<char> quote = {};  // 0: no quoting
+  std::optional<bool> header = {};
+  bool decimal_comma = false;       // floats are written "2,5": ',' is no candidate delimiter
+  std::string_view extension = {};  // the input's (".tsv"): breaks a tie, never overrides the data
 };
 
 // Sniffs the dialect of a CSV input from its first chunk, as DuckDB's CSV sniffer does:
