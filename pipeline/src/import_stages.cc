@@ -322,9 +322,9 @@ std::optional<ProcessReply> ReadReply(std::span<const std::byte> result, std::ui
   return reply;
 }
 
-stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
+stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char delimiter, char quote,
                                  std::uint64_t first_line, std::uint64_t first_byte,
-                                 std::size_t limit, char delimiter) {
+                                 std::size_t limit) {
   stages::InputErrors records;
   const std::string_view text = AsText(bytes);
   for (const auto& record :

@@ -97,13 +97,11 @@ struct ProcessReply {
 
 // The records of a chunk that could not be parsed (a poison chunk), as rejected rows with their
 // line, offset and raw text, split as the chunker and the parser split them
-// (stages::SplitRecords; `quote` '\0' for JSON Lines); the first `limit` of them only, if there
-// are more. Pass the input's CSV `delimiter`: it tells where a quoted field may open. Without
-// it ('\0') every quote opens or closes one, which splits a row with a stray quote (`5'11"`)
-// unlike the parser, so that a poison chunk's rows, or the header sent to workers, may differ
-// from what an in-process run reads.
-[[nodiscard]] stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char quote,
-                                               std::uint64_t first_line, std::uint64_t first_byte,
-                                               std::size_t limit = SIZE_MAX, char delimiter = '\0');
+// (stages::SplitRecords: a quote opens a quoted field only after `delimiter`, a newline or the
+// start; `quote` '\0' for JSON Lines); the first `limit` of them only, if there are more.
+[[nodiscard]] stages::InputErrors SplitRecords(std::span<const std::byte> bytes, char delimiter,
+                                               char quote, std::uint64_t first_line,
+                                               std::uint64_t first_byte,
+                                               std::size_t limit = SIZE_MAX);
 
 }  // namespace zcpipe::detail

@@ -56,7 +56,7 @@ ImportStatus IsolatedStages::Open(const Setup& setup, shm::BlockPool& pool, bool
                          .schema = setup.parsed_schema.ToString(),
                          .batch_room = arena_.plan().batch_room};
   if (setup.csv) {  // the parser in the worker reads the header as this one did
-    auto records = SplitRecords(setup.first_chunk, dialect_.quote, 1, 0, 1, dialect_.delimiter);
+    auto records = SplitRecords(setup.first_chunk, dialect_.delimiter, dialect_.quote, 1, 0, 1);
     if (!records.empty()) stage_setup.first_record = records.front().raw + "\n";
   }
   if (config_.transform) {
@@ -248,8 +248,8 @@ void IsolatedStages::ProcessNext(Msg msg, Gateway& gateway) {
 
 void IsolatedStages::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
   const auto bytes = arena_.Bytes(chunk.input).subspan(range.begin, range.end - range.begin);
-  auto records = SplitRecords(bytes, csv_ ? dialect_.quote : '\0', range.line,
-                              chunk.first_byte + range.begin, SIZE_MAX, dialect_.delimiter);
+  auto records = SplitRecords(bytes, dialect_.delimiter, csv_ ? dialect_.quote : '\0', range.line,
+                              chunk.first_byte + range.begin);
   if (csv_ && dialect_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
     records.erase(records.begin());  // the header travels with the first record
   }

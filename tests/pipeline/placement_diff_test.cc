@@ -61,6 +61,7 @@ std::vector<Case> Corpus() {
       // Workers read the header from the first record SplitRecords cuts (issue 23).
       {"quoted_header_semicolons.csv", "id;\"na\nme\"\n1;\"x\ny\"\n2;z\n", std::nullopt, "", true,
        ';'},
+      {"stray_quote_in_header.csv", "a\"b,\"c\nd\"\n1,2\n3,4\n"},
       {"quoted_header_after_bom.csv", "\xEF\xBB\xBF\"i\nd\",n\n1,x\n2,\"y\"\n"},
       {"unterminated_quote.csv", "a,b\n1,\"never closed\n2,y\n"},
       {"wide_row.csv", "a,b\n1,x\n2," + wide + "\n3,z\n"},

@@ -70,7 +70,7 @@ std::vector<Row> ParserRows(const Case& c) {
 std::vector<Row> SplitterRows(const Case& c) {
   std::vector<Row> rows;
   for (const auto& error :
-       SplitRecords(Bytes(c.text), c.quote, kFirstLine, c.first_byte, SIZE_MAX, c.delimiter)) {
+       SplitRecords(Bytes(c.text), c.delimiter, c.quote, kFirstLine, c.first_byte)) {
     EXPECT_EQ(error.reason, stages::InputErrc::kPoison);
     rows.push_back({error.raw, error.line - kFirstLine, error.byte_offset - c.first_byte});
   }
