@@ -2,6 +2,7 @@
 // flags, plus the one option a guess would make unsafe, and export value for value; each
 // sniffing decision shows in --stats json and in `zcpipe inspect`; --isolate reads the same.
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,42 @@ TEST_F(DialectCorpusTest, StandardInputIsSniffedToo) {
   const auto inspect = Run("inspect - < tab_separated.tsv");
   EXPECT_TRUE(Contains(inspect.out, "schema:      id:int64,city:string,rate:float64\n"))
       << inspect.out << inspect.err;
+}
+
+// The chunker cuts the first chunk before the dialect is known (with '"'); a '\''-quoted field
+// with newlines across that cut makes the input be read again in the sniffed dialect, or, from
+// a pipe, which cannot be, a refusal saying what to give.
+TEST_F(DialectCorpusTest, AFirstChunkCutInsideASniffedQuoteIsReadAgain) {
+  std::string text = "id,text\n";
+  int rows = 0;
+  while (text.size() < 3000) {
+    text += std::to_string(rows) + ",'row, " + std::to_string(rows) + "'\n";
+    ++rows;
+  }
+  text += std::to_string(rows++) + ",'";
+  for (int i = 0; i < 400; ++i) text += "line " + std::to_string(i) + "\n";  // past byte 4096
+  text += "'\n";
+  for (int i = 0; i < 50; ++i) text += std::to_string(rows++) + ",'after, x'\n";
+  std::ofstream(dir_ / "long.csv", std::ios::binary) << text;
+  for (const std::string placement : {"", " --isolate"}) {
+    const auto run = Run("run long.csv --chunk-size 4KiB -o out.zcp -k key --force --progress none "
+                         "--stats json" + placement);
+    ASSERT_EQ(run.exit_code, 0) << placement << ": " << run.err;
+    EXPECT_TRUE(Contains(run.out, R"("quote":"'","quote_source":"sniffed")")) << run.out;
+    EXPECT_TRUE(Contains(run.out, "\"rows_out\":" + std::to_string(rows) + ",")) << run.out;
+  }
+  const auto back = Run("export out.zcp --to csv -o - -k key");
+  EXPECT_TRUE(Contains(back.out, "\nline 399\n\"\n")) << back.out.substr(0, 200);
+  const auto piped = Run("run - --format csv --chunk-size 4KiB -o pipe.zcp -k key < long.csv");
+  EXPECT_EQ(piped.exit_code, 3) << piped.err;
+  EXPECT_TRUE(Contains(piped.err,
+                       "<stdin>: the sniffed dialect (delimiter ',', quote ''') cuts the first "
+                       "chunk elsewhere, and the input cannot be read again: give --delimiter and "
+                       "--quote"))
+      << piped.err;
+  const auto given =
+      Run("run - --format csv --quote \"'\" --chunk-size 4KiB -o pipe.zcp -k key < long.csv");
+  EXPECT_EQ(given.exit_code, 0) << given.err;
 }
 
 }  // namespace
