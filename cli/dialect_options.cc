@@ -5,11 +5,15 @@
 namespace zcpipe::cli {
 namespace {
 
-// A dialect character as written on the command line: itself, or "tab", "\t", "none".
-char DialectChar(const std::string& text, const std::string& option) {
+// A dialect character as written on the command line: itself, "tab" or "\t", or (`none`
+// allowed) "none" or "" for none.
+char DialectChar(const std::string& text, const std::string& option, bool none) {
   if (text == "tab" || text == "\\t") return '\t';
-  if (text == "none" || text.empty()) return '\0';
-  if (text.size() != 1) throw CLI::ValidationError(option, "one character, tab or none: " + text);
+  if (none && (text == "none" || text.empty())) return '\0';
+  if (text.size() != 1) {
+    throw CLI::ValidationError(
+        option, (none ? "one character, tab or none: " : "one character or tab: ") + text);
+  }
   return text.front();
 }
 
@@ -20,8 +24,8 @@ void AddDialectOptions(CLI::App& command, JobConfig& job, const std::string& gro
       .add_option_function<std::string>(
           "--delimiter",
           [&job](const std::string& text) {
-            const char c = DialectChar(text, "--delimiter");
-            if (!stages::IsCsvDelimiter(c, '\'') && !stages::IsCsvDelimiter(c)) {
+            const char c = DialectChar(text, "--delimiter", false);
+            if (!stages::IsCsvDelimiter(c)) {  // the job checks it against the quote
               throw CLI::ValidationError("--delimiter", "cannot be a quote, CR, LF or NUL");
             }
             job.delimiter = c;
@@ -32,7 +36,7 @@ void AddDialectOptions(CLI::App& command, JobConfig& job, const std::string& gro
       .add_option_function<std::string>(
           "--quote",
           [&job](const std::string& text) {
-            const char c = DialectChar(text, "--quote");
+            const char c = DialectChar(text, "--quote", true);
             if (!stages::IsCsvQuote(c)) throw CLI::ValidationError("--quote", "\", ' or none");
             job.quote = c;
           },

@@ -14,8 +14,8 @@
 
 #include "choice_option.h"
 #include "credential_options.h"
-#include "dialect_options.h"
 #include "diagnostics.h"
+#include "dialect_options.h"
 #include "exit_codes.h"
 #include "interrupt_watcher.h"
 #include "job_queue.h"

@@ -7,16 +7,16 @@ namespace zcpipe::detail {
 
 ImportStatus Import::SniffDialect(std::size_t room) {
   const char cut_delimiter = dialect_->delimiter, cut_quote = dialect_->quote;  // the chunker's
-  dialect_ = stages::SniffCsvDialect(*first_chunk_,
-                                     {.delimiter = config_.delimiter,
-                                      .quote = config_.quote,
-                                      .header = config_.header,
-                                      .decimal_comma = config_.decimal_comma,
-                                      .extension = config_.input.extension().native()});
+  dialect_ =
+      stages::SniffCsvDialect(*first_chunk_, {.delimiter = config_.delimiter,
+                                              .quote = config_.quote,
+                                              .header = config_.header,
+                                              .decimal_comma = config_.decimal_comma,
+                                              .extension = config_.input.extension().native()});
   if (config_.decimal_comma && dialect_->delimiter == ',') {
-    return tl::unexpected(errors_.Make(ErrorKind::kInitialization, Stage::kParse, "bad dialect",
-                                       errors_.input_name() +
-                                           ": --decimal-comma needs a delimiter other than ','"));
+    return tl::unexpected(
+        errors_.Make(ErrorKind::kInitialization, Stage::kParse, "bad dialect",
+                     errors_.input_name() + ": --decimal-comma needs a delimiter other than ','"));
   }
   if (dialect_->delimiter == cut_delimiter && dialect_->quote == cut_quote) return {};
   // The chunker cut the first chunk where records end in its dialect; the next ones it cuts in

@@ -129,11 +129,10 @@ ImportStatus Import::OpenSchema(bool csv) {
                                 "first chunk: give one");
     }
     if (output_schema_.size() == 0) throw std::invalid_argument("the transform leaves no column");
-    redactor_ = stages::Redactor(
-        config_.transform.get(), parsed_schema,
-        {csv, csv ? dialect_->delimiter : ',',
-         csv_parser ? csv_parser->field_to_column() : std::vector<int>{},
-         csv ? dialect_->quote : '\0'});
+    redactor_ = stages::Redactor(config_.transform.get(), parsed_schema,
+                                 {csv, csv ? dialect_->delimiter : ',',
+                                  csv_parser ? csv_parser->field_to_column() : std::vector<int>{},
+                                  csv ? dialect_->quote : '\0'});
     parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
       AnyParser parser;
       if (csv_parser) {
@@ -193,7 +192,8 @@ ImportStatus Import::OpenOutput() {
   auto header = Journal::Describe(config_.input, config_.chunk_size);
   auto loaded = config_.resume ? Journal::Load(journal_path) : std::nullopt;
   JournalPoint point;
-  const auto settings = SettingsDigest::Of(config_, ResolvedFormat(config_), parsed_schema_, dialect_);
+  const auto settings =
+      SettingsDigest::Of(config_, ResolvedFormat(config_), parsed_schema_, dialect_);
   if (header) header->settings = settings.ToLine();
   const bool resuming = loaded && header && loaded->first.input == header->input &&
                         loaded->first.input_size == header->input_size &&

@@ -30,9 +30,9 @@ struct SettingsDigest {
 
   // The digest of `config`'s settings, its format resolved to `format` (kCsv or kJsonl), its
   // input schema `schema` and, for CSV, the dialect read with `dialect` (given or sniffed; none:
-  // `config`'s, with the defaults for what it leaves out). A transform with a recipe is digested by its steps (kind, spec, key
-  // id); one without (a Transform object of the caller's) by its type only: the caller answers
-  // for resuming it with the same parameters.
+  // `config`'s, with the defaults for what it leaves out). A transform with a recipe is digested by
+  // its steps (kind, spec, key id); one without (a Transform object of the caller's) by its type
+  // only: the caller answers for resuming it with the same parameters.
   [[nodiscard]] static SettingsDigest Of(const JobConfig& config, InputFormat format,
                                          const stages::Schema& schema,
                                          const std::optional<stages::CsvDialect>& dialect = {});

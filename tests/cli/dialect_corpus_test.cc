@@ -12,10 +12,10 @@ namespace zcpipe::cli {
 namespace {
 
 struct Case {
-  std::string file;     // in tests/data/dialect/
-  std::string options;  // beyond the defaults
-  std::string dialect;  // the "dialect" object of --stats json
-  std::string inspect;  // the dialect line of `zcpipe inspect`
+  std::string file;      // in tests/data/dialect/
+  std::string options;   // beyond the defaults
+  std::string dialect;   // the "dialect" object of --stats json
+  std::string inspect;   // the dialect line of `zcpipe inspect`
   std::string exported;  // `zcpipe export --to csv`
 };
 
@@ -102,8 +102,8 @@ TEST_F(DialectCorpusTest, EachFileImportsWithItsSniffedDialectAndExportsValueFor
 TEST_F(DialectCorpusTest, AnUnterminatedQuoteNamesTheQuoteAndTheLineItOpenedOn) {
   Copy("unterminated_quote.csv");
   for (const std::string placement : {"", " --isolate"}) {
-    const auto run = Run("run unterminated_quote.csv -o out.zcp -k key --force --progress none" +
-                         placement);
+    const auto run =
+        Run("run unterminated_quote.csv -o out.zcp -k key --force --progress none" + placement);
     EXPECT_EQ(run.exit_code, 3) << placement;
     EXPECT_TRUE(Contains(run.err,
                          "unterminated_quote.csv:3: line 3 (byte 13): unterminated quoted field: "
@@ -115,25 +115,28 @@ TEST_F(DialectCorpusTest, AnUnterminatedQuoteNamesTheQuoteAndTheLineItOpenedOn) 
 TEST_F(DialectCorpusTest, FlagsOverrideEachSniffedSetting) {
   Copy("headerless_numeric.csv");
   Copy("stray_quotes.csv");
-  const auto given = Run("run headerless_numeric.csv --header --delimiter , --quote none "
-                         "-o out.zcp -k key --progress none --stats json");
+  const auto given =
+      Run("run headerless_numeric.csv --header --delimiter , --quote none "
+          "-o out.zcp -k key --progress none --stats json");
   ASSERT_EQ(given.exit_code, 0) << given.err;
-  EXPECT_TRUE(Contains(given.out,
-                       R"("dialect":{"delimiter":",","delimiter_source":"given","quote":"",)"
-                       R"("quote_source":"given","escape":"","header":true,"header_source":"given"})"))
+  EXPECT_TRUE(Contains(
+      given.out, R"("dialect":{"delimiter":",","delimiter_source":"given","quote":"",)"
+                 R"("quote_source":"given","escape":"","header":true,"header_source":"given"})"))
       << given.out;
   const auto strict = Run("run stray_quotes.csv --strict -o strict.zcp -k key --progress none");
   EXPECT_EQ(strict.exit_code, 3);
   EXPECT_TRUE(Contains(strict.err, "stray_quotes.csv:2: line 2 (byte 21): unexpected quote"))
       << strict.err;
-  const auto comma = Run("run headerless_numeric.csv --delimiter , --decimal-comma -o c.zcp -k key");
+  const auto comma =
+      Run("run headerless_numeric.csv --delimiter , --decimal-comma -o c.zcp -k key");
   EXPECT_EQ(comma.exit_code, 2) << comma.err;
   EXPECT_TRUE(Contains(comma.err, "decimal comma")) << comma.err;
 }
 
 TEST_F(DialectCorpusTest, StandardInputIsSniffedToo) {
   Copy("tab_separated.tsv");
-  const auto run = Run("run - --format csv -o out.zcp -k key --progress none --stats json < tab_separated.tsv");
+  const auto run =
+      Run("run - --format csv -o out.zcp -k key --progress none --stats json < tab_separated.tsv");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(Contains(run.out, R"("delimiter":"\t","delimiter_source":"sniffed")")) << run.out;
   const auto inspect = Run("inspect - < tab_separated.tsv");
@@ -157,8 +160,10 @@ TEST_F(DialectCorpusTest, AFirstChunkCutInsideASniffedQuoteIsReadAgain) {
   for (int i = 0; i < 50; ++i) text += std::to_string(rows++) + ",'after, x'\n";
   std::ofstream(dir_ / "long.csv", std::ios::binary) << text;
   for (const std::string placement : {"", " --isolate"}) {
-    const auto run = Run("run long.csv --chunk-size 4KiB -o out.zcp -k key --force --progress none "
-                         "--stats json" + placement);
+    const auto run =
+        Run("run long.csv --chunk-size 4KiB -o out.zcp -k key --force --progress none "
+            "--stats json" +
+            placement);
     ASSERT_EQ(run.exit_code, 0) << placement << ": " << run.err;
     EXPECT_TRUE(Contains(run.out, R"("quote":"'","quote_source":"sniffed")")) << run.out;
     EXPECT_TRUE(Contains(run.out, "\"rows_out\":" + std::to_string(rows) + ",")) << run.out;

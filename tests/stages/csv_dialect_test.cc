@@ -34,13 +34,13 @@ TEST(Csv, AQuoteInsideAnUnquotedFieldIsText) {
 }
 
 TEST(Csv, StrictRejectsAQuoteInsideAnUnquotedField) {
-  const auto parsed = ParseCsv("name,height\nbob,5'11\"\nann,6\n",
-                               {.delimiter = ',',
-                                .header = true,
-                                .schema = Schema::Parse("name,height"),
-                                .quote = '"',
-                                .strict = true,
-                                .decimal_comma = false});
+  const auto parsed =
+      ParseCsv("name,height\nbob,5'11\"\nann,6\n", {.delimiter = ',',
+                                                    .header = true,
+                                                    .schema = Schema::Parse("name,height"),
+                                                    .quote = '"',
+                                                    .strict = true,
+                                                    .decimal_comma = false});
   ASSERT_EQ(parsed.rejected.size(), 1u);
   EXPECT_EQ(parsed.rejected[0].reason, InputErrc::kStrayQuote);
   EXPECT_EQ(parsed.rejected[0].line, 2u);
@@ -50,8 +50,9 @@ TEST(Csv, StrictRejectsAQuoteInsideAnUnquotedField) {
 TEST(Csv, AnUnterminatedQuoteNamesTheQuoteAndTheLineItOpenedOn) {
   // The record starts on line 3; its first quoted field closes on line 4, where its second
   // opens and runs to the end.
-  const auto parsed = ParseCsv("id,a,b\n1,ok,ok\n2,\"x\ny\",\"opens on line 4\n3,x,y\n",
-                               {.delimiter = ',', .header = true, .schema = Schema::Parse("id,a,b")});
+  const auto parsed =
+      ParseCsv("id,a,b\n1,ok,ok\n2,\"x\ny\",\"opens on line 4\n3,x,y\n",
+               {.delimiter = ',', .header = true, .schema = Schema::Parse("id,a,b")});
   ASSERT_EQ(parsed.rejected.size(), 1u);
   EXPECT_EQ(parsed.rejected[0].reason, InputErrc::kUnterminatedQuote);
   EXPECT_EQ(parsed.rejected[0].line, 3u);
@@ -60,7 +61,8 @@ TEST(Csv, AnUnterminatedQuoteNamesTheQuoteAndTheLineItOpenedOn) {
 }
 
 TEST(Csv, AnUnterminatedQuoteInTheHeaderIsRejectedNotSkipped) {
-  const auto parsed = ParseCsv("a,\"b\n1,2\n", {.delimiter = ',', .header = true, .schema = Schema::Parse("a")});
+  const auto parsed =
+      ParseCsv("a,\"b\n1,2\n", {.delimiter = ',', .header = true, .schema = Schema::Parse("a")});
   ASSERT_EQ(parsed.rejected.size(), 1u);
   EXPECT_EQ(parsed.rejected[0].reason, InputErrc::kUnterminatedQuote);
   EXPECT_EQ(parsed.rejected[0].detail, "the quote \" opened on line 1 is never closed");
@@ -160,8 +162,7 @@ TEST(CsvSniffer, SingleQuotesAreTheQuoteOnlyWhenTheyQuoteFields) {
 }
 
 TEST(CsvSniffer, GivenSettingsOverrideAndConstrainTheRest) {
-  const auto dialect =
-      Sniff("1;2\n3;4\n", {.delimiter = ',', .quote = '\0', .header = true});
+  const auto dialect = Sniff("1;2\n3;4\n", {.delimiter = ',', .quote = '\0', .header = true});
   EXPECT_EQ(dialect.delimiter, ',');
   EXPECT_EQ(dialect.delimiter_source, DialectSource::kGiven);
   EXPECT_EQ(dialect.quote, '\0');

@@ -40,8 +40,7 @@ ColumnType InferType(const std::vector<std::string>& values, bool decimal_comma)
 std::vector<std::vector<std::string>> FirstRecords(std::string_view text, char delimiter,
                                                    char quote, std::size_t max_records) {
   std::vector<std::uint32_t> separators;
-  const auto summary =
-      FindSeparators(text.data(), text.size(), delimiter, quote, separators);
+  const auto summary = FindSeparators(text.data(), text.size(), delimiter, quote, separators);
   std::vector<std::vector<std::string>> records;
   std::vector<Field> fields;
   std::string scratch;

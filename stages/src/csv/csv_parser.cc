@@ -73,7 +73,7 @@ CsvParser::CsvParser(CsvOptions options, Schema schema, std::vector<int> field_t
 
 CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk) {
   const auto records = detail::FirstRecords(detail::CsvText(first_chunk), options.delimiter,
-                                    options.quote, kInferenceRows + 1);
+                                            options.quote, kInferenceRows + 1);
   std::vector<std::string> names;
   if (options.header && !records.empty()) names = records.front();
   const std::size_t data_start = options.header ? 1 : 0;
@@ -121,9 +121,8 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
   for (auto& column : columns_) column.Clear();
   row_lines_.clear();
   separators_.clear();
-  const auto summary =
-      detail::FindSeparators(text.data(), text.size(), options_.delimiter, options_.quote,
-                             separators_);
+  const auto summary = detail::FindSeparators(text.data(), text.size(), options_.delimiter,
+                                              options_.quote, separators_);
 
   ParseOutput out;
   const std::size_t budget = block.size();
@@ -153,10 +152,10 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           // The text ends inside the quotes its last field opened: the rest of the input.
           const std::uint32_t opened = record.fields.back().begin;
           reject(record, InputErrc::kUnterminatedQuote, {},
-                 UnterminatedDetail(options_.quote,
-                                    chunk.first_line + record.line +
-                                        detail::CountNewlines(text.data() + record.begin,
-                                                              opened - record.begin)));
+                 UnterminatedDetail(
+                     options_.quote,
+                     chunk.first_line + record.line +
+                         detail::CountNewlines(text.data() + record.begin, opened - record.begin)));
           return true;
         }
         if (header_pending) {
@@ -193,12 +192,12 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           // Without a quote in the chunk a field is its text: no call, whose out-parameters
           // came back through memory with a stall per field.
           auto problem = summary.any_quote
-                             ? detail::DecodeField(value, options_.quote, options_.strict, unescaped_, value,
-                                      quoted)
+                             ? detail::DecodeField(value, options_.quote, options_.strict,
+                                                   unescaped_, value, quoted)
                              : std::nullopt;
           if (!problem) {
-            problem = Append(columns_[c], value, quoted, summary.non_ascii,
-                             options_.decimal_comma, decimal_);
+            problem = Append(columns_[c], value, quoted, summary.non_ascii, options_.decimal_comma,
+                             decimal_);
           }
           if (problem) {
             for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();

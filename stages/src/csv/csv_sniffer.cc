@@ -18,11 +18,11 @@ constexpr std::size_t kSampleRecords = 1000;
 
 // How well a candidate splits the sample; a greater Score is better (see SniffCsvDialect).
 struct Score {
-  bool consistent = false;     // every record has the same field count
-  std::size_t agreeing = 0;    // records with the most common field count
-  std::size_t columns = 0;     // that count
-  std::size_t malformed = 0;   // quoted fields that do not close properly
-  bool quotes_used = false;    // some field opens with the quote
+  bool consistent = false;    // every record has the same field count
+  std::size_t agreeing = 0;   // records with the most common field count
+  std::size_t columns = 0;    // that count
+  std::size_t malformed = 0;  // quoted fields that do not close properly
+  bool quotes_used = false;   // some field opens with the quote
   [[nodiscard]] auto Key() const {
     return std::make_tuple(consistent, agreeing, columns, ~malformed, quotes_used);
   }
@@ -51,8 +51,8 @@ Score Rate(std::string_view all, char delimiter, char quote) {
       [&](const detail::Record& record) {
         ++records;
         ++records_by_count[record.fields.size()];
-        for (const detail::Field& field : summary.any_quote ? record.fields
-                                                            : std::span<const detail::Field>{}) {
+        for (const detail::Field& field :
+             summary.any_quote ? record.fields : std::span<const detail::Field>{}) {
           const std::string_view raw = text.substr(field.begin, field.end - field.begin);
           std::string_view value;
           bool quoted = false;
@@ -129,8 +129,8 @@ CsvDialect SniffCsvDialect(const Chunk& first_chunk, const DialectHints& hints) 
   if (hints.delimiter) {
     delimiters = {*hints.delimiter};
   } else {
-    delimiters = tsv ? std::vector<char>{'\t', ',', ';', '|'}
-                     : std::vector<char>{',', '\t', ';', '|'};
+    delimiters =
+        tsv ? std::vector<char>{'\t', ',', ';', '|'} : std::vector<char>{',', '\t', ';', '|'};
     if (hints.decimal_comma) std::erase(delimiters, ',');
   }
   const std::vector<char> quotes =
@@ -155,7 +155,9 @@ CsvDialect SniffCsvDialect(const Chunk& first_chunk, const DialectHints& hints) 
     }
   }
   const auto source = [&](bool given, bool found) {
-    return given ? DialectSource::kGiven : found ? DialectSource::kSniffed : DialectSource::kDefault;
+    return given   ? DialectSource::kGiven
+           : found ? DialectSource::kSniffed
+                   : DialectSource::kDefault;
   };
   dialect.delimiter_source = source(hints.delimiter.has_value(), best.has_value());
   dialect.quote_source = source(hints.quote.has_value(), best && best->quotes_used);
@@ -164,10 +166,10 @@ CsvDialect SniffCsvDialect(const Chunk& first_chunk, const DialectHints& hints) 
   if (hints.header) {
     dialect.header = *hints.header;
     dialect.header_source = DialectSource::kGiven;
-  } else if (const auto header = IsHeader(
-                 detail::FirstRecords(Sample(text, dialect.delimiter, dialect.quote),
-                                      dialect.delimiter, dialect.quote, kSampleRecords),
-                 hints.decimal_comma)) {
+  } else if (const auto header =
+                 IsHeader(detail::FirstRecords(Sample(text, dialect.delimiter, dialect.quote),
+                                               dialect.delimiter, dialect.quote, kSampleRecords),
+                          hints.decimal_comma)) {
     dialect.header = *header;
     dialect.header_source = DialectSource::kSniffed;
   }

@@ -12,7 +12,8 @@ std::optional<InputErrc> DecodeField(std::string_view raw, char quote_char, bool
   quoted = quote_char != 0 && !raw.empty() && raw.front() == quote_char;
   if (!quoted) {
     value = raw;
-    if (strict && quote_char != 0 && raw.find(quote_char) != std::string_view::npos) return InputErrc::kStrayQuote;
+    if (strict && quote_char != 0 && raw.find(quote_char) != std::string_view::npos)
+      return InputErrc::kStrayQuote;
     return std::nullopt;
   }
   if (raw.size() < 2 || raw.back() != quote_char) return InputErrc::kStrayQuote;
@@ -35,7 +36,6 @@ std::optional<InputErrc> DecodeField(std::string_view raw, char quote_char, bool
 }
 
 }  // namespace detail
-
 
 std::vector<RecordSpan> SplitRecords(const Chunk& chunk, char delimiter, char quote,
                                      std::size_t limit) {

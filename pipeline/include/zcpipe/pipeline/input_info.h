@@ -17,9 +17,9 @@ namespace zcpipe {
 [[nodiscard]] InputFormat ResolvedFormat(const JobConfig& config);
 
 struct InputInfo {
-  InputFormat format = InputFormat::kCsv;    // resolved: kCsv or kJsonl
+  InputFormat format = InputFormat::kCsv;          // resolved: kCsv or kJsonl
   std::optional<stages::CsvDialect> dialect = {};  // CSV: given or sniffed
-  stages::Schema schema = {};  // given or inferred (before any transform)
+  stages::Schema schema = {};                      // given or inferred (before any transform)
 };
 
 // What Job::Start(config) would read config.input as: its format, the dialect and schema its

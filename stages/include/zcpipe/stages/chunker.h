@@ -85,8 +85,11 @@ class Chunker {
   [[nodiscard]] std::uint64_t next_line() const { return next_line_; }
   [[nodiscard]] std::uint64_t next_index() const { return next_index_; }
   [[nodiscard]] const std::string& name() const { return name_; }  // InputName(path)
-  // The CSV dialect of the chunks after the first (sniffed from it; see zcpipe/stages/csv_dialect.h).
-  void set_dialect(char delimiter, char quote) { options_.delimiter = delimiter, options_.quote = quote; }
+  // The CSV dialect of the chunks after the first (sniffed from it; see
+  // zcpipe/stages/csv_dialect.h).
+  void set_dialect(char delimiter, char quote) {
+    options_.delimiter = delimiter, options_.quote = quote;
+  }
 
  private:
   Chunker(int fd, std::string path, const ChunkerOptions& options);

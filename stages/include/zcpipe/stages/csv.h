@@ -24,15 +24,15 @@ namespace zcpipe::stages {
 [[nodiscard]] constexpr bool IsCsvQuote(char c) { return c == '"' || c == '\'' || c == '\0'; }
 
 struct CsvOptions {
-  char delimiter = ',';          // REQUIRES: IsCsvDelimiter(delimiter, quote)
-  bool header = true;            // the first record names the columns
+  char delimiter = ',';               // REQUIRES: IsCsvDelimiter(delimiter, quote)
+  bool header = true;                 // the first record names the columns
   std::optional<Schema> schema = {};  // types (and, with a header, the columns to keep, by name);
-                                 // inferred from the first chunk when absent
-  char quote = '"';              // REQUIRES: IsCsvQuote; 0: no quoting. In a quoted field the
-                                 // quote doubled is one quote (the only escape)
-  bool strict = false;           // RFC 4180: reject a quote inside an unquoted field
-  bool decimal_comma = false;    // a float's decimal separator is ',' ("2,5"); a value with a
-                                 // '.' is then no float. REQUIRES: delimiter != ','
+                                      // inferred from the first chunk when absent
+  char quote = '"';                   // REQUIRES: IsCsvQuote; 0: no quoting. In a quoted field the
+                                      // quote doubled is one quote (the only escape)
+  bool strict = false;                // RFC 4180: reject a quote inside an unquoted field
+  bool decimal_comma = false;         // a float's decimal separator is ',' ("2,5"); a value with a
+                                      // '.' is then no float. REQUIRES: delimiter != ','
 };
 
 // Parses CSV as RFC 4180 has it: fields separated by `delimiter`, records by LF or CRLF;
