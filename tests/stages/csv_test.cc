@@ -161,8 +161,7 @@ TEST(Csv, MalformedRowsAreRejectedWithLineOffsetAndReason) {
       {InputErrc::kBadTimestamp, 7, 142, "at"},
       {InputErrc::kInvalidUtf8, 8, 164, "name"},
       {InputErrc::kStrayQuote, 10, 211, "name"},
-      {InputErrc::kUnterminatedQuote, 12, 262, ""},
-  };
+      {InputErrc::kUnterminatedQuote, 12, 262, ""}};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     const auto& [reason, line, offset, column] = expected[i];
     const auto& error = parsed.rejected[i];
