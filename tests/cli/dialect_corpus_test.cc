@@ -11,61 +11,77 @@
 namespace zcpipe::cli {
 namespace {
 
+// What the sniffer chose for a file: each setting and where it came from.
+struct Dialect {
+  std::string delimiter, delimiter_source;
+  std::string quote, quote_source;  // the escape is the quote
+  bool header;
+  std::string header_source;
+
+  // The "dialect" object of --stats json.
+  [[nodiscard]] std::string Json() const {
+    const auto text = [](const std::string& c) {
+      return c == "\t" ? std::string("\\t") : c == "\"" ? std::string("\\\"") : c;
+    };
+    return R"({"delimiter":")" + text(delimiter) + R"(","delimiter_source":")" + delimiter_source +
+           R"(","quote":")" + text(quote) + R"(","quote_source":")" + quote_source +
+           R"(","escape":")" + text(quote) + R"(","header":)" + (header ? "true" : "false") +
+           R"(,"header_source":")" + header_source + "\"}";
+  }
+  // The dialect line of `zcpipe inspect`.
+  [[nodiscard]] std::string Line() const {
+    const auto name = [](const std::string& c) { return c == "\t" ? "tab" : "'" + c + "'"; };
+    return "delimiter " + name(delimiter) + " (" + delimiter_source + "), quote " + name(quote) +
+           " (" + quote_source + "), escape " + name(quote) + ", header " +
+           (header ? "yes" : "no") + " (" + header_source + ")";
+  }
+};
+
 struct Case {
   std::string file;      // in tests/data/dialect/
   std::string options;   // beyond the defaults
-  std::string dialect;   // the "dialect" object of --stats json
-  std::string inspect;   // the dialect line of `zcpipe inspect`
+  Dialect dialect;       // as sniffed
   std::string exported;  // `zcpipe export --to csv`
 };
 
 const std::vector<Case>& Cases() {
   static const std::vector<Case> cases = {
-      {"tab_separated.tsv", "",
-       R"({"delimiter":"\t","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":true,"header_source":"sniffed"})",
-       "delimiter tab (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+      {"tab_separated.tsv",
+       "",
+       {"\t", "sniffed", "\"", "default", true, "sniffed"},
        "id,city,rate\n1,\"New York, NY\",2.5\n2,Paris,3.25\n"},
-      {"semicolon_decimal_comma.csv", "",
-       R"({"delimiter":";","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":true,"header_source":"sniffed"})",
-       "delimiter ';' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+      {"semicolon_decimal_comma.csv",
+       "",
+       {";", "sniffed", "\"", "default", true, "sniffed"},
        "id,product,price\n1,Käse,\"2,5\"\n2,Brot,\"3,75\"\n3,Milch,1\n"},
-      {"semicolon_decimal_comma.csv", "--decimal-comma",
-       R"({"delimiter":";","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":true,"header_source":"sniffed"})",
-       "delimiter ';' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+      {"semicolon_decimal_comma.csv",
+       "--decimal-comma",
+       {";", "sniffed", "\"", "default", true, "sniffed"},
        "id,product,price\n1,Käse,2.5\n2,Brot,3.75\n3,Milch,1\n"},
-      {"pipe_separated.csv", "",
-       R"({"delimiter":"|","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":true,"header_source":"sniffed"})",
-       "delimiter '|' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+      {"pipe_separated.csv",
+       "",
+       {"|", "sniffed", "\"", "default", true, "sniffed"},
        "id,name,note\n1,a,\"x,y\"\n2,b,z;w\n"},
-      {"headerless_numeric.csv", "",
-       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":false,"header_source":"sniffed"})",
-       "delimiter ',' (sniffed), quote '\"' (default), escape '\"', header no (sniffed)",
+      {"headerless_numeric.csv",
+       "",
+       {",", "sniffed", "\"", "default", false, "sniffed"},
        "column_1,column_2,column_3\n1,2.5,true\n2,3.5,false\n3,-1,true\n"},
-      {"header_over_numbers.csv", "",
-       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":true,"header_source":"sniffed"})",
-       "delimiter ',' (sniffed), quote '\"' (default), escape '\"', header yes (sniffed)",
+      {"header_over_numbers.csv",
+       "",
+       {",", "sniffed", "\"", "default", true, "sniffed"},
        "id,amount,label\n1,10,x\n2,20.5,y\n"},
-      {"single_quotes.csv", "",
-       R"({"delimiter":",","delimiter_source":"sniffed","quote":"'","quote_source":"sniffed",)"
-       R"("escape":"'","header":true,"header_source":"sniffed"})",
-       "delimiter ',' (sniffed), quote ''' (sniffed), escape ''', header yes (sniffed)",
+      {"single_quotes.csv",
+       "",
+       {",", "sniffed", "'", "sniffed", true, "sniffed"},
        "id,name\n1,\"Smith, John\"\n2,O'Brien\n3,plain\n"},
-      {"stray_quotes.csv", "",
-       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"default",)"
-       R"("escape":"\"","header":true,"header_source":"default"})",
-       "delimiter ',' (sniffed), quote '\"' (default), escape '\"', header yes (default)",
+      {"stray_quotes.csv",
+       "",
+       {",", "sniffed", "\"", "default", true, "default"},
        "name,height,position\nbob,\"5'11\"\"\",\"37°36'37.8\"\"N\"\n"
        "ann,\"6'0\"\"\",\"122°25'9.8\"\"W\"\n"},
-      {"crlf_mix.csv", "",
-       R"({"delimiter":",","delimiter_source":"sniffed","quote":"\"","quote_source":"sniffed",)"
-       R"("escape":"\"","header":true,"header_source":"sniffed"})",
-       "delimiter ',' (sniffed), quote '\"' (sniffed), escape '\"', header yes (sniffed)",
+      {"crlf_mix.csv",
+       "",
+       {",", "sniffed", "\"", "sniffed", true, "sniffed"},
        "id,name\n1,\"a\r\nb\"\n2,c\n3,d\n"},
   };
   return cases;
@@ -87,14 +103,14 @@ TEST_F(DialectCorpusTest, EachFileImportsWithItsSniffedDialectAndExportsValueFor
       const auto run = Run("run " + c.file + " " + c.options + placement +
                            " -o out.zcp -k key --force --progress none --stats json");
       ASSERT_EQ(run.exit_code, 0) << what << ": " << run.err;
-      EXPECT_TRUE(Contains(run.out, "\"dialect\":" + c.dialect)) << what << ": " << run.out;
+      EXPECT_TRUE(Contains(run.out, "\"dialect\":" + c.dialect.Json())) << what << ": " << run.out;
       const auto back = Run("export out.zcp --to csv -o - -k key");
       ASSERT_EQ(back.exit_code, 0) << what << ": " << back.err;
       EXPECT_EQ(back.out, c.exported) << what;
     }
     const auto inspect = Run("inspect " + c.file + " " + c.options);
     ASSERT_EQ(inspect.exit_code, 0) << c.file << ": " << inspect.err;
-    EXPECT_TRUE(Contains(inspect.out, "dialect:     " + c.inspect + "\n"))
+    EXPECT_TRUE(Contains(inspect.out, "dialect:     " + c.dialect.Line() + "\n"))
         << c.file << ": " << inspect.out;
   }
 }
