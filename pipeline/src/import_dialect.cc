@@ -13,11 +13,6 @@ ImportStatus Import::SniffDialect(std::size_t room) {
                                               .header = config_.header,
                                               .decimal_comma = config_.decimal_comma,
                                               .extension = config_.input.extension().native()});
-  if (config_.decimal_comma && dialect_->delimiter == ',') {
-    return tl::unexpected(
-        errors_.Make(ErrorKind::kInitialization, Stage::kParse, "bad dialect",
-                     errors_.input_name() + ": --decimal-comma needs a delimiter other than ','"));
-  }
   if (dialect_->delimiter == cut_delimiter && dialect_->quote == cut_quote) return {};
   // The chunker cut the first chunk where records end in its dialect; the next ones it cuts in
   // the sniffed one. A first chunk that is not whole records in the sniffed dialect (a quoted

@@ -88,7 +88,8 @@ class Chunker {
   // The CSV dialect of the chunks after the first (sniffed from it; see
   // zcpipe/stages/csv_dialect.h).
   void set_dialect(char delimiter, char quote) {
-    options_.delimiter = delimiter, options_.quote = quote;
+    options_.delimiter = delimiter;
+    options_.quote = quote;
   }
 
  private:

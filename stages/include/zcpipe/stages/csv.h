@@ -83,7 +83,7 @@ class CsvParser {
   std::vector<std::uint32_t> separators_;
   std::vector<std::uint32_t> row_lines_;
   std::string unescaped_;
-  std::string decimal_;  // a decimal-comma float with a '.'
+  std::string decimal_;  // a decimal-comma float's text with a decimal point
 };
 
 }  // namespace zcpipe::stages
