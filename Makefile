@@ -53,7 +53,7 @@ asan: deps
 tsan: deps
 	@$(CMAKE) -S . -B $(BUILD)-tsan -DZCPIPE_SANITIZE=thread -DZCPIPE_BUILD_BENCH=OFF >/dev/null
 	@$(CMAKE) --build $(BUILD)-tsan -j$(JOBS)
-	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure -E '^(JobTest|JobTraceTest|IsolationTest|MemoryTest|Resume|WidenTest|PlacementDiff|RejectsFileTest|FrameIndex|HostileWorkerTest|RunCommand|ExportCommand|InspectCommand|VerifyCommand|TypesRoundTrip|RealCorpus|CommandLine|KeyOptions|EncodingOptionTest)\.|/RejectsRedaction\.|^cli_demo_script$$'
+	ctest --test-dir $(BUILD)-tsan -j$(JOBS) --output-on-failure -E '^(JobTest|JobTraceTest|IsolationTest|MemoryTest|Resume|WidenTest|PlacementDiff|RejectsFileTest|FrameIndex|HostileWorkerTest|RunCommand|ExportCommand|InspectCommand|VerifyCommand|TypesRoundTrip|DialectCorpusTest|CommandLine|KeyOptions|EncodingOptionTest|RealCorpus)\.|/RejectsRedaction\.|^cli_demo_script$$'
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
 fuzz: deps-tools

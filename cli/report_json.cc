@@ -82,6 +82,22 @@ std::string StatsJson(const Report& report, std::string_view input) {
   }
   out += '}';
   Field("worker_restarts", report.worker_restarts, out);
+  Key("dialect", out);
+  if (const auto& dialect = report.dialect) {
+    const auto text = [](char c) { return c == '\0' ? std::string() : std::string(1, c); };
+    out += '{';
+    Field("delimiter", text(dialect->delimiter), out);
+    Field("delimiter_source", stages::Name(dialect->delimiter_source), out);
+    Field("quote", text(dialect->quote), out);
+    Field("quote_source", stages::Name(dialect->quote_source), out);
+    Field("escape", text(dialect->escape), out);
+    Key("header", out);
+    out += dialect->header ? "true" : "false";
+    Field("header_source", stages::Name(dialect->header_source), out);
+    out += '}';
+  } else {
+    out += "null";
+  }
   Key("reused_resources", out);
   out += report.reused_resources ? "true" : "false";
   Key("resumable", out);

@@ -17,7 +17,10 @@ namespace zcpipe::cli {
 // {"job":1,"input":"a.csv","status":"succeeded","rows_in":...,"rows_out":...,
 //  "rows_rejected":...,"rows_filtered":...,"bytes_in":...,"chunks":...,
 //  "bytes_copied_between_stages":...,"seconds":...,"arena_bytes":...,"arena_peak_bytes":...,
-//  "stage_seconds":{"read":...,"parse":...,...},"worker_restarts":...}
+//  "stage_seconds":{"read":...,"parse":...,...},"worker_restarts":...,
+//  "dialect":{"delimiter":"\t","delimiter_source":"sniffed","quote":"\"","quote_source":"default",
+//  "escape":"\"","header":true,"header_source":"sniffed"} (CSV; null for JSON Lines; a quote of
+//  "" is none; a source is "given", "sniffed" or "default"),"reused_resources":...,"resumable":...}
 [[nodiscard]] std::string StatsJson(const Report& report, std::string_view input);
 
 }  // namespace zcpipe::cli

@@ -15,6 +15,7 @@
 #include "choice_option.h"
 #include "credential_options.h"
 #include "diagnostics.h"
+#include "dialect_options.h"
 #include "exit_codes.h"
 #include "interrupt_watcher.h"
 #include "job_queue.h"
@@ -72,11 +73,7 @@ void AddOptions(CLI::App& command, RunArgs& args) {
   command
       .add_option("--schema", args.schema, "Column names and types: id:int64,email,amount:float64")
       ->group(input);
-  command.add_option("--delimiter", job.delimiter, "CSV field delimiter (default ,)")->group(input);
-  command
-      .add_flag_callback(
-          "--no-header", [&job] { job.header = false; }, "CSV: the first line is data")
-      ->group(input);
+  AddDialectOptions(command, job, input);
   std::map<std::string, stages::Encoding> encodings;
   for (const auto encoding : stages::kEncodings)
     encodings.emplace(stages::Name(encoding), encoding);

@@ -210,6 +210,7 @@ Report Import::Run() {
     report.bytes_copied_between_stages =
         stats.bytes_copied - resources_.stats_before().bytes_copied;
   }
+  report.dialect = dialect_;
   report.reused_resources = resources_.reused();
   if (keep && isolated_) isolated_->DropMembers();
   resources_.HandBack(keep);

@@ -89,6 +89,10 @@ class Import final : public StageHost {
   ImportStatus Open();
   // The chunker, reading the input from `from` on.
   ImportStatus OpenChunker(const JournalPoint& from);
+  // Reads the first chunk into the first block (`room` bytes of it).
+  ImportStatus ReadFirstChunk(std::size_t room);
+  // CSV: the dialect the first chunk says (import_dialect.cc); reads it again if need be.
+  ImportStatus SniffDialect(std::size_t room);
   // The schema the first chunk decides (header, inference), the parsers and the redactor.
   ImportStatus OpenSchema(bool csv);
   // The container writer and its journal: a new container, or the one a journal describes.
@@ -154,6 +158,7 @@ class Import final : public StageHost {
   std::optional<stages::Chunker> chunker_;
   std::optional<shm::Handle> first_block_;  // the first chunk, read during set-up
   std::optional<stages::Chunk> first_chunk_;
+  std::optional<stages::CsvDialect> dialect_;  // CSV only: given or sniffed (SniffDialect)
   std::uint64_t next_seq_ = 0;
   std::optional<oneapi::tbb::enumerable_thread_specific<AnyParser>> parsers_;
   stages::Schema parsed_schema_, output_schema_;

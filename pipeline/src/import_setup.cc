@@ -6,26 +6,15 @@
 #include "import_impl.h"
 #include "output_error_kind.h"
 #include "settings_digest.h"
+#include "zcpipe/pipeline/input_info.h"
 
 namespace zcpipe::detail {
 
-namespace {
-
-// The format `config` reads: its own, or the input's extension's.
-InputFormat Resolve(const JobConfig& config) {
-  if (config.format != InputFormat::kAuto) return config.format;
-  const auto ext = config.input.extension().string();
-  return ext == ".jsonl" || ext == ".ndjson" || ext == ".json" ? InputFormat::kJsonl
-                                                               : InputFormat::kCsv;
-}
-
-}  // namespace
-
 ImportStatus Import::OpenChunker(const JournalPoint& from) {
-  const bool csv = Resolve(config_) == InputFormat::kCsv;
+  const bool csv = ResolvedFormat(config_) == InputFormat::kCsv;
   auto chunker = stages::Chunker::Open(config_.input, {.chunk_size = config_.chunk_size,
-                                                       .quote = csv ? '"' : '\0',
-                                                       .delimiter = config_.delimiter,
+                                                       .quote = csv ? dialect_->quote : '\0',
+                                                       .delimiter = csv ? dialect_->delimiter : ',',
                                                        .encoding = config_.encoding,
                                                        .start_byte = from.input_byte,
                                                        .start_line = from.next_line,
@@ -42,7 +31,11 @@ ImportStatus Import::Open() {
   std::error_code size_error;
   bytes_total_ = std::filesystem::file_size(config_.input, size_error);
   if (size_error) bytes_total_ = 0;  // standard input or a pipe: not known
-  const bool csv = Resolve(config_) == InputFormat::kCsv;
+  const bool csv = ResolvedFormat(config_) == InputFormat::kCsv;
+  if (csv) {  // until SniffDialect
+    dialect_ = stages::CsvDialect{.delimiter = config_.delimiter.value_or(','),
+                                  .quote = config_.quote.value_or('"')};
+  }
   if (auto opened = OpenChunker({}); !opened) return opened;
   const bool isolated = config_.placement == Placement::kIsolated;
   const ArenaPlan plan = ChunkArena::Plan(config_, Threads(), WorkerCount());
@@ -77,13 +70,10 @@ ImportStatus Import::Open() {
     return {};  // cancelled meanwhile: the graph's Read stops at once
   }
   first_block_ = *first_block;
-  auto first = chunker_->Next(arena_->Bytes(*first_block_).first(plan.chunk_room));
-  if (!first) {
-    return tl::unexpected(errors_.Make(ErrorKind::kInitialization, Stage::kRead,
-                                       "cannot read input", first.error().message));
+  if (auto read = ReadFirstChunk(plan.chunk_room); !read) return read;
+  if (csv) {
+    if (auto sniffed = SniffDialect(plan.chunk_room); !sniffed) return sniffed;
   }
-  const stages::Chunk empty{{}, 0, 1, 0};
-  first_chunk_ = *first ? **first : empty;
   if (auto opened = OpenSchema(csv); !opened) return opened;
   if (!config_.output.empty()) {
     if (auto opened = OpenOutput(); !opened) return opened;
@@ -99,14 +89,29 @@ ImportStatus Import::Open() {
   return {};
 }
 
+ImportStatus Import::ReadFirstChunk(std::size_t room) {
+  auto first = chunker_->Next(arena_->Bytes(*first_block_).first(room));
+  if (!first) {
+    return tl::unexpected(errors_.Make(ErrorKind::kInitialization, Stage::kRead,
+                                       "cannot read input", first.error().message));
+  }
+  const stages::Chunk empty{{}, 0, 1, 0};
+  first_chunk_ = *first ? **first : empty;
+  return {};
+}
+
 ImportStatus Import::OpenSchema(bool csv) {
   try {  // configuration: the parsers, schema and transform throw on what they cannot take
     std::optional<stages::CsvParser> csv_parser;
     stages::Schema parsed_schema;
     if (csv) {
-      csv_parser = stages::CsvParser::Create(
-          {.delimiter = config_.delimiter, .header = config_.header, .schema = config_.schema},
-          *first_chunk_);
+      csv_parser = stages::CsvParser::Create({.delimiter = dialect_->delimiter,
+                                              .header = dialect_->header,
+                                              .schema = config_.schema,
+                                              .quote = dialect_->quote,
+                                              .strict = config_.strict,
+                                              .decimal_comma = config_.decimal_comma},
+                                             *first_chunk_);
       parsed_schema = csv_parser->schema();
     } else {
       parsed_schema =
@@ -125,9 +130,10 @@ ImportStatus Import::OpenSchema(bool csv) {
                                 "first chunk: give one");
     }
     if (output_schema_.size() == 0) throw std::invalid_argument("the transform leaves no column");
-    redactor_ = stages::Redactor(
-        config_.transform.get(), parsed_schema,
-        {csv, config_.delimiter, csv_parser ? csv_parser->field_to_column() : std::vector<int>{}});
+    redactor_ = stages::Redactor(config_.transform.get(), parsed_schema,
+                                 {csv, csv ? dialect_->delimiter : ',',
+                                  csv_parser ? csv_parser->field_to_column() : std::vector<int>{},
+                                  csv ? dialect_->quote : '\0'});
     parsers_.emplace([csv_parser, parsed_schema] {  // each thread's own parser
       AnyParser parser;
       if (csv_parser) {
@@ -172,6 +178,7 @@ ImportStatus Import::OpenWorkers(bool csv, Launched& launched) {
   isolated_ = std::make_unique<IsolatedStages>(config_, errors_, *arena_, *resources_.workers(),
                                                writer_ ? &*writer_ : nullptr, *this);
   return isolated_->Open({.csv = csv,
+                          .dialect = csv ? *dialect_ : stages::CsvDialect{},
                           .parsed_schema = parsed_schema_,
                           .first_chunk = first_chunk_->bytes,
                           .encoding = chunker_->encoding(),
@@ -187,7 +194,8 @@ ImportStatus Import::OpenOutput() {
   auto header = Journal::Describe(config_.input, config_.chunk_size);
   auto loaded = config_.resume ? Journal::Load(journal_path) : std::nullopt;
   JournalPoint point;
-  const auto settings = SettingsDigest::Of(config_, Resolve(config_), parsed_schema_);
+  const auto settings =
+      SettingsDigest::Of(config_, ResolvedFormat(config_), parsed_schema_, dialect_);
   if (header) header->settings = settings.ToLine();
   const bool resuming = loaded && header && loaded->first.input == header->input &&
                         loaded->first.input_size == header->input_size &&

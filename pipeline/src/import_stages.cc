@@ -77,6 +77,9 @@ ImportStages::ImportStages(workgroup::TaskContext& setup) {
   const bool csv = args.U64() != 0;
   const auto delimiter = static_cast<char>(args.U64());
   const bool header = args.U64() != 0;
+  const auto quote = static_cast<char>(args.U64());
+  const bool strict = args.U64() != 0;
+  const bool decimal_comma = args.U64() != 0;
   const auto schema = stages::Schema::Parse(args.Bytes());
   const auto first_record = args.Bytes();
   batch_room_ = args.U64();
@@ -93,7 +96,12 @@ ImportStages::ImportStages(workgroup::TaskContext& setup) {
   if (!args.ok() || !secret.ok()) throw std::invalid_argument("import stages: bad set-up");
   if (csv) {
     csv_ = stages::CsvParser::Create(
-        {.delimiter = delimiter, .header = header, .schema = schema},
+        {.delimiter = delimiter,
+         .header = header,
+         .schema = schema,
+         .quote = quote,
+         .strict = strict,
+         .decimal_comma = decimal_comma},
         {std::as_bytes(std::span(first_record.data(), first_record.size())), 0, 1, 0});
   } else {
     jsonl_.emplace(stages::JsonlOptions{schema});
@@ -239,6 +247,9 @@ EncodedSetup Encode(const StageSetup& setup) {
   args.Put(setup.csv ? 1 : 0);
   args.Put(static_cast<std::uint64_t>(static_cast<unsigned char>(setup.delimiter)));
   args.Put(setup.header ? 1 : 0);
+  args.Put(static_cast<std::uint64_t>(static_cast<unsigned char>(setup.quote)));
+  args.Put(setup.strict ? 1 : 0);
+  args.Put(setup.decimal_comma ? 1 : 0);
   args.Put(setup.schema);
   args.Put(setup.first_record);
   args.Put(setup.batch_room);

@@ -58,6 +58,9 @@ struct StageSetup {
   bool csv = true;
   char delimiter = ',';
   bool header = true;
+  char quote = '"';               // 0: no quoting
+  bool strict = false;            // CsvOptions::strict
+  bool decimal_comma = false;     // CsvOptions::decimal_comma
   std::string schema = {};        // the parsed schema, Schema::ToString()
   std::string first_record = {};  // CSV: the input's first record (the header the parser reads)
   std::uint64_t batch_room = 0;   // the most bytes a batch may take (as in-process)

@@ -47,13 +47,17 @@ ImportStatus IsolatedStages::Open(const Setup& setup, shm::BlockPool& pool, bool
   };
   csv_ = setup.csv;
   encoding_ = setup.encoding;
+  dialect_ = setup.dialect;
   StageSetup stage_setup{.csv = setup.csv,
-                         .delimiter = config_.delimiter,
-                         .header = config_.header,
+                         .delimiter = dialect_.delimiter,
+                         .header = dialect_.header,
+                         .quote = dialect_.quote,
+                         .strict = config_.strict,
+                         .decimal_comma = config_.decimal_comma,
                          .schema = setup.parsed_schema.ToString(),
                          .batch_room = arena_.plan().batch_room};
   if (setup.csv) {  // the parser in the worker reads the header as this one did
-    auto records = SplitRecords(setup.first_chunk, config_.delimiter, '"', 1, 0, 1);
+    auto records = SplitRecords(setup.first_chunk, dialect_.delimiter, dialect_.quote, 1, 0, 1);
     if (!records.empty()) stage_setup.first_record = records.front().raw + "\n";
   }
   if (config_.transform) {
@@ -247,9 +251,9 @@ void IsolatedStages::ProcessNext(Msg msg, Gateway& gateway) {
 
 void IsolatedStages::Isolate(ChunkState& chunk, const ByteRange& range, const std::string& why) {
   const auto bytes = arena_.Bytes(chunk.input).subspan(range.begin, range.end - range.begin);
-  auto records = SplitRecords(bytes, config_.delimiter, csv_ ? '"' : '\0', range.line,
+  auto records = SplitRecords(bytes, dialect_.delimiter, csv_ ? dialect_.quote : '\0', range.line,
                               chunk.first_byte + range.begin);
-  if (csv_ && config_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
+  if (csv_ && dialect_.header && chunk.first_byte + range.begin == 0 && !records.empty()) {
     records.erase(records.begin());  // the header travels with the first record
   }
   if (range.first_row != 0) {  // the records before it are in the batches made already

@@ -72,6 +72,7 @@ class IsolatedStages {
   // What the workers' members need to parse as this process does.
   struct Setup {
     bool csv = false;
+    stages::CsvDialect dialect;  // CSV: the one the coordinator read the first chunk with
     const stages::Schema& parsed_schema;
     std::span<const std::byte> first_chunk;               // the CSV header is its first record
     stages::Encoding encoding = stages::Encoding::kUtf8;  // the input's, as the Chunker read it
@@ -115,6 +116,7 @@ class IsolatedStages {
   StageHost& host_;
   bool csv_ = false;
   stages::Encoding encoding_ = stages::Encoding::kUtf8;  // Setup::encoding
+  stages::CsvDialect dialect_;  // CSV
   // With ArenaPlan::ledger: each chunk's first frame index, for its worker to seal with.
   std::optional<FrameLedger> ledger_;
   std::vector<workgroup::MemberProxy> members_;

@@ -88,8 +88,14 @@ void CheckConfig(const JobConfig& config) {
   if (config.on_error == ErrorPolicy::kQuarantine && config.rejects.empty()) {
     throw std::invalid_argument("job: quarantine needs a rejects file");
   }
-  if (!stages::IsCsvDelimiter(config.delimiter)) {
+  if (config.quote && !stages::IsCsvQuote(*config.quote)) {
+    throw std::invalid_argument("job: the CSV quote can be '\"', '\'' or none");
+  }
+  if (config.delimiter && !stages::IsCsvDelimiter(*config.delimiter, config.quote.value_or('"'))) {
     throw std::invalid_argument("job: the CSV delimiter cannot be a quote, CR, LF or NUL");
+  }
+  if (config.decimal_comma && config.delimiter == ',') {
+    throw std::invalid_argument("job: a decimal comma needs a CSV delimiter other than ','");
   }
   CheckResumable(config);
   CheckDistinctFiles(config);

@@ -68,7 +68,8 @@ struct Class {
 };
 constexpr std::array<Class, 4> kClasses{{
     {&SettingsDigest::format, "format",
-     "input format options (--format, --delimiter, --no-header, --encoding)"},
+     "input format options (--format, --delimiter, --quote, --header, --no-header, --strict, "
+     "--decimal-comma, --encoding, or the dialect sniffed from the input)"},
     {&SettingsDigest::schema, "schema", "schema (--schema, or the one inferred from the input)"},
     {&SettingsDigest::transform, "transform",
      "transforms (--select, --rename, --cast, --filter, --hash, --mask, their order, or the "
@@ -79,11 +80,23 @@ constexpr std::array<Class, 4> kClasses{{
 }  // namespace
 
 SettingsDigest SettingsDigest::Of(const JobConfig& config, InputFormat format,
-                                  const stages::Schema& schema) {
+                                  const stages::Schema& schema,
+                                  const std::optional<stages::CsvDialect>& dialect) {
   const bool csv = format == InputFormat::kCsv;
   Fields format_fields;
   format_fields.Add(csv ? "csv" : "jsonl");
-  if (csv) format_fields.Add(std::string(1, config.delimiter)).Add(config.header ? "1" : "0");
+  if (csv) {
+    const stages::CsvDialect read_with =
+        dialect ? *dialect
+                : stages::CsvDialect{.delimiter = config.delimiter.value_or(','),
+                                     .quote = config.quote.value_or('"'),
+                                     .header = config.header.value_or(true)};
+    format_fields.Add(std::string(1, read_with.delimiter))
+        .Add(read_with.header ? "1" : "0")
+        .Add(std::string(1, read_with.quote))
+        .Add(config.strict ? "strict" : "lenient")
+        .Add(config.decimal_comma ? "decimal-comma" : "decimal-point");
+  }
   format_fields.Add(stages::Name(config.encoding));
 
   Fields transform;

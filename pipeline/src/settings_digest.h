@@ -23,17 +23,19 @@ namespace zcpipe::detail {
 // (HMAC-SHA-256 of a fixed label under the key), never as itself.
 // Thread-safety: a value; const use from any thread.
 struct SettingsDigest {
-  std::string format;     // input format (resolved), CSV delimiter and header flag, encoding
+  std::string format;     // input format (resolved), CSV dialect, strictness, decimal comma, encoding
   std::string schema;     // the schema the parser reads (given or inferred)
   std::string transform;  // the transform's recipe, with the hashing key's id; see Of
   std::string on_error;   // the error policy
 
-  // The digest of `config`'s settings, its format resolved to `format` (kCsv or kJsonl) and its
-  // input schema `schema`. A transform with a recipe is digested by its steps (kind, spec, key
-  // id); one without (a Transform object of the caller's) by its type only: the caller answers
-  // for resuming it with the same parameters.
+  // The digest of `config`'s settings, its format resolved to `format` (kCsv or kJsonl), its
+  // input schema `schema` and, for CSV, the dialect read with `dialect` (given or sniffed; none:
+  // `config`'s, with the defaults for what it leaves out). A transform with a recipe is digested by
+  // its steps (kind, spec, key id); one without (a Transform object of the caller's) by its type
+  // only: the caller answers for resuming it with the same parameters.
   [[nodiscard]] static SettingsDigest Of(const JobConfig& config, InputFormat format,
-                                         const stages::Schema& schema);
+                                         const stages::Schema& schema,
+                                         const std::optional<stages::CsvDialect>& dialect = {});
 
   // One line, no newline: "format=HEX schema=HEX transform=HEX on-error=HEX".
   [[nodiscard]] std::string ToLine() const;

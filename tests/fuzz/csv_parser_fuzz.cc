@@ -1,5 +1,7 @@
-// libFuzzer target: any bytes as CSV. The first byte picks the options. Never crashes, and
-// whatever comes out is a valid batch whose rows plus rejections are all accounted for.
+// libFuzzer target: any bytes as CSV. The first byte picks the options: given, or sniffed
+// from the bytes (SniffCsvDialect), as the import does. Never crashes, the sniffed dialect is
+// one the parser takes, and whatever comes out is a valid batch whose rows plus rejections are
+// all accounted for.
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -8,6 +10,7 @@
 #include "read_all.h"
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/csv.h"
+#include "zcpipe/stages/csv_dialect.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace zcpipe::stages;
@@ -16,8 +19,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.delimiter = (data[0] & 1) != 0 ? ';' : ',';
   options.header = (data[0] & 2) != 0;
   if ((data[0] & 4) != 0) options.schema = Schema::Parse("a:int64,b:float64,c,d:bool,e:timestamp");
-  if ((data[0] & 8) != 0) options.schema = Schema::Parse("a:date,b:datetime,c:timestamp");
+  if ((data[0] & 64) != 0) options.schema = Schema::Parse("a:date,b:datetime,c:timestamp");
+  options.strict = (data[0] & 8) != 0;
+  options.decimal_comma = (data[0] & 16) != 0 && options.delimiter != ',';
   const Chunk chunk{std::as_bytes(std::span(data + 1, size - 1)), 0, 1, 0};
+  if ((data[0] & 32) != 0) {  // sniffed, as a job without dialect flags
+    const CsvDialect dialect = SniffCsvDialect(chunk, {.decimal_comma = options.decimal_comma});
+    if (!IsCsvDelimiter(dialect.delimiter, dialect.quote) || !IsCsvQuote(dialect.quote) ||
+        dialect.escape != dialect.quote || (options.decimal_comma && dialect.delimiter == ',')) {
+      std::abort();
+    }
+    options.delimiter = dialect.delimiter;
+    options.quote = dialect.quote;
+    options.header = dialect.header;
+  }
   static std::vector<std::uint64_t> storage((1 << 20) / 8);
   const auto block = std::as_writable_bytes(std::span(storage));
   try {

@@ -33,7 +33,7 @@ constexpr std::string_view kCsv =
     "2,bob.secret@example.com,oops,4111111111111111,1000.5,1234,bob\n"     // 3: another column
     "3,bob.secret@example.com,2.5,4111111111111111,9999secret,1234,bob\n"  // 4: a protected one
     "4,bob.secret@example.com,2.5,4111111111111111\n"                      // 5: field count
-    "5,x\"bob.secret@example.com,2.5,4111111111111111,1,1234,bob\n"        // 6: quoting
+    "5,\"bob.secret@example.com\"x,2.5,4111111111111111,1,1234,bob\n"      // 6: quoting
     "6,bob.secret@example.com,2.5,4111111111111111,1,1234,b\xff\n"         // 7: not UTF-8
     "7,bob.secret@example.com,3.5,4111111111111111,1,1234,bob\n"
     "8,bob.secret@example.com,3.5,4111111111111111,1,pin-secret,bob\n";  // 9: cast in transform

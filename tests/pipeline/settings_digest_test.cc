@@ -47,6 +47,15 @@ TEST(SettingsDigest, EachClassOfSettingsIsNamedWhenItChanges) {
   EXPECT_NE(
       changed([](JobConfig& c) { c.encoding = stages::Encoding::kLatin1; }).find("--encoding"),
       std::string::npos);
+  // Issue 25: the rest of the CSV dialect, and the dialect sniffed when none is given.
+  EXPECT_NE(changed([](JobConfig& c) { c.quote = '\''; }).find("input format"), std::string::npos);
+  EXPECT_NE(changed([](JobConfig& c) { c.strict = true; }).find("input format"), std::string::npos);
+  EXPECT_NE(changed([](JobConfig& c) { c.decimal_comma = true; }).find("input format"),
+            std::string::npos);
+  const auto sniffed = ResumeRefusal(
+      SettingsDigest::Of(base, InputFormat::kCsv, kSchema, stages::CsvDialect{.delimiter = '\t'}),
+      Of(base).ToLine());
+  EXPECT_NE(sniffed.value_or("").find("the dialect sniffed"), std::string::npos);
   EXPECT_NE(changed([](JobConfig& c) {
               c.transform = stages::ParseTransform("mask", "email:keep_last=3");
             }).find("transforms"),

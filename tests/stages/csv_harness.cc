@@ -42,8 +42,8 @@ Parsed ParseCsv(const std::string& text, CsvOptions options, std::size_t chunk_s
   } unlink_on_return{path};
   std::ofstream(path, std::ios::binary) << text;
 
-  auto chunker =
-      Chunker::Open(path, {.chunk_size = chunk_size, .quote = '"', .delimiter = options.delimiter});
+  auto chunker = Chunker::Open(
+      path, {.chunk_size = chunk_size, .quote = options.quote, .delimiter = options.delimiter});
   if (!chunker) throw std::runtime_error(chunker.error().message);
   std::vector<std::uint64_t> in_block(block_size / 8), out_block(block_size / 8);
   const auto in = std::as_writable_bytes(std::span(in_block));

@@ -82,6 +82,24 @@ TEST(Redactor, ABadValueInAProtectedColumnIsHashedAsTextAndItsDetailWithheld) {
   EXPECT_EQ(cast.detail.find("bob"), std::string::npos) << cast.detail;
 }
 
+// Issue 25: the redactor splits a row by the parser's own rule (a quote inside an unquoted
+// field is text) and by the job's quote, so a protected value with such a quote is hashed as
+// the container holds it, and one in '-quoted fields is never echoed with its quotes around it.
+TEST(Redactor, CsvQuotesAreReadAsTheParserReadsThem) {
+  const auto transform = Protecting();
+  auto stray = Row(InputErrc::kBadFloat64, "amount", "\"oops\"",
+                   "7,bob's \"secret\"@example.com,oops,4111111111111111,1");
+  EXPECT_EQ(Csv(*transform).Redact(stray), RawEcho::kRewritten);
+  EXPECT_EQ(stray.raw,
+            "7," + Hmac("bob's \"secret\"@example.com") + ",oops,************1111," + Hmac("1"));
+  const Redactor single(transform.get(), kSchema, {true, ';', {0, 1, 2, 3, 4}, '\''});
+  auto quoted = Row(InputErrc::kBadFloat64, "amount", "\"oops\"",
+                    "7;'bob;secret@example.com';oops;'4111 1111 1111 1111';1");
+  EXPECT_EQ(single.Redact(quoted), RawEcho::kRewritten);
+  EXPECT_EQ(quoted.raw, "7;" + Hmac("bob;secret@example.com") + ";oops;" + std::string(15, '*') +
+                            "1111;" + Hmac("1"));
+}
+
 TEST(Redactor, CsvRowsThatDoNotSplitIntoTheirFieldsAreWithheld) {
   const auto transform = Protecting();
   const auto redactor = Csv(*transform);

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "csv/csv_inference.h"
 #include "csv/csv_scan.h"
 #include "csv/record_splitter.h"
 #include "values/type_inference.h"
@@ -11,49 +12,15 @@
 namespace zcpipe::stages {
 namespace {
 
-constexpr char kQuote = '"';
 constexpr std::size_t kInferenceRows = 10'000;
 
 using detail::Field;
 using detail::Record;
 
-// A field's value: unquoted as is, quoted without its quotes and with "" turned into ".
-// Returns the reason when the field's quoting is malformed.
-std::optional<InputErrc> Decode(std::string_view raw, bool may_have_quotes, bool last_in_input,
-                                std::string& scratch, std::string_view& value, bool& quoted) {
-  quoted = may_have_quotes && !raw.empty() && raw.front() == kQuote;
-  if (!quoted) {
-    value = raw;
-    if (may_have_quotes && raw.find(kQuote) != std::string_view::npos)
-      return InputErrc::kStrayQuote;
-    return std::nullopt;
-  }
-  if (raw.size() < 2 || raw.back() != kQuote) {
-    return last_in_input && raw.find(kQuote, 1) == std::string_view::npos
-               ? InputErrc::kUnterminatedQuote
-               : InputErrc::kStrayQuote;
-  }
-  const std::string_view inner = raw.substr(1, raw.size() - 2);
-  std::size_t quote = inner.find(kQuote);
-  if (quote == std::string_view::npos) {
-    value = inner;
-    return std::nullopt;
-  }
-  scratch.clear();
-  std::size_t from = 0;
-  for (; quote != std::string_view::npos; quote = inner.find(kQuote, from)) {
-    if (quote + 1 >= inner.size() || inner[quote + 1] != kQuote) return InputErrc::kStrayQuote;
-    scratch.append(inner.substr(from, quote + 1 - from));
-    from = quote + 2;
-  }
-  scratch.append(inner.substr(from));
-  value = scratch;
-  return std::nullopt;
-}
-
 // Appends `value` to `column`; the reason if it does not fit the column's type.
+// `decimal_comma`: a float's decimal separator is ',' (DecimalPoint, in `scratch`).
 std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bool quoted,
-                                bool check_utf8) {
+                                bool check_utf8, bool decimal_comma, std::string& scratch) {
   if (value.empty() && !quoted) {
     column.AppendNull();
     return std::nullopt;
@@ -62,11 +29,13 @@ std::optional<InputErrc> Append(ColumnBuffer& column, std::string_view value, bo
     case ColumnType::kInt64:
       if (const auto v = detail::ParseInt64(value)) return column.AppendInt64(*v), std::nullopt;
       break;
-    case ColumnType::kFloat64:
-      if (const auto v = detail::ParseExactFloat64(value)) {
+    case ColumnType::kFloat64: {
+      const auto text = decimal_comma ? detail::DecimalPoint(value, scratch) : value;
+      if (const auto v = text ? detail::ParseExactFloat64(*text) : std::nullopt) {
         return column.AppendFloat64(*v), std::nullopt;
       }
       break;
+    }
     case ColumnType::kBool:
       if (const auto v = detail::ParseBool(value)) return column.AppendBool(*v), std::nullopt;
       break;
@@ -89,42 +58,10 @@ std::string_view FieldText(std::string_view text, const Field& field) {
   return text.substr(field.begin, field.end - field.begin);
 }
 
-// The most specific type that keeps every non-empty value in `values` (type_inference.h).
-ColumnType InferType(const std::vector<std::string>& values) {
-  bool any = false;
-  std::uint8_t types = detail::kAnyType;
-  for (const auto& v : values) {
-    if (v.empty()) continue;
-    any = true;
-    types &= detail::TypesKeeping(v);
-  }
-  return any ? detail::MostSpecific(types) : ColumnType::kString;
-}
-
-// The decoded values of the first records of `text` (header included, if any): rows x fields.
-std::vector<std::vector<std::string>> FirstRecords(std::string_view text, char delimiter,
-                                                   std::size_t max_records) {
-  std::vector<std::uint32_t> separators;
-  const auto summary =
-      detail::FindSeparators(text.data(), text.size(), delimiter, kQuote, separators);
-  std::vector<std::vector<std::string>> records;
-  std::vector<Field> fields;
-  std::string scratch;
-  detail::ForEachRecord(
-      text.data(), static_cast<std::uint32_t>(text.size()), separators, summary.any_quote, fields,
-      [&](const Record& record) {
-        auto& row = records.emplace_back();
-        for (const Field& field : record.fields) {
-          std::string_view value;
-          bool quoted = false;
-          if (Decode(FieldText(text, field), summary.any_quote, false, scratch, value, quoted)) {
-            value = FieldText(text, field);  // malformed: Parse will reject the row
-          }
-          row.emplace_back(value);
-        }
-        return records.size() < max_records;
-      });
-  return records;
+// An unterminated quote's detail: the quote and the line it opened on.
+std::string UnterminatedDetail(char quote, std::uint64_t line) {
+  return std::string("the quote ") + quote + " opened on line " + std::to_string(line) +
+         " is never closed";
 }
 
 }  // namespace
@@ -139,8 +76,8 @@ CsvParser::CsvParser(CsvOptions options, Schema schema, std::vector<int> field_t
 }
 
 CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk) {
-  const auto records =
-      FirstRecords(detail::CsvText(first_chunk), options.delimiter, kInferenceRows + 1);
+  const auto records = detail::FirstRecords(detail::CsvText(first_chunk), options.delimiter,
+                                            options.quote, kInferenceRows + 1);
   std::vector<std::string> names;
   if (options.header && !records.empty()) names = records.front();
   const std::size_t data_start = options.header ? 1 : 0;
@@ -176,7 +113,7 @@ CsvParser CsvParser::Create(const CsvOptions& options, const Chunk& first_chunk)
       if (records[r].size() == field_count) values.push_back(records[r][f]);
     }
     std::string name = names.empty() ? "column_" + std::to_string(f + 1) : names[f];
-    columns.push_back({std::move(name), InferType(values)});
+    columns.push_back({std::move(name), detail::InferType(values, options.decimal_comma)});
     identity.push_back(static_cast<int>(f));
   }
   return CsvParser(options, Schema(std::move(columns)), std::move(identity), field_count);
@@ -188,8 +125,8 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
   for (auto& column : columns_) column.Clear();
   row_lines_.clear();
   separators_.clear();
-  const auto summary =
-      detail::FindSeparators(text.data(), text.size(), options_.delimiter, kQuote, separators_);
+  const auto summary = detail::FindSeparators(text.data(), text.size(), options_.delimiter,
+                                              options_.quote, separators_);
 
   ParseOutput out;
   const std::size_t budget = block.size();
@@ -215,6 +152,16 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
       [&](const Record& record) {
         line = record.next_line;
         counted = record.next;
+        if (summary.ends_in_quote && record.next == text.size()) {
+          // The text ends inside the quotes its last field opened: the rest of the input.
+          const std::uint32_t opened = record.fields.back().begin;
+          reject(record, InputErrc::kUnterminatedQuote, {},
+                 UnterminatedDetail(
+                     options_.quote,
+                     chunk.first_line + record.line +
+                         detail::CountNewlines(text.data() + record.begin, opened - record.begin)));
+          return true;
+        }
         if (header_pending) {
           header_pending = false;
           return true;
@@ -243,16 +190,19 @@ StageResult<ParseOutput> CsvParser::Parse(const Chunk& chunk, std::span<std::byt
           out.lines_consumed = record.line;
           return false;
         }
-        const bool last_in_input = summary.ends_in_quote && record.next == text.size();
         for (std::size_t c = 0; c < columns_.size(); ++c) {
           std::string_view value = FieldText(text, values[c]);
           bool quoted = false;
           // Without a quote in the chunk a field is its text: no call, whose out-parameters
           // came back through memory with a stall per field.
           auto problem = summary.any_quote
-                             ? Decode(value, true, last_in_input, unescaped_, value, quoted)
+                             ? detail::DecodeField(value, options_.quote, options_.strict,
+                                                   unescaped_, value, quoted)
                              : std::nullopt;
-          if (!problem) problem = Append(columns_[c], value, quoted, summary.non_ascii);
+          if (!problem) {
+            problem = Append(columns_[c], value, quoted, summary.non_ascii, options_.decimal_comma,
+                             decimal_);
+          }
           if (problem) {
             for (std::size_t k = 0; k < c; ++k) columns_[k].PopBack();
             const ColumnType type = columns_[c].type();

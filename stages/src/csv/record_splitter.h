@@ -8,11 +8,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "csv/csv_scan.h"
+#include "zcpipe/stages/input_error.h"
 #include "zcpipe/stages/parse.h"
 
 namespace zcpipe::stages::detail {
@@ -27,6 +30,13 @@ inline std::string_view CsvText(const Chunk& chunk) {
   }
   return text;
 }
+
+// A field's value as the CSV parser reads it: unquoted as is, quoted without its quotes and
+// with a doubled quote turned into one (`scratch` holds it then). A quote opens a quoted field
+// only at the field's start: elsewhere in an unquoted field it is text, or with `strict` a stray
+// quote. `quote` 0: no quoting. Returns the reason when the field's quoting is malformed.
+std::optional<InputErrc> DecodeField(std::string_view raw, char quote, bool strict,
+                                     std::string& scratch, std::string_view& value, bool& quoted);
 
 struct Field {
   std::uint32_t begin;

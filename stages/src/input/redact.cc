@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include "csv/csv_scan.h"
+#include "csv/record_splitter.h"
 #include "jsonl/jsonl_detail.h"
 #include "transform/transform_plan.h"
 #include "zcpipe/stages/batch.h"
@@ -18,7 +19,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-constexpr char kQuote = '"';
 constexpr char kValueWithheld[] = "(value withheld: the column is protected)";
 constexpr char kDetailWithheld[] = "(withheld: the row holds protected columns)";
 
@@ -60,20 +60,13 @@ std::optional<Text> RunOnOne(const Transform& transform, const std::string& name
 
 // A CSV field's value as CsvParser reads it (an empty unquoted field is null), or nothing when
 // its quoting is malformed.
-std::optional<Text> Unquote(std::string_view field) {
-  if (field.empty()) return Text{};
-  if (field.front() != kQuote) {
-    if (field.find(kQuote) != std::string_view::npos) return std::nullopt;
-    return Text{std::string(field)};
-  }
-  if (field.size() < 2 || field.back() != kQuote) return std::nullopt;
-  const std::string_view inner = field.substr(1, field.size() - 2);
-  std::string value;
-  for (std::size_t i = 0; i < inner.size(); ++i) {
-    if (inner[i] == kQuote && (++i == inner.size() || inner[i] != kQuote)) return std::nullopt;
-    value += inner[i];
-  }
-  return Text{std::move(value)};
+std::optional<Text> Unquote(std::string_view field, char quote) {
+  std::string scratch;
+  std::string_view value;
+  bool quoted = false;
+  if (detail::DecodeField(field, quote, false, scratch, value, quoted)) return std::nullopt;
+  if (value.empty() && !quoted) return Text{};
+  return Text{std::string(value)};
 }
 
 // The column a list item of a built-in spec names: "name" or "name:option".
@@ -222,7 +215,7 @@ RawEcho Redactor::Redact(InputError& row) const {
 std::optional<std::string> Redactor::RewriteCsv(std::string_view raw) const {
   std::vector<std::uint32_t> separators;
   const auto scan =
-      detail::FindSeparators(raw.data(), raw.size(), format_.delimiter, kQuote, separators);
+      detail::FindSeparators(raw.data(), raw.size(), format_.delimiter, format_.quote, separators);
   if (scan.ends_in_quote || separators.size() + 1 != format_.field_to_column.size()) {
     return std::nullopt;
   }
@@ -233,7 +226,7 @@ std::optional<std::string> Redactor::RewriteCsv(std::string_view raw) const {
     if (end < raw.size() && raw[end] == '\n') return std::nullopt;  // more than one record
     const std::string_view field = raw.substr(begin, end - begin);
     begin = end + 1;
-    const auto value = Unquote(field);
+    const auto value = Unquote(field, format_.quote);
     if (!value) return std::nullopt;
     if (f > 0) out += format_.delimiter;
     const int c = format_.field_to_column[f];

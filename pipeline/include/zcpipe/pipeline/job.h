@@ -16,6 +16,7 @@
 #include "zcpipe/stages/batch.h"
 #include "zcpipe/stages/container.h"
 #include "zcpipe/stages/encoding.h"
+#include "zcpipe/stages/csv_dialect.h"
 #include "zcpipe/stages/key.h"
 #include "zcpipe/stages/schema.h"
 #include "zcpipe/stages/transform.h"
@@ -56,8 +57,14 @@ struct JobConfig {
   std::filesystem::path input;  // stages::kStandardInput ("-"): standard input
   InputFormat format = InputFormat::kAuto;
   std::optional<stages::Schema> schema;  // inferred from the first chunk when absent
-  char delimiter = ',';                  // CSV
-  bool header = true;                    // CSV
+  // CSV dialect: each one not given is sniffed from the first chunk (stages::SniffCsvDialect;
+  // the Report says what was chosen). REQUIRES: delimiter IsCsvDelimiter(*delimiter, quote),
+  // quote IsCsvQuote (0: no quoting).
+  std::optional<char> delimiter;
+  std::optional<char> quote;
+  std::optional<bool> header;  // whether the first record names the columns
+  bool strict = false;         // CSV: RFC 4180, a quote inside an unquoted field is an error
+  bool decimal_comma = false;  // CSV: floats are written "2,5". REQUIRES: delimiter not ','
   // The input's character encoding, converted to UTF-8 as it is read (stages::Chunker): row
   // errors, rejects and resume points give offsets in the input as it is. Bytes that are no
   // character of it fail the job (kInput). kUtf8 input that starts with a UTF-16 byte order
@@ -119,9 +126,10 @@ inline constexpr unsigned kMaxWorkerProcesses = shm::kMaxOwnedSegments / 2;
 // no sink or two, no input, a chunk size below 4 KiB or above kMaxChunkSize, an arena too
 // small for the chunk size, more than kMaxWorkerProcesses workers, resume with an input that
 // cannot be read again (standard input, a pipe, a device), a CSV delimiter that is a quote, CR,
-// LF or NUL, an output, rejects file or trace that is the input or one another, a transform
-// (hash) key that is the container's key (compared in constant time). Job::Start
-// calls it; a caller starting several jobs calls it first for each, so that none starts.
+// LF or NUL, a quote other than '"', '\'' or none, decimal_comma with the delimiter ',', an output,
+// rejects file or trace that is the input or one another, a transform (hash) key that is the
+// container's key (compared in constant time). Job::Start calls it; a caller starting several jobs
+// calls it first for each, so that none starts.
 void CheckConfig(const JobConfig& config);
 
 enum class JobStatus : std::uint8_t { kSucceeded, kFailed, kCancelled };
@@ -138,6 +146,7 @@ struct Report {
   std::uint64_t arena_peak_bytes = 0;             // most of it ever in use at once
   std::uint64_t listener_failures = 0;            // listener calls that threw
   std::uint64_t worker_restarts = 0;              // worker processes replaced (kIsolated)
+  std::optional<stages::CsvDialect> dialect;      // CSV: what was read with (given or sniffed)
   bool reused_resources = false;  // ran on the arena and workers a job before left (resources)
   bool resumable = false;  // cancelled with resume: a job with resume continues where it stopped
   // The input's encoding as read: JobConfig::encoding, or the byte order mark's (kUtf16Le or

@@ -105,6 +105,12 @@ class Chunker {
   // The input's encoding: options.encoding, or the byte order mark's (kUtf16Le or kUtf16Be)
   // once the first chunk was read (at once when resuming).
   [[nodiscard]] Encoding encoding() const { return encoding_; }
+  // The CSV dialect of the chunks after the first (sniffed from it; see
+  // zcpipe/stages/csv_dialect.h).
+  void set_dialect(char delimiter, char quote) {
+    options_.delimiter = delimiter;
+    options_.quote = quote;
+  }
 
  private:
   Chunker(int fd, std::string path, const ChunkerOptions& options);

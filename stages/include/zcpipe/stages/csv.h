@@ -14,29 +14,40 @@
 
 namespace zcpipe::stages {
 
-// Whether `c` can separate CSV fields: not the quote, CR, LF or NUL (a file written or read
-// with one of those would not mean what it says). The import and the export refuse others.
-[[nodiscard]] constexpr bool IsCsvDelimiter(char c) {
-  return c != '"' && c != '\r' && c != '\n' && c != '\0';
+// Whether `c` can separate CSV fields: not a quote ('"', or `quote`), CR, LF or NUL (a file
+// written or read with one of those would not mean what it says). The import and the export
+// refuse others.
+[[nodiscard]] constexpr bool IsCsvDelimiter(char c, char quote = '"') {
+  return c != quote && c != '"' && c != '\r' && c != '\n' && c != '\0';
 }
+// Whether `c` can quote CSV fields: '"', '\'' or 0 (no quoting).
+[[nodiscard]] constexpr bool IsCsvQuote(char c) { return c == '"' || c == '\'' || c == '\0'; }
 
 struct CsvOptions {
-  char delimiter = ',';          // REQUIRES: IsCsvDelimiter
-  bool header = true;            // the first record names the columns
-  std::optional<Schema> schema;  // types (and, with a header, the columns to keep, by name);
-                                 // inferred from the first chunk when absent
+  char delimiter = ',';               // REQUIRES: IsCsvDelimiter(delimiter, quote)
+  bool header = true;                 // the first record names the columns
+  std::optional<Schema> schema = {};  // types (and, with a header, the columns to keep, by name);
+                                      // inferred from the first chunk when absent
+  char quote = '"';                   // REQUIRES: IsCsvQuote; 0: no quoting. In a quoted field the
+                                      // quote doubled is one quote (the only escape)
+  bool strict = false;                // RFC 4180: reject a quote inside an unquoted field
+  bool decimal_comma = false;         // a float's decimal separator is ',' ("2,5"); a value with a
+                                      // '.' is then no float. REQUIRES: delimiter != ','
 };
 
 // Parses CSV as RFC 4180 has it: fields separated by `delimiter`, records by LF or CRLF;
-// a field in double quotes may hold delimiters, newlines and doubled quotes (""); an optional
-// UTF-8 byte-order mark at the start of the input is skipped. An empty unquoted field is null;
-// a quoted empty field ("") is an empty string.
+// a field in quotes (`quote`, '"' by default) may hold delimiters, newlines and doubled quotes
+// (""); an optional UTF-8 byte-order mark at the start of the input is skipped. An empty
+// unquoted field is null; a quoted empty field ("") is an empty string. A quote opens a quoted
+// field only at the start of a field: one inside an unquoted field (5'11", 37°36'37.8"N) is
+// text, as Python's csv module and DuckDB read it, unless `strict` (then the row is rejected).
 //
-// Each bad row (wrong field count, stray or unterminated quote, a value that does not fit its
-// column or that its type would change, invalid UTF-8 in a string) is rejected with an InputError
-// naming its line, byte offset and reason; the other rows of the chunk are parsed. Scanning is
-// vectorized (csv_scan.h); numbers go through std::from_chars; a warmed-up parser does not allocate
-// per field or per row.
+// Each bad row (wrong field count, a stray quote under `strict`, an unterminated quote (the
+// detail names the quote and the line it opened on), text after a closing quote, a value that
+// does not fit its column or that its type would change, invalid UTF-8 in a string) is
+// rejected with an InputError naming its line, byte offset and reason; the other rows of the
+// chunk are parsed. Scanning is vectorized (csv_scan.h); numbers go through std::from_chars; a
+// warmed-up parser does not allocate per field or per row.
 //
 // Create one per input from its first chunk, then copy it so that each thread has its own
 // (Parse keeps reusable scratch buffers: thread-compatible, not thread-safe).
@@ -72,6 +83,7 @@ class CsvParser {
   std::vector<std::uint32_t> separators_;
   std::vector<std::uint32_t> row_lines_;
   std::string unescaped_;
+  std::string decimal_;  // a decimal-comma float's text with a decimal point
 };
 
 }  // namespace zcpipe::stages

@@ -11,7 +11,7 @@
 // cannot read (a user Transform, a kind registered with RegisterTransformKind) may protect any
 // column: then every column is protected.
 //
-// The raw row: CSV is split into fields by the dialect (delimiter, '"' quotes, the parsed
+// The raw row: CSV is split into fields by the dialect (delimiter, quote, the parsed
 // field-to-column map), JSON Lines by simdjson (top-level keys). Each protected field is
 // replaced by its value run through that column's own steps: a cast from its text to its
 // parsed type, then its casts, hashes and masks in order, with the job's hashing key. So a
@@ -49,6 +49,7 @@ struct RowFormat {
   // CSV: per field of a record, the parsed schema's column it fills, or -1 when it is dropped
   // (CsvParser::field_to_column()).
   std::vector<int> field_to_column = {};
+  char quote = '"';  // CSV: 0 for none
 };
 
 // What Redact did to a row's raw text.
