@@ -26,8 +26,13 @@ void Check(bool condition) {
   if (!condition) std::abort();
 }
 
-// Lines with something besides JSON whitespace, counted without the parser's help.
+// Lines with something besides JSON whitespace, counted without the parser's help. A UTF-8
+// byte order mark that begins the input is no content (the parser skips it there).
 std::uint64_t CountRows(std::span<const std::byte> bytes) {
+  if (bytes.size() >= 3 && bytes[0] == std::byte{0xEF} && bytes[1] == std::byte{0xBB} &&
+      bytes[2] == std::byte{0xBF}) {
+    bytes = bytes.subspan(3);
+  }
   std::uint64_t rows = 0;
   bool content = false;
   for (const std::byte b : bytes) {
